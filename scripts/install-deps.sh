@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs the Debian packages esp needs that are not installed yet.
+# Usage: install-deps.sh [build|test|bench]...  (default: build test)
+# Idempotent and silent when everything is present.
+set -euo pipefail
+
+build_packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libboost-dev libboost-system-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libssl-dev libsqlite3-dev libcurl4-openssl-dev libargon2-dev
+)
+test_packages=(
+  libgtest-dev libgmock-dev clang-format python3 python3-grpcio curl
+)
+bench_packages=(
+  libbenchmark-dev wrk nginx-light python3-deap
+)
+
+wanted=()
+for set in "${@:-build test}"; do
+  for name in $set; do
+    case "$name" in
+      build) wanted+=("${build_packages[@]}") ;;
+      test) wanted+=("${test_packages[@]}") ;;
+      bench) wanted+=("${bench_packages[@]}") ;;
+      *) echo "install-deps.sh: unknown package set '$name'" >&2; exit 2 ;;
+    esac
+  done
+done
+
+missing=()
+for pkg in "${wanted[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=()
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install-deps.sh: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "Installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,38 @@
+// Internal to the HTTP server: shared state and the per-connection session.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#include "api/http/server.h"
+
+namespace esp::http {
+
+class Session;
+
+struct Server::State {
+  State(boost::asio::io_context& io_context, Limits l, const Router& r, ExchangeObserver& o)
+      : io(io_context), acceptor(io_context), limits(l), router(r), observer(o) {}
+
+  boost::asio::io_context& io;
+  boost::asio::ip::tcp::acceptor acceptor;
+  const Limits limits;
+  const Router& router;
+  ExchangeObserver& observer;
+  std::atomic<bool> shutting_down{false};
+
+  mutable std::mutex sessions_mutex;
+  std::condition_variable sessions_closed;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+};
+
+void start_session(const std::shared_ptr<Server::State>& state,
+                   boost::asio::ip::tcp::socket socket);
+// Posted to each open session when the server begins its shutdown.
+void notify_shutdown(const std::shared_ptr<Session>& session);
+
+}  // namespace esp::http

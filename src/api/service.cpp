@@ -1,0 +1,123 @@
+#include "api/service.h"
+
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <csignal>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include "api/grpc/server.h"
+#include "api/http/access.h"
+#include "api/http/server.h"
+#include "api/rest/routes.h"
+#include "observability/log.h"
+#include "observability/process.h"
+
+namespace esp::api {
+namespace asio = boost::asio;
+
+namespace {
+
+http::Limits http_limits(const config::HttpLimits& limits) {
+  return http::Limits{limits.max_body_bytes, limits.max_header_bytes, limits.read_timeout,
+                      limits.idle_timeout};
+}
+
+std::optional<std::string> check_writable(const std::filesystem::path& folder) {
+  if (::access(folder.c_str(), W_OK) != 0)
+    return "data folder " + folder.string() + " is not writable";
+  return std::nullopt;
+}
+
+Result<bool> prepare_data_dir(const std::filesystem::path& folder) {
+  std::error_code ec;
+  std::filesystem::create_directories(folder, ec);
+  if (ec)
+    return Error{Code::kUnavailable,
+                 "cannot create data folder " + folder.string() + ": " + ec.message()};
+  if (auto failure = check_writable(folder)) return Error{Code::kUnavailable, *failure};
+  return true;
+}
+
+}  // namespace
+
+int serve(const config::Config& config) {
+  if (!config.database_url.empty() || !config.models_bucket.empty()) {
+    log::error("unsupported_storage",
+               {{"detail",
+                 "PostgreSQL and S3 storage are not built into this version yet; "
+                 "unset ESP_DATABASE_URL and ESP_MODELS_BUCKET"}});
+    return 2;
+  }
+  if (auto ready = prepare_data_dir(config.data_dir); !ready) {
+    log::error("startup_failed", {{"detail", ready.error().message}});
+    return 1;
+  }
+
+  metrics::Registry registry;
+  registry.gauge("esp_build_info", "Version and commit of this espd.", {"version", "commit"})
+      .with({ESP_VERSION, ESP_COMMIT})
+      .set(1);
+  registry.add_collector(metrics::append_process_metrics);
+  rest::Readiness readiness;
+  readiness.add_check("data_dir", [dir = config.data_dir] { return check_writable(dir); });
+
+  rest::Services services{{ESP_VERSION, ESP_COMMIT}, registry, readiness};
+  http::Router router;
+  rest::add_routes(router, services);
+  http::AccessRecorder access(registry);
+
+  asio::io_context io(static_cast<int>(config.io_threads));
+  http::Server http_server(io, http_limits(config.http), router, access);
+  auto http_endpoint = http_server.listen(config.http_addr.host, config.http_addr.port);
+  if (!http_endpoint) {
+    log::error("startup_failed", {{"detail", http_endpoint.error().message}});
+    return 1;
+  }
+  auto grpc_server = grpcapi::Server::start({config.grpc_addr.host, config.grpc_addr.port}, {});
+  if (!grpc_server) {
+    log::error("startup_failed", {{"detail", grpc_server.error().message}});
+    return 1;
+  }
+
+  std::promise<int> stop;
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&stop](const boost::system::error_code& ec, int signal_number) {
+    stop.set_value(ec ? 0 : signal_number);
+  });
+  std::vector<std::jthread> threads;
+  for (unsigned i = 0; i < config.io_threads; ++i)
+    threads.emplace_back([&io] { io.run(); });
+
+  const auto http_address =
+      config::Address{http_endpoint->address().to_string(), http_endpoint->port()};
+  const auto grpc_address = config::Address{config.grpc_addr.host, (*grpc_server)->port()};
+  log::info("listening", {{"http", http_address.to_string()},
+                          {"grpc", grpc_address.to_string()},
+                          {"data_dir", config.data_dir.string()},
+                          {"io_threads", config.io_threads},
+                          {"version", ESP_VERSION}});
+
+  const int signal_number = stop.get_future().get();
+  log::info("shutting_down", {{"signal", signal_number},
+                              {"open_connections", http_server.open_connections()},
+                              {"grace_ms", config.shutdown_timeout.count()}});
+  readiness.mark_shutting_down();
+  const auto deadline = std::chrono::steady_clock::now() + config.shutdown_timeout;
+  http_server.begin_shutdown();
+  std::jthread grpc_stop([&] { (*grpc_server)->shutdown(config.shutdown_timeout); });
+  const bool drained =
+      http_server.wait_until_drained(std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now()));
+  grpc_stop.join();
+  io.stop();
+  threads.clear();
+  log::info("stopped",
+            {{"drained", drained}, {"open_connections", http_server.open_connections()}});
+  return 0;
+}
+
+}  // namespace esp::api

@@ -1,0 +1,78 @@
+// espd's settings, parsed once from flags and environment variables into
+// typed values and validated before anything starts.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "observability/log.h"
+
+namespace esp::config {
+
+struct Address {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string to_string() const;
+};
+
+// "host:port", "[v6]:port" or ":port" (all interfaces). Port 0 picks a free one.
+Result<Address> parse_address(std::string_view text);
+// A plain byte count or one with a unit: 512KiB, 64MiB, 1GiB, 10MB, 4kB.
+Result<std::uint64_t> parse_byte_size(std::string_view text);
+
+// A value that must never reach a log or a help text.
+class Secret {
+ public:
+  Secret() = default;
+  explicit Secret(std::string value) : value_(std::move(value)) {}
+  const std::string& reveal() const { return value_; }
+  bool empty() const { return value_.empty(); }
+
+ private:
+  std::string value_;
+};
+
+struct HttpLimits {
+  std::uint64_t max_body_bytes = 64ULL << 20;
+  std::uint32_t max_header_bytes = 16U << 10;
+  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{75'000};
+};
+
+struct Config {
+  std::filesystem::path data_dir = "esp-data";
+  std::string database_url;   // empty: embedded SQLite under data_dir
+  std::string models_bucket;  // empty: checkpoint files under data_dir
+  std::string s3_endpoint;
+  std::string aws_region;
+  Secret aws_access_key_id;
+  Secret aws_secret_access_key;
+  Secret jwt_secret;
+  std::vector<std::string> signing_keys;
+  std::string trusted_issuers;
+  Address http_addr{"127.0.0.1", 8080};
+  Address grpc_addr{"127.0.0.1", 50051};
+  unsigned workers = 1;
+  unsigned io_threads = 1;
+  log::Level log_level = log::Level::kInfo;
+  HttpLimits http;
+  std::chrono::milliseconds shutdown_timeout{10'000};
+};
+
+// What parsing the command line decided: run with a config, or exit now
+// with a message (help on stdout with code 0, errors on stderr with code 2).
+struct Parsed {
+  std::optional<Config> config;
+  int exit_code = 0;
+  std::string message;
+};
+
+Parsed parse(int argc, const char* const* argv);
+
+}  // namespace esp::config

@@ -1,0 +1,56 @@
+// The one error type that crosses part boundaries; REST maps it to problem+json
+// and gRPC to a status.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace esp {
+
+enum class Code {
+  kInvalidArgument,
+  kNotFound,
+  kAlreadyExists,
+  kFailedPrecondition,
+  kUnauthenticated,
+  kPermissionDenied,
+  kResourceExhausted,
+  kUnavailable,
+  kCancelled,
+  kInternal,
+};
+
+std::string_view code_name(Code code);
+
+struct Error {
+  Code code = Code::kInternal;
+  std::string message;
+};
+
+// A value or the error that prevented it.
+template <typename T>
+class Result {
+ public:
+  Result(T value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+  bool ok() const { return std::holds_alternative<T>(state_); }
+  explicit operator bool() const { return ok(); }
+
+  T& value() & { return std::get<T>(state_); }
+  const T& value() const& { return std::get<T>(state_); }
+  T&& value() && { return std::get<T>(std::move(state_)); }
+  const Error& error() const { return std::get<Error>(state_); }
+
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+ private:
+  std::variant<T, Error> state_;
+};
+
+}  // namespace esp

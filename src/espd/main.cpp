@@ -1,0 +1,18 @@
+// espd: the ESP service. Parses its settings and serves until told to stop.
+#include <cstdio>
+
+#include "api/service.h"
+#include "config/config.h"
+#include "observability/log.h"
+
+int main(int argc, char** argv) {
+  const auto parsed = esp::config::parse(argc, argv);
+  if (!parsed.config) {
+    std::fputs((parsed.message + "\n").c_str(), parsed.exit_code == 0 ? stdout : stderr);
+    return parsed.exit_code;
+  }
+  esp::log::init(parsed.config->log_level);
+  const int exit_code = esp::api::serve(*parsed.config);
+  esp::log::shutdown();
+  return exit_code;
+}

@@ -1,0 +1,205 @@
+#include "observability/log.h"
+
+#include <spdlog/async.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <atomic>
+#include <mutex>
+
+namespace esp::log {
+namespace {
+
+std::atomic<Level> g_level{Level::kInfo};
+std::shared_ptr<spdlog::logger> g_logger;
+std::once_flag g_init_once;
+
+spdlog::level::level_enum to_spdlog(Level level) {
+  switch (level) {
+    case Level::kTrace:
+      return spdlog::level::trace;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
+    case Level::kOff:
+      return spdlog::level::off;
+  }
+  return spdlog::level::info;
+}
+
+// Length of the valid UTF-8 sequence starting at text[i], or 0 if invalid.
+size_t utf8_sequence_length(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  size_t length = 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  }
+  // Reject overlong forms, surrogates and code points past U+10FFFF.
+  const unsigned char second = byte(i + 1);
+  if (lead == 0xE0 && second < 0xA0) return 0;
+  if (lead == 0xED && second > 0x9F) return 0;
+  if (lead == 0xF0 && second < 0x90) return 0;
+  if (lead == 0xF4 && second > 0x8F) return 0;
+  return length;
+}
+
+void append_value(std::string& out, const Field::Value& value) {
+  std::visit(
+      [&out](const auto& v) {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, std::string_view>) {
+          append_json_string(out, v);
+        } else if constexpr (std::is_same_v<V, bool>) {
+          out += v ? "true" : "false";
+        } else if constexpr (std::is_same_v<V, double>) {
+          fmt::format_to(std::back_inserter(out), "{}", v);
+        } else {
+          fmt::format_to(std::back_inserter(out), "{}", v);
+        }
+      },
+      value);
+}
+
+}  // namespace
+
+std::optional<Level> parse_level(std::string_view name) {
+  static constexpr std::array<std::pair<std::string_view, Level>, 8> kNames{{
+      {"trace", Level::kTrace},
+      {"debug", Level::kDebug},
+      {"info", Level::kInfo},
+      {"warn", Level::kWarn},
+      {"warning", Level::kWarn},
+      {"error", Level::kError},
+      {"critical", Level::kError},
+      {"off", Level::kOff},
+  }};
+  for (const auto& [text, level] : kNames) {
+    if (text.size() == name.size() &&
+        std::equal(text.begin(), text.end(), name.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      return level;
+    }
+  }
+  return std::nullopt;
+}
+
+std::string_view level_name(Level level) {
+  switch (level) {
+    case Level::kTrace:
+      return "trace";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+    case Level::kOff:
+      return "off";
+  }
+  return "info";
+}
+
+void init(Level level) {
+  std::call_once(g_init_once, [] {
+    spdlog::init_thread_pool(16384, 1);
+    auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    g_logger = std::make_shared<spdlog::async_logger>("esp", std::move(sink), spdlog::thread_pool(),
+                                                      spdlog::async_overflow_policy::block);
+    g_logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
+                          spdlog::pattern_time_type::utc);
+    spdlog::set_default_logger(g_logger);
+  });
+  g_level = level;
+  g_logger->set_level(to_spdlog(level));
+}
+
+void shutdown() {
+  if (g_logger) g_logger->flush();
+}
+
+bool enabled(Level level) {
+  return level >= g_level.load(std::memory_order_relaxed) && level != Level::kOff;
+}
+
+void write(Level level, std::string_view event, std::span<const Field> fields) {
+  if (!enabled(level) || !g_logger) return;
+  std::string line;
+  line.reserve(128);
+  line += R"("msg":)";
+  append_json_string(line, event);
+  for (const Field& field : fields) {
+    line += ',';
+    append_json_string(line, field.key);
+    line += ':';
+    append_value(line, field.value);
+  }
+  g_logger->log(to_spdlog(level), "{}", line);
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += '"';
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const size_t length = utf8_sequence_length(text, i);
+      if (length == 0) {
+        out += "\\ufffd";
+        ++i;
+      } else {
+        out.append(text.substr(i, length));
+        i += length;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+}  // namespace esp::log
