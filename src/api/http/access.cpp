@@ -15,14 +15,19 @@ constexpr std::string_view kUnmatchedRoute = "unmatched";
 AccessRecorder::AccessRecorder(metrics::Registry& registry)
     : requests_(registry.counter("esp_http_requests_total", "HTTP requests answered.",
                                  {"method", "route", "status"})),
-      durations_(registry.histogram("esp_http_request_duration_seconds",
-                                    "Time from the first byte of a request to its response.",
-                                    {"method", "route"}, metrics::latency_buckets_seconds())),
+      durations_(
+          registry.histogram("esp_http_request_duration_seconds",
+                             "Time from the first byte of a request to the end of its response.",
+                             {"method", "route"}, metrics::latency_buckets_seconds())),
       in_flight_(registry.gauge("esp_http_requests_in_flight", "HTTP requests being served.", {})
                      .with({})) {}
 
 void AccessRecorder::on_request_started() {
   in_flight_.inc();
+}
+
+void AccessRecorder::on_request_abandoned() {
+  in_flight_.dec();
 }
 
 void AccessRecorder::on_exchange(const Exchange& exchange) {

@@ -11,6 +11,7 @@ class AccessRecorder final : public ExchangeObserver {
   explicit AccessRecorder(metrics::Registry& registry);
 
   void on_request_started() override;
+  void on_request_abandoned() override;
   void on_exchange(const Exchange& exchange) override;
 
  private:

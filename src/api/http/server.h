@@ -38,7 +38,11 @@ struct Exchange {
 class ExchangeObserver {
  public:
   virtual ~ExchangeObserver() = default;
+  // A request's first byte arrived.
   virtual void on_request_started() = 0;
+  // The client went away before the request was complete.
+  virtual void on_request_abandoned() = 0;
+  // A response was written (or failed to be).
   virtual void on_exchange(const Exchange& exchange) = 0;
 };
 

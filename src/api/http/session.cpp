@@ -5,6 +5,7 @@
 #include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <optional>
@@ -78,7 +79,9 @@ std::string read_error_detail(Status status, const Limits& limits) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(std::shared_ptr<Server::State> state, asio::ip::tcp::socket socket)
-      : state_(std::move(state)), stream_(std::move(socket)) {}
+      : state_(std::move(state)),
+        stream_(std::move(socket)),
+        read_deadline_(stream_.get_executor()) {}
 
   ~Session() {
     std::lock_guard lock(state_->sessions_mutex);
@@ -120,20 +123,39 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_request() {
     phase_ = Phase::kReading;
     started_ = Clock::now();
+    state_->observer.on_request_started();
     parser_.emplace();
     parser_->header_limit(state_->limits.max_header_bytes);
     parser_->body_limit(state_->limits.max_body_bytes);
-    stream_.expires_after(state_->limits.read_timeout);
+    start_read_deadline();
     beast_http::async_read(
         stream_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
+  // tcp_stream's own timeout closes the socket; this one only cancels the
+  // read, so the client can still be told 408.
+  void start_read_deadline() {
+    stream_.expires_never();
+    read_timed_out_ = false;
+    read_deadline_.expires_after(state_->limits.read_timeout);
+    read_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->phase_ != Phase::kReading) return;
+      self->read_timed_out_ = true;
+      beast::error_code ignored;
+      self->stream_.socket().cancel(ignored);
+    });
+  }
+
   void on_read(beast::error_code ec) {
+    read_deadline_.cancel();
+    if (read_timed_out_) ec = beast::error::timeout;
     if (ec) {
       const auto status = status_for_read_error(ec, buffer_.size() > 0 || parser_->got_some());
-      if (!status) return close();
-      state_->observer.on_request_started();
+      if (!status) {
+        state_->observer.on_request_abandoned();
+        return close();
+      }
       request_.raw = {};
       request_.path = {};
       request_.route = {};
@@ -143,9 +165,7 @@ class Session : public std::enable_shared_from_this<Session> {
           {.status = *status, .detail = read_error_detail(*status, state_->limits)},
           request_.request_id));
     }
-    state_->observer.on_request_started();
     phase_ = Phase::kHandling;
-    stream_.expires_never();
     dispatch_request();
   }
 
@@ -286,6 +306,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::shared_ptr<Server::State> state_;
   beast::tcp_stream stream_;
+  asio::steady_timer read_deadline_;
+  bool read_timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
   Request request_;

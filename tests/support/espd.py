@@ -1,0 +1,113 @@
+"""Starts the real espd binary on free loopback ports for integration tests."""
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+
+ESPD = os.environ.get("ESPD_BINARY", "build/debug/espd")
+START_TIMEOUT_S = 60
+
+
+class Espd:
+    """One espd process with its own data folder; use as a context manager."""
+
+    def __init__(self, *args, env=None, ports=None):
+        """ports=(http, grpc) fixes the ports instead of reading them from the
+        'listening' log line, for runs whose log level hides that line."""
+        self.args = list(args)
+        self.ports = ports
+        self.env = dict(os.environ, **(env or {}))
+        self.data_dir = tempfile.TemporaryDirectory(prefix="espd-test-")
+        self.lines = []  # every stdout line, parsed as JSON where possible
+        self._lines_seen = threading.Condition()
+        self.stderr = b""
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        self.data_dir.cleanup()
+
+    def start(self):
+        http_port, grpc_port = self.ports or (0, 0)
+        command = [ESPD, "--data-dir", self.data_dir.name, "--http-addr", f"127.0.0.1:{http_port}",
+                   "--grpc-addr", f"127.0.0.1:{grpc_port}", *self.args]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        env=self.env)
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        if self.ports:
+            self.http_port, self.grpc_port = self.ports
+            self._wait_until_accepting()
+            return
+        listening = self.wait_for_log(lambda line: line.get("msg") == "listening", START_TIMEOUT_S)
+        if listening is None:
+            self.stop()
+            raise RuntimeError(f"espd did not start: {self.stderr.decode(errors='replace')}")
+        self.http_port = int(listening["http"].rsplit(":", 1)[1])
+        self.grpc_port = int(listening["grpc"].rsplit(":", 1)[1])
+
+    def _wait_until_accepting(self):
+        for _ in range(START_TIMEOUT_S * 100):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"espd exited: {self.stderr.decode(errors='replace')}")
+            try:
+                socket.create_connection(("127.0.0.1", self.http_port), timeout=1).close()
+                return
+            except ConnectionRefusedError:
+                threading.Event().wait(0.01)
+        raise RuntimeError("espd did not start accepting connections")
+
+    def _read_stdout(self):
+        for raw in self.process.stdout:
+            try:
+                line = json.loads(raw)
+            except ValueError:
+                line = {"raw": raw.decode(errors="replace")}
+            with self._lines_seen:
+                self.lines.append(line)
+                self._lines_seen.notify_all()
+        with self._lines_seen:
+            self._lines_seen.notify_all()
+
+    def _read_stderr(self):
+        self.stderr = self.process.stderr.read()
+
+    def wait_for_log(self, predicate, timeout_s=10):
+        """Returns the first log line matching predicate, waiting up to timeout_s."""
+        with self._lines_seen:
+            found = self._lines_seen.wait_for(
+                lambda: next((l for l in self.lines if predicate(l)), None) is not None
+                or self.process.poll() is not None, timeout_s)
+            return next((l for l in self.lines if predicate(l)), None) if found else None
+
+    def signal(self, signum=signal.SIGTERM):
+        self.process.send_signal(signum)
+
+    def wait(self, timeout_s=15):
+        return self.process.wait(timeout=timeout_s)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def connect(self, timeout_s=10):
+        return socket.create_connection(("127.0.0.1", self.http_port), timeout=timeout_s)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
