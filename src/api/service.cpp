@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <filesystem>
@@ -70,8 +69,8 @@ int serve(const config::Config& config) {
   rest::add_routes(router, services);
   http::AccessRecorder access(registry);
 
-  asio::io_context io(static_cast<int>(config.io_threads));
-  http::Server http_server(io, http_limits(config.http), router, access);
+  http::IoPool io_pool(config.io_threads);
+  http::Server http_server(io_pool, http_limits(config.http), router, access);
   auto http_endpoint = http_server.listen(config.http_addr.host, config.http_addr.port);
   if (!http_endpoint) {
     log::error("startup_failed", {{"detail", http_endpoint.error().message}});
@@ -84,13 +83,11 @@ int serve(const config::Config& config) {
   }
 
   std::promise<int> stop;
-  asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::signal_set signals(io_pool.first(), SIGINT, SIGTERM);
   signals.async_wait([&stop](const boost::system::error_code& ec, int signal_number) {
     stop.set_value(ec ? 0 : signal_number);
   });
-  std::vector<std::jthread> threads;
-  for (unsigned i = 0; i < config.io_threads; ++i)
-    threads.emplace_back([&io] { io.run(); });
+  io_pool.start();
 
   const auto http_address =
       config::Address{http_endpoint->address().to_string(), http_endpoint->port()};
@@ -100,6 +97,7 @@ int serve(const config::Config& config) {
                           {"data_dir", config.data_dir.string()},
                           {"io_threads", config.io_threads},
                           {"version", ESP_VERSION}});
+  log::flush();
 
   const int signal_number = stop.get_future().get();
   log::info("shutting_down", {{"signal", signal_number},
@@ -113,8 +111,7 @@ int serve(const config::Config& config) {
       http_server.wait_until_drained(std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now()));
   grpc_stop.join();
-  io.stop();
-  threads.clear();
+  io_pool.stop();
   log::info("stopped",
             {{"drained", drained}, {"open_connections", http_server.open_connections()}});
   return 0;

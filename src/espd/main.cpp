@@ -13,6 +13,6 @@ int main(int argc, char** argv) {
   }
   esp::log::init(parsed.config->log_level);
   const int exit_code = esp::api::serve(*parsed.config);
-  esp::log::shutdown();
+  esp::log::flush();
   return exit_code;
 }

@@ -1,8 +1,8 @@
 #include "observability/log.h"
 
-#include <spdlog/async.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <array>
 #include <atomic>
@@ -12,6 +12,36 @@ namespace esp::log {
 namespace {
 
 std::atomic<Level> g_level{Level::kInfo};
+
+// Collects lines in memory and writes them to stdout in large chunks: a
+// request costs a copy, not a system call. Flushed every second, on warnings
+// and at shutdown.
+class BufferedStdoutSink final : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    buffer_.append(formatted.data(), formatted.size());
+    if (buffer_.size() >= kFlushBytes) flush_();
+  }
+
+  void flush_() override {
+    const char* data = buffer_.data();
+    size_t left = buffer_.size();
+    while (left > 0) {
+      const ssize_t written = ::write(STDOUT_FILENO, data, left);
+      if (written < 0 && errno == EINTR) continue;
+      if (written <= 0) break;  // stdout gone: drop the lines rather than block
+      data += written;
+      left -= static_cast<size_t>(written);
+    }
+    buffer_.clear();
+  }
+
+ private:
+  static constexpr size_t kFlushBytes = 64 * 1024;
+  std::string buffer_;
+};
 std::shared_ptr<spdlog::logger> g_logger;
 std::once_flag g_init_once;
 
@@ -121,19 +151,18 @@ std::string_view level_name(Level level) {
 
 void init(Level level) {
   std::call_once(g_init_once, [] {
-    spdlog::init_thread_pool(16384, 1);
-    auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-    g_logger = std::make_shared<spdlog::async_logger>("esp", std::move(sink), spdlog::thread_pool(),
-                                                      spdlog::async_overflow_policy::block);
+    g_logger = std::make_shared<spdlog::logger>("esp", std::make_shared<BufferedStdoutSink>());
+    g_logger->flush_on(spdlog::level::warn);
     g_logger->set_pattern(R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l",%v})",
                           spdlog::pattern_time_type::utc);
     spdlog::set_default_logger(g_logger);
+    spdlog::flush_every(std::chrono::seconds(1));
   });
   g_level = level;
   g_logger->set_level(to_spdlog(level));
 }
 
-void shutdown() {
+void flush() {
   if (g_logger) g_logger->flush();
 }
 

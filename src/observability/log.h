@@ -1,5 +1,5 @@
-// Structured logging: one JSON object per line on stdout, written by a
-// background thread so request threads never wait on the terminal.
+// Structured logging: one JSON object per line on stdout, buffered so request
+// threads never wait on the terminal.
 #pragma once
 
 #include <cstdint>
@@ -43,8 +43,9 @@ struct Field {
 
 // Starts the logger; safe to call again (tests) to change the level.
 void init(Level level);
-// Flushes pending lines; call before the process exits.
-void shutdown();
+// Writes buffered lines now: before exit, and after lifecycle events that
+// operators and supervisors wait for.
+void flush();
 bool enabled(Level level);
 
 void write(Level level, std::string_view event, std::span<const Field> fields);

@@ -1,7 +1,5 @@
 #include "api/http/server.h"
 
-#include <boost/asio/strand.hpp>
-
 #include "api/http/session.h"
 #include "observability/log.h"
 
@@ -13,7 +11,7 @@ namespace {
 
 void accept_next(const std::shared_ptr<Server::State>& state) {
   state->acceptor.async_accept(
-      asio::make_strand(state->io), [state](boost::system::error_code ec, tcp::socket socket) {
+      state->pool.next(), [state](boost::system::error_code ec, Socket socket) {
         if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) return;
         if (!ec) {
           boost::system::error_code ignored;
@@ -28,9 +26,8 @@ void accept_next(const std::shared_ptr<Server::State>& state) {
 
 }  // namespace
 
-Server::Server(asio::io_context& io, Limits limits, const Router& router,
-               ExchangeObserver& observer)
-    : state_(std::make_shared<State>(io, limits, router, observer)) {}
+Server::Server(IoPool& pool, Limits limits, const Router& router, ExchangeObserver& observer)
+    : state_(std::make_shared<State>(pool, limits, router, observer)) {}
 
 Server::~Server() {
   boost::system::error_code ignored;

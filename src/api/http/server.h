@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "api/http/io_pool.h"
 #include "api/http/router.h"
 #include "core/error.h"
 
@@ -48,8 +49,7 @@ class ExchangeObserver {
 
 class Server {
  public:
-  Server(boost::asio::io_context& io, Limits limits, const Router& router,
-         ExchangeObserver& observer);
+  Server(IoPool& pool, Limits limits, const Router& router, ExchangeObserver& observer);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

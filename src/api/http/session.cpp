@@ -1,12 +1,11 @@
 // One connection: wait for a request, read it under limits, route it, write
-// the response, repeat. All of a session's work runs on its strand.
+// the response, repeat. A session lives on one thread's io_context.
 #include "api/http/session.h"
 
 #include <array>
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <optional>
 #include <random>
@@ -78,10 +77,8 @@ std::string read_error_detail(Status status, const Limits& limits) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(std::shared_ptr<Server::State> state, asio::ip::tcp::socket socket)
-      : state_(std::move(state)),
-        stream_(std::move(socket)),
-        read_deadline_(stream_.get_executor()) {}
+  Session(std::shared_ptr<Server::State> state, Socket socket)
+      : state_(std::move(state)), socket_(std::move(socket)), timer_(socket_.get_executor()) {}
 
   ~Session() {
     std::lock_guard lock(state_->sessions_mutex);
@@ -90,20 +87,52 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void start() {
-    asio::dispatch(stream_.get_executor(),
+    asio::dispatch(socket_.get_executor(),
                    [self = shared_from_this()] { self->wait_for_request(); });
   }
 
   void on_shutdown() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->phase_ == Phase::kIdle) self->stream_.cancel();
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
+      if (self->phase_ == Phase::kIdle) self->close();
     });
   }
 
  private:
-  enum class Phase { kIdle, kReading, kHandling, kWriting, kClosing };
+  enum class Phase { kIdle, kReading, kHandling, kWriting, kClosing, kClosed };
 
   bool shutting_down() const { return state_->shutting_down.load(std::memory_order_acquire); }
+
+  // One timer per connection. A deadline that moves later is an assignment
+  // (the timer re-arms itself when it fires early); only one that moves
+  // earlier touches the timer, so steady keep-alive traffic costs no timer
+  // operations.
+  void set_deadline(std::chrono::milliseconds timeout) {
+    deadline_ = Clock::now() + timeout;
+    if (deadline_ < armed_until_) arm_timer();
+  }
+  void clear_deadline() { deadline_ = Clock::time_point::max(); }
+
+  void arm_timer() {
+    armed_until_ = deadline_;
+    timer_.expires_at(deadline_);  // cancels a pending wait, whose handler then returns
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->phase_ == Phase::kClosed) return;
+      self->armed_until_ = Clock::time_point::max();
+      if (self->deadline_ == Clock::time_point::max()) return;
+      if (Clock::now() < self->deadline_) return self->arm_timer();
+      self->on_deadline();
+    });
+  }
+
+  void on_deadline() {
+    if (phase_ == Phase::kReading) {
+      read_timed_out_ = true;  // cancel the read but keep the socket for the 408
+      beast::error_code ignored;
+      socket_.cancel(ignored);
+    } else {
+      close();
+    }
+  }
 
   // Idle until the first byte of the next request, under the idle timeout;
   // pipelined requests already buffered skip the wait.
@@ -111,8 +140,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (shutting_down()) return close();
     if (buffer_.size() > 0) return read_request();
     phase_ = Phase::kIdle;
-    stream_.expires_after(state_->limits.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(kFirstReadBytes),
+    set_deadline(state_->limits.idle_timeout);
+    socket_.async_read_some(buffer_.prepare(kFirstReadBytes),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               if (ec) return self->close();
                               self->buffer_.commit(n);
@@ -127,28 +156,15 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(state_->limits.max_header_bytes);
     parser_->body_limit(state_->limits.max_body_bytes);
-    start_read_deadline();
+    read_timed_out_ = false;
+    set_deadline(state_->limits.read_timeout);
     beast_http::async_read(
-        stream_, buffer_, *parser_,
+        socket_, buffer_, *parser_,
         [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
   }
 
-  // tcp_stream's own timeout closes the socket; this one only cancels the
-  // read, so the client can still be told 408.
-  void start_read_deadline() {
-    stream_.expires_never();
-    read_timed_out_ = false;
-    read_deadline_.expires_after(state_->limits.read_timeout);
-    read_deadline_.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || self->phase_ != Phase::kReading) return;
-      self->read_timed_out_ = true;
-      beast::error_code ignored;
-      self->stream_.socket().cancel(ignored);
-    });
-  }
-
   void on_read(beast::error_code ec) {
-    read_deadline_.cancel();
+    clear_deadline();
     if (read_timed_out_) ec = beast::error::timeout;
     if (ec) {
       const auto status = status_for_read_error(ec, buffer_.size() > 0 || parser_->got_some());
@@ -207,7 +223,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void invoke(const Handler& handler) {
     auto respond = [self = shared_from_this()](Response response) {
       asio::dispatch(
-          self->stream_.get_executor(),
+          self->socket_.get_executor(),
           [self, response = std::move(response)]() mutable { self->send(std::move(response)); });
     };
     try {
@@ -223,7 +239,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void send(Response response) {
-    if (phase_ == Phase::kWriting || phase_ == Phase::kClosing) return;  // answered twice
+    if (phase_ != Phase::kHandling && phase_ != Phase::kReading) return;  // answered twice
     phase_ = Phase::kWriting;
     response_ = std::move(response);
     response_.version(request_.raw.version() == 10 ? 10 : 11);
@@ -231,25 +247,20 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.keep_alive(!close_after_response_ && !shutting_down());
     response_.prepare_payload();
     response_body_bytes_ = response_.body().size();
-    if (request_.raw.method() == Verb::head) {
+    const bool head = request_.raw.method() == Verb::head;
+    if (head) {
       response_.body().clear();
       response_.content_length(response_body_bytes_);
     }
-    stream_.expires_after(state_->limits.idle_timeout);
+    set_deadline(state_->limits.idle_timeout);
     serializer_.emplace(response_);
-    if (request_.raw.method() == Verb::head) serializer_->split(true);
-    write_response();
-  }
-
-  void write_response() {
-    const bool head = request_.raw.method() == Verb::head;
     auto on_written = [self = shared_from_this()](beast::error_code ec, std::size_t) {
       self->on_write(ec);
     };
     if (head) {
-      beast_http::async_write_header(stream_, *serializer_, std::move(on_written));
+      beast_http::async_write_header(socket_, *serializer_, std::move(on_written));
     } else {
-      beast_http::async_write(stream_, *serializer_, std::move(on_written));
+      beast_http::async_write(socket_, *serializer_, std::move(on_written));
     }
   }
 
@@ -282,31 +293,39 @@ class Session : public std::enable_shared_from_this<Session> {
   void linger_close() {
     phase_ = Phase::kClosing;
     beast::error_code ignored;
-    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-    stream_.expires_after(kLingerTime);
+    socket_.shutdown(asio::socket_base::shutdown_send, ignored);
+    set_deadline(std::chrono::duration_cast<std::chrono::milliseconds>(kLingerTime));
     drain();
   }
 
   void drain() {
-    stream_.async_read_some(asio::buffer(scratch_),
+    socket_.async_read_some(asio::buffer(scratch_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->drained_bytes_ += n;
-                              if (ec || self->drained_bytes_ > kLingerMaxBytes)
+                              if (ec || self->drained_bytes_ > kLingerMaxBytes) {
                                 return self->close();
+                              }
                               self->drain();
                             });
   }
 
   void close() {
-    phase_ = Phase::kClosing;
+    if (phase_ == Phase::kClosed) return;
+    phase_ = Phase::kClosed;
     beast::error_code ignored;
-    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    timer_.cancel();
+    socket_.shutdown(asio::socket_base::shutdown_both, ignored);
+    socket_.close(ignored);
   }
 
+  using Timer =
+      asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>;
+
   std::shared_ptr<Server::State> state_;
-  beast::tcp_stream stream_;
-  asio::steady_timer read_deadline_;
+  Socket socket_;
+  Timer timer_;
+  Clock::time_point deadline_ = Clock::time_point::max();
+  Clock::time_point armed_until_ = Clock::time_point::max();
   bool read_timed_out_ = false;
   beast::flat_buffer buffer_;
   std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
@@ -321,7 +340,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t drained_bytes_ = 0;
 };
 
-void start_session(const std::shared_ptr<Server::State>& state, asio::ip::tcp::socket socket) {
+void start_session(const std::shared_ptr<Server::State>& state, Socket socket) {
   auto session = std::make_shared<Session>(state, std::move(socket));
   {
     std::lock_guard lock(state->sessions_mutex);

@@ -14,11 +14,15 @@ namespace esp::http {
 
 class Session;
 
-struct Server::State {
-  State(boost::asio::io_context& io_context, Limits l, const Router& r, ExchangeObserver& o)
-      : io(io_context), acceptor(io_context), limits(l), router(r), observer(o) {}
+// A socket bound to one thread's io_context.
+using Socket =
+    boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
 
-  boost::asio::io_context& io;
+struct Server::State {
+  State(IoPool& io_pool, Limits l, const Router& r, ExchangeObserver& o)
+      : pool(io_pool), acceptor(io_pool.first()), limits(l), router(r), observer(o) {}
+
+  IoPool& pool;
   boost::asio::ip::tcp::acceptor acceptor;
   const Limits limits;
   const Router& router;
@@ -30,8 +34,7 @@ struct Server::State {
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
 };
 
-void start_session(const std::shared_ptr<Server::State>& state,
-                   boost::asio::ip::tcp::socket socket);
+void start_session(const std::shared_ptr<Server::State>& state, Socket socket);
 // Posted to each open session when the server begins its shutdown.
 void notify_shutdown(const std::shared_ptr<Session>& session);
 

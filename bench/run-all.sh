@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Runs every benchmark; each prints its ratios against a peer measured in the same run.
+set -euo pipefail
+cd "$(dirname "$0")"
+./http/run.sh "$@"
