@@ -20,11 +20,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-http::Limits http_limits(const config::HttpLimits& limits) {
-  return http::Limits{limits.max_body_bytes, limits.max_header_bytes, limits.read_timeout,
-                      limits.idle_timeout};
-}
-
 std::optional<std::string> check_writable(const std::filesystem::path& folder) {
   if (::access(folder.c_str(), W_OK) != 0)
     return "data folder " + folder.string() + " is not writable";
@@ -70,7 +65,7 @@ int serve(const config::Config& config) {
   http::AccessRecorder access(registry);
 
   http::IoPool io_pool(config.io_threads);
-  http::Server http_server(io_pool, http_limits(config.http), router, access);
+  http::Server http_server(io_pool, config.http, router, access);
   auto http_endpoint = http_server.listen(config.http_addr.host, config.http_addr.port);
   if (!http_endpoint) {
     log::error("startup_failed", {{"detail", http_endpoint.error().message}});

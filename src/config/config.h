@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "api/http/limits.h"
 #include "core/error.h"
 #include "observability/log.h"
 
@@ -38,13 +39,6 @@ class Secret {
   std::string value_;
 };
 
-struct HttpLimits {
-  std::uint64_t max_body_bytes = 64ULL << 20;
-  std::uint32_t max_header_bytes = 16U << 10;
-  std::chrono::milliseconds read_timeout{30'000};
-  std::chrono::milliseconds idle_timeout{75'000};
-};
-
 struct Config {
   std::filesystem::path data_dir = "esp-data";
   std::string database_url;   // empty: embedded SQLite under data_dir
@@ -61,7 +55,7 @@ struct Config {
   unsigned workers = 1;
   unsigned io_threads = 1;
   log::Level log_level = log::Level::kInfo;
-  HttpLimits http;
+  http::Limits http;
   std::chrono::milliseconds shutdown_timeout{10'000};
 };
 

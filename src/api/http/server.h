@@ -11,17 +11,11 @@
 #include <string>
 
 #include "api/http/io_pool.h"
+#include "api/http/limits.h"
 #include "api/http/router.h"
 #include "core/error.h"
 
 namespace esp::http {
-
-struct Limits {
-  std::uint64_t max_body_bytes = 64ULL << 20;
-  std::uint32_t max_header_bytes = 16U << 10;
-  std::chrono::milliseconds read_timeout{30'000};
-  std::chrono::milliseconds idle_timeout{75'000};
-};
 
 // One answered request, as the access log and the metrics see it.
 struct Exchange {

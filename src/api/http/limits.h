@@ -1,0 +1,17 @@
+// What one HTTP request may cost the server; a plain struct so configuration
+// can hold it without pulling in Beast.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace esp::http {
+
+struct Limits {
+  std::uint64_t max_body_bytes = 64ULL << 20;
+  std::uint32_t max_header_bytes = 16U << 10;
+  std::chrono::milliseconds read_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{75'000};
+};
+
+}  // namespace esp::http
