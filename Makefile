@@ -3,6 +3,9 @@ RELEASE_DIR := build/release
 DEBUG_DIR   := build/debug
 JOBS        ?= $(shell nproc)
 CMAKE_FLAGS := -G Ninja -Wno-dev
+# Let ccache reuse objects built in another checkout (CI builds in a fresh clone).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
 
 .PHONY: deps build run test test-build bench format lint clean
 
