@@ -98,8 +98,6 @@ void append_value(std::string& out, const Field::Value& value) {
           append_json_string(out, v);
         } else if constexpr (std::is_same_v<V, bool>) {
           out += v ? "true" : "false";
-        } else if constexpr (std::is_same_v<V, double>) {
-          fmt::format_to(std::back_inserter(out), "{}", v);
         } else {
           fmt::format_to(std::back_inserter(out), "{}", v);
         }

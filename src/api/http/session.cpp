@@ -23,7 +23,7 @@ namespace {
 constexpr std::string_view kRequestIdHeader = "X-Request-Id";
 constexpr std::size_t kFirstReadBytes = 4096;
 constexpr std::size_t kMaxRequestIdLength = 128;
-constexpr std::chrono::seconds kLingerTime{2};
+constexpr std::chrono::milliseconds kLingerTime{2000};
 constexpr std::size_t kLingerMaxBytes = 4U << 20;
 
 bool is_valid_request_id(std::string_view id) {
@@ -294,7 +294,7 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::kClosing;
     beast::error_code ignored;
     socket_.shutdown(asio::socket_base::shutdown_send, ignored);
-    set_deadline(std::chrono::duration_cast<std::chrono::milliseconds>(kLingerTime));
+    set_deadline(kLingerTime);
     drain();
   }
 
