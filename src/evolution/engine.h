@@ -1,0 +1,77 @@
+// The evolution engine: the first generation of an experiment, and the next
+// generation from an evaluated one. Pure computation; deterministic for a seed.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "evolution/genomes.h"
+#include "evolution/params.h"
+#include "evolution/random.h"
+#include "evolution/ranking.h"
+
+namespace esp::evolution {
+
+enum class Origin { kInitial, kOffspring };
+std::string_view name_of(Origin origin);
+
+// How a candidate came to be. Elites carry their identity forward unchanged.
+struct Identity {
+  int generation = 1;  // generation of birth
+  Origin origin = Origin::kInitial;
+  std::vector<std::string> parents;  // ids; one when no crossover took place
+  std::optional<Crossover> crossover;
+  std::optional<MutationType> mutation;
+};
+
+struct Candidate {
+  std::string id;  // "<generation of birth>_<position>", unique within an experiment
+  Identity identity;
+  bool elite = false;  // copied unchanged from the previous generation
+};
+
+struct Population {
+  int generation = 0;
+  std::vector<Candidate> candidates;
+  Genomes genomes;  // genomes[i] belongs to candidates[i]
+};
+
+struct ObjectiveSummary {
+  std::string metric_name;
+  std::size_t count = 0;  // candidates with a finite value
+  double min = 0;
+  double max = 0;
+  double mean = 0;
+};
+
+struct GenerationStats {
+  std::vector<ObjectiveSummary> objectives;
+  std::size_t fronts = 0;
+  std::size_t first_front_size = 0;
+  std::size_t incomplete = 0;  // candidates ranked last for missing or non-finite metrics
+};
+
+struct NextGeneration {
+  Population population;
+  GenerationStats evaluated;          // of the population that was evaluated
+  std::vector<std::string> warnings;  // e.g. candidates ranked last, for the caller to log
+};
+
+struct EngineOptions {
+  unsigned threads = 1;  // results are identical for any value
+};
+
+// Generation 1: population_size fresh candidates drawn by initialization_distribution.
+Population initial_population(const ExperimentParams& params, Seed seed,
+                              EngineOptions options = {});
+
+// Ranks `evaluated` by `scores` (one row per candidate, columns in fitness order), keeps
+// the elites bit for bit, and breeds the rest. kInvalidArgument when the population does
+// not fit the parameters' network or the scores do not fit the population.
+Result<NextGeneration> next_generation(const ExperimentParams& params, const Population& evaluated,
+                                       const Scores& scores, Seed seed, EngineOptions options = {});
+
+}  // namespace esp::evolution

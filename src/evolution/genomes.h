@@ -1,0 +1,44 @@
+// Genomes of a whole population in one block: each genome is a contiguous run of
+// float32 weights in layer order, starting on a 64-byte boundary.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+
+namespace esp::evolution {
+
+class Genomes {
+ public:
+  static constexpr std::size_t kAlignmentBytes = 64;
+
+  Genomes() = default;
+  Genomes(std::size_t count, std::size_t weights_per_genome);
+
+  Genomes(Genomes&&) noexcept = default;
+  Genomes& operator=(Genomes&&) noexcept = default;
+  Genomes(const Genomes& other);
+  Genomes& operator=(const Genomes& other);
+
+  std::size_t size() const { return count_; }
+  std::size_t weights_per_genome() const { return weights_; }
+
+  std::span<float> operator[](std::size_t index) {
+    return {data_.get() + index * stride_, weights_};
+  }
+  std::span<const float> operator[](std::size_t index) const {
+    return {data_.get() + index * stride_, weights_};
+  }
+
+ private:
+  struct AlignedDelete {
+    void operator()(float* data) const;
+  };
+
+  std::size_t count_ = 0;
+  std::size_t weights_ = 0;
+  std::size_t stride_ = 0;  // weights_ rounded up to whole 64-byte lines
+  std::unique_ptr<float[], AlignedDelete> data_;
+};
+
+}  // namespace esp::evolution

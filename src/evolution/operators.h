@@ -1,0 +1,43 @@
+// Crossover and mutation over genomes: plain loops over contiguous floats fed by
+// bulk random numbers, with no allocation once the scratch space has grown.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "evolution/network.h"
+#include "evolution/params.h"
+#include "evolution/random.h"
+
+namespace esp::evolution {
+
+struct MutationSettings {
+  MutationType type = MutationType::kGaussianNoisePercentage;
+  float probability = 0.1F;  // per weight
+  float factor = 0.1F;       // noise standard deviation (relative for the percentage type)
+  float reset_range = 1.0F;  // uniform_reset draws from U(-reset_range, reset_range)
+};
+
+// Per-thread buffers for the operators.
+struct OperatorScratch {
+  std::vector<std::uint64_t> bits;
+  std::vector<std::uint32_t> skips;
+  std::vector<float> noise;
+};
+
+// Each weight comes from `first` or `second` with equal chance.
+void uniform_crossover(std::span<const float> first, std::span<const float> second,
+                       std::span<float> child, RandomStream& random, OperatorScratch& scratch);
+
+// Per layer, a cut point c in [0, weights of the layer]: the child takes the layer's first c
+// weights from `first` and the rest from `second`.
+void one_point_crossover(const NetworkShape& shape, std::span<const float> first,
+                         std::span<const float> second, std::span<float> child,
+                         RandomStream& random);
+
+// Mutates each weight independently with settings.probability.
+void mutate(std::span<float> genome, const MutationSettings& settings, RandomStream& random,
+            OperatorScratch& scratch);
+
+}  // namespace esp::evolution

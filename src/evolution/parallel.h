@@ -1,0 +1,14 @@
+// Splits index ranges over threads. Callers make results independent of the split.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+namespace esp::evolution {
+
+// Calls body(begin, end) on disjoint ranges covering [0, count), on up to `threads`
+// threads (the caller's included), and rethrows the first exception after all finish.
+void parallel_for(std::size_t count, unsigned threads,
+                  const std::function<void(std::size_t begin, std::size_t end)>& body);
+
+}  // namespace esp::evolution
