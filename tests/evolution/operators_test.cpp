@@ -1,0 +1,203 @@
+#include "evolution/operators.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+namespace esp::evolution {
+namespace {
+
+constexpr std::size_t kMillion = 1'000'000;
+
+std::vector<float> ones(std::size_t n) {
+  return std::vector<float>(n, 1.0F);
+}
+
+struct Changes {
+  std::size_t count = 0;
+  double mean = 0;
+  double stddev = 0;
+};
+
+// Statistics of (after - before) over the weights that changed.
+Changes changes(const std::vector<float>& before, const std::vector<float>& after) {
+  Changes c;
+  double sum = 0;
+  double squares = 0;
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    if (after[i] == before[i]) continue;
+    double delta = after[i] - before[i];
+    ++c.count;
+    sum += delta;
+    squares += delta * delta;
+  }
+  if (c.count > 0) {
+    c.mean = sum / double(c.count);
+    c.stddev = std::sqrt(squares / double(c.count) - c.mean * c.mean);
+  }
+  return c;
+}
+
+// Binomial: the share of mutated weights is within 5 standard deviations of p.
+void expect_rate(std::size_t mutated, std::size_t n, double p) {
+  double sigma = std::sqrt(double(n) * p * (1 - p));
+  EXPECT_NEAR(double(mutated), double(n) * p, 5 * sigma) << "p=" << p;
+}
+
+TEST(Mutation, MutatesTheConfiguredShareOfAMillionWeights) {
+  for (double p : {0.01, 0.1, 0.5, 0.9}) {
+    auto before = ones(kMillion);
+    auto after = before;
+    RandomStream random(11);
+    OperatorScratch scratch;
+    mutate(after,
+           {.type = MutationType::kGaussianNoiseFixed, .probability = float(p), .factor = 0.1F},
+           random, scratch);
+    expect_rate(changes(before, after).count, kMillion, p);
+  }
+}
+
+TEST(Mutation, MutatedPositionsAreSpreadEvenly) {
+  // Chi-square over 100 buckets of 10^4 weights: a skipping bug would bunch mutations.
+  auto genome = std::vector<float>(kMillion, 1.0F);
+  RandomStream random(3);
+  OperatorScratch scratch;
+  mutate(genome, {.type = MutationType::kGaussianNoiseFixed, .probability = 0.05F, .factor = 1.0F},
+         random, scratch);
+  std::vector<double> buckets(100, 0);
+  for (std::size_t i = 0; i < genome.size(); ++i)
+    buckets[i / 10000] += genome[i] != 1.0F;
+  double expected = 500;
+  double chi2 = 0;
+  for (double b : buckets)
+    chi2 += (b - expected) * (b - expected) / expected;
+  EXPECT_LT(chi2, 160.0);  // 99 degrees of freedom: p < 1e-4 above 160
+  EXPECT_NE(genome.front() + genome.back(), 0.0F);
+}
+
+TEST(Mutation, FixedNoiseHasTheFactorAsStandardDeviation) {
+  auto before = ones(kMillion);
+  auto after = before;
+  RandomStream random(5);
+  OperatorScratch scratch;
+  mutate(after, {.type = MutationType::kGaussianNoiseFixed, .probability = 0.2F, .factor = 0.3F},
+         random, scratch);
+  auto c = changes(before, after);
+  EXPECT_NEAR(c.mean, 0.0, 0.003);
+  EXPECT_NEAR(c.stddev, 0.3, 0.003);
+}
+
+TEST(Mutation, PercentageNoiseScalesWithTheWeight) {
+  std::vector<float> before(kMillion);
+  for (std::size_t i = 0; i < before.size(); ++i)
+    before[i] = i % 2 == 0 ? 10.0F : -0.5F;
+  auto after = before;
+  RandomStream random(9);
+  OperatorScratch scratch;
+  mutate(after,
+         {.type = MutationType::kGaussianNoisePercentage, .probability = 0.2F, .factor = 0.1F},
+         random, scratch);
+  double large = 0;
+  double small = 0;
+  std::size_t n_large = 0;
+  std::size_t n_small = 0;
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    double relative = (after[i] - before[i]) / before[i];
+    if (after[i] == before[i]) continue;
+    (i % 2 == 0 ? large : small) += relative * relative;
+    ++(i % 2 == 0 ? n_large : n_small);
+  }
+  EXPECT_NEAR(std::sqrt(large / double(n_large)), 0.1, 0.002);
+  EXPECT_NEAR(std::sqrt(small / double(n_small)), 0.1, 0.002);
+}
+
+TEST(Mutation, UniformResetDrawsFromTheInitializationRange) {
+  auto genome = std::vector<float>(kMillion, 100.0F);
+  RandomStream random(13);
+  OperatorScratch scratch;
+  mutate(genome, {.type = MutationType::kUniformReset, .probability = 0.3F, .reset_range = 2.0F},
+         random, scratch);
+  std::size_t reset = 0;
+  double sum = 0;
+  for (float w : genome) {
+    if (w == 100.0F) continue;
+    ++reset;
+    sum += w;
+    ASSERT_GE(w, -2.0F);
+    ASSERT_LT(w, 2.0F);
+  }
+  expect_rate(reset, kMillion, 0.3);
+  EXPECT_NEAR(sum / double(reset), 0.0, 0.02);
+}
+
+TEST(Mutation, ProbabilityZeroChangesNothingAndOneChangesEverything) {
+  auto genome = ones(1000);
+  RandomStream random(1);
+  OperatorScratch scratch;
+  mutate(genome, {.type = MutationType::kGaussianNoiseFixed, .probability = 0.0F, .factor = 1.0F},
+         random, scratch);
+  EXPECT_EQ(genome, ones(1000));
+  mutate(genome, {.type = MutationType::kGaussianNoiseFixed, .probability = 1.0F, .factor = 1.0F},
+         random, scratch);
+  EXPECT_EQ(changes(ones(1000), genome).count, 1000U);
+}
+
+TEST(Mutation, ResultsAreFinite) {
+  std::vector<float> genome(kMillion, 3.0F);
+  RandomStream random(2);
+  OperatorScratch scratch;
+  mutate(genome,
+         {.type = MutationType::kGaussianNoisePercentage, .probability = 1.0F, .factor = 5.0F},
+         random, scratch);
+  EXPECT_TRUE(std::all_of(genome.begin(), genome.end(), [](float w) { return std::isfinite(w); }));
+}
+
+TEST(UniformCrossover, TakesEachWeightFromEitherParentEvenly) {
+  constexpr std::size_t n = kMillion + 17;  // not a multiple of the 32-weight block
+  std::vector<float> first(n, 1.0F);
+  std::vector<float> second(n, 2.0F);
+  std::vector<float> child(n, 0.0F);
+  RandomStream random(4);
+  OperatorScratch scratch;
+  uniform_crossover(first, second, child, random, scratch);
+  std::size_t from_first = 0;
+  for (float w : child) {
+    ASSERT_TRUE(w == 1.0F || w == 2.0F);
+    from_first += w == 1.0F;
+  }
+  expect_rate(from_first, n, 0.5);
+  // Neighbouring weights are independent: runs of equal origin have mean length 2.
+  std::size_t runs = 1;
+  for (std::size_t i = 1; i < n; ++i)
+    runs += child[i] != child[i - 1];
+  EXPECT_NEAR(double(n) / double(runs), 2.0, 0.01);
+}
+
+TEST(OnePointCrossover, CutsEachLayerOnceFirstParentBeforeSecondAfter) {
+  NetworkShape shape({{.inputs = 10, .outputs = 10, .use_bias = true},
+                      {.inputs = 10, .outputs = 3, .use_bias = true}},
+                     1);
+  std::vector<float> first(shape.weight_count(), 1.0F);
+  std::vector<float> second(shape.weight_count(), 2.0F);
+  std::vector<std::size_t> cuts_seen;
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    std::vector<float> child(shape.weight_count(), 0.0F);
+    RandomStream random(seed);
+    one_point_crossover(shape, first, second, child, random);
+    for (const auto& layer : shape.layers()) {
+      std::span<const float> part(child.data() + layer.offset, layer.weight_count());
+      auto cut = std::find(part.begin(), part.end(), 2.0F) - part.begin();
+      EXPECT_TRUE(std::all_of(part.begin(), part.begin() + cut, [](float w) { return w == 1.0F; }));
+      EXPECT_TRUE(std::all_of(part.begin() + cut, part.end(), [](float w) { return w == 2.0F; }));
+      if (layer.offset == 0) cuts_seen.push_back(std::size_t(cut));
+    }
+  }
+  auto [low, high] = std::minmax_element(cuts_seen.begin(), cuts_seen.end());
+  EXPECT_LT(*low, 15U);
+  EXPECT_GT(*high, 95U);
+}
+
+}  // namespace
+}  // namespace esp::evolution
