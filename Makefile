@@ -26,8 +26,9 @@ test-build: deps
 test: test-build
 	ctest --test-dir $(DEBUG_DIR) --output-on-failure -j $(JOBS)
 
-bench: build
-	@scripts/install-deps.sh bench
+bench:
+	@scripts/install-deps.sh build bench
+	@$(MAKE) --no-print-directory build
 	bench/run-all.sh
 
 format:

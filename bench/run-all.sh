@@ -3,3 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ./http/run.sh "$@"
+./evolution/run.sh

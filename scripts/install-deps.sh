@@ -15,7 +15,7 @@ test_packages=(
   libgtest-dev libgmock-dev clang-format python3 python3-grpcio curl
 )
 bench_packages=(
-  libbenchmark-dev wrk nginx-light python3-deap
+  libbenchmark-dev libpagmo-dev wrk nginx-light python3-deap
 )
 
 wanted=()

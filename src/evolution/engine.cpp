@@ -138,6 +138,16 @@ MutationSettings mutation_settings(const EvolutionSpec& evolution) {
           .reset_range = static_cast<float>(evolution.initialization_range)};
 }
 
+// Parents are scattered over the evaluated population; fetching the next pair's first
+// lines while this child is bred hides most of the memory latency on small genomes.
+void prefetch(std::span<const float> genome) {
+  constexpr std::size_t kFloatsPerLine = 16;
+  constexpr std::size_t kLines = 64;  // the hardware prefetcher takes over on long genomes
+  const std::size_t end = std::min(genome.size(), kLines * kFloatsPerLine);
+  for (std::size_t i = 0; i < end; i += kFloatsPerLine)
+    __builtin_prefetch(genome.data() + i);
+}
+
 // Fills population slots [first_child, size) from the chosen parent pairs, in parallel;
 // each child draws from its own stream, so the split over threads does not matter.
 void breed(const ExperimentParams& params, const NetworkShape& shape, const Population& evaluated,
@@ -148,6 +158,10 @@ void breed(const ExperimentParams& params, const NetworkShape& shape, const Popu
   parallel_for(parents.size(), threads, [&](std::size_t begin, std::size_t end) {
     OperatorScratch scratch;
     for (std::size_t k = begin; k < end; ++k) {
+      if (k + 1 < end) {
+        prefetch(evaluated.genomes[parents[k + 1].first]);
+        prefetch(evaluated.genomes[parents[k + 1].second]);
+      }
       const std::size_t slot = first_child + k;
       RandomStream random = stream_for(seed, next.generation, Purpose::kChild, slot);
       auto first = evaluated.genomes[parents[k].first];

@@ -1,5 +1,6 @@
 // Genomes of a whole population in one block: each genome is a contiguous run of
-// float32 weights in layer order, starting on a 64-byte boundary.
+// float32 weights in layer order, starting on a 64-byte boundary. Large blocks use
+// transparent huge pages and are recycled after release (see genomes.cpp).
 #pragma once
 
 #include <cstddef>
@@ -31,14 +32,15 @@ class Genomes {
   }
 
  private:
-  struct AlignedDelete {
+  struct Release {
+    std::size_t bytes;  // no initialiser: it would make the deleter look non-default-constructible
     void operator()(float* data) const;
   };
 
   std::size_t count_ = 0;
   std::size_t weights_ = 0;
   std::size_t stride_ = 0;  // weights_ rounded up to whole 64-byte lines
-  std::unique_ptr<float[], AlignedDelete> data_;
+  std::unique_ptr<float[], Release> data_;
 };
 
 }  // namespace esp::evolution

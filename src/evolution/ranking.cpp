@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <stdexcept>
 
@@ -78,6 +79,52 @@ std::vector<Index> fronts_two(std::span<const double> values) {
   return fronts;
 }
 
+// Three objectives: after sorting by (f1, f2, f3) and merging duplicates, a point is
+// dominated by front k exactly when some member has f2 and f3 no larger. Each front keeps
+// the staircase of its members in (f2, f3), the members no other member beats on both, so
+// the test is one ordered lookup; fronts are binary-searched: O(N log N log F) in all.
+class Staircase {
+ public:
+  bool dominates(double f2, double f3) const {
+    auto it = steps_.upper_bound(f2);  // first step with a larger f2
+    return it != steps_.begin() && std::prev(it)->second <= f3;
+  }
+
+  // Caller guarantees !dominates(f2, f3): steps with f2 <= this one all have a larger f3.
+  void insert(double f2, double f3) {
+    auto it = steps_.lower_bound(f2);
+    while (it != steps_.end() && it->second >= f3)
+      it = steps_.erase(it);
+    steps_.emplace_hint(it, f2, f3);
+  }
+
+ private:
+  std::map<double, double> steps_;  // f2 -> f3, f3 falling as f2 rises
+};
+
+std::vector<Index> fronts_three(std::span<const double> values) {
+  const std::size_t n = values.size() / 3;
+  auto order = lexicographic_order(values, 3);
+  std::vector<Index> fronts(n);
+  std::vector<Staircase> staircases;
+  for (std::size_t k = 0; k < n; ++k) {
+    const Index index = order[k];
+    if (k > 0 && same_row(values, 3, index, order[k - 1])) {
+      fronts[index] = fronts[order[k - 1]];
+      continue;
+    }
+    const double f2 = values[std::size_t{index} * 3 + 1];
+    const double f3 = values[std::size_t{index} * 3 + 2];
+    auto first_free =
+        std::partition_point(staircases.begin(), staircases.end(),
+                             [&](const Staircase& front) { return front.dominates(f2, f3); });
+    if (first_free == staircases.end()) first_free = staircases.emplace(staircases.end());
+    first_free->insert(f2, f3);
+    fronts[index] = static_cast<Index>(first_free - staircases.begin());
+  }
+  return fronts;
+}
+
 // ENS-BS: points in lexicographic order can only be dominated by earlier ones; each front
 // keeps its members' objectives 2..m packed, scanned newest first.
 std::vector<Index> fronts_many(std::span<const double> values, std::size_t m) {
@@ -120,6 +167,28 @@ std::vector<Index> fronts_many(std::span<const double> values, std::size_t m) {
   return fronts;
 }
 
+// Best first: lower front, then larger crowding distance, then lower index. Sorting
+// compact keys rather than indices keeps the comparisons in cache.
+std::vector<Index> crowded_order(std::span<const Index> fronts, std::span<const double> crowding) {
+  struct Key {
+    Index front;
+    Index index;
+    double crowding;
+  };
+  std::vector<Key> keys(fronts.size());
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    keys[i] = {fronts[i], Index(i), crowding[i]};
+  std::sort(keys.begin(), keys.end(), [](const Key& a, const Key& b) {
+    if (a.front != b.front) return a.front < b.front;
+    if (a.crowding != b.crowding) return a.crowding > b.crowding;
+    return a.index < b.index;
+  });
+  std::vector<Index> order(keys.size());
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    order[i] = keys[i].index;
+  return order;
+}
+
 }  // namespace
 
 Scores::Scores(std::size_t candidates, std::size_t objectives)
@@ -139,6 +208,7 @@ std::vector<std::uint32_t> nondominated_fronts(std::span<const double> values,
   }
   if (objectives == 1) return fronts_one(values);
   if (objectives == 2) return fronts_two(values);
+  if (objectives == 3) return fronts_three(values);
   return fronts_many(values, objectives);
 }
 
@@ -147,32 +217,38 @@ std::vector<double> crowding_distances(std::span<const double> values, std::size
   const std::size_t n = fronts.size();
   std::vector<double> distance(n, 0.0);
   if (n == 0) return distance;
-  // Group points by front, then sort each group once per objective.
+  // Counting sort by front, then each front sorted once per objective on (value, index)
+  // pairs held in one reused buffer.
+  const std::size_t front_count = *std::max_element(fronts.begin(), fronts.end()) + std::size_t{1};
+  std::vector<std::size_t> starts(front_count + 1, 0);
+  for (Index front : fronts)
+    ++starts[front + 1];
+  std::partial_sum(starts.begin(), starts.end(), starts.begin());
   std::vector<Index> by_front(n);
-  std::iota(by_front.begin(), by_front.end(), Index{0});
-  std::stable_sort(by_front.begin(), by_front.end(),
-                   [&](Index a, Index b) { return fronts[a] < fronts[b]; });
+  std::vector<std::size_t> next(starts.begin(), starts.end() - 1);
+  for (std::size_t i = 0; i < n; ++i)
+    by_front[next[fronts[i]]++] = Index(i);
+
   constexpr double kInfinity = std::numeric_limits<double>::infinity();
-  for (std::size_t begin = 0; begin < n;) {
-    std::size_t end = begin;
-    while (end < n && fronts[by_front[end]] == fronts[by_front[begin]])
-      ++end;
-    std::span<Index> group(by_front.data() + begin, end - begin);
+  std::vector<std::pair<double, Index>> sorted;
+  for (std::size_t front = 0; front < front_count; ++front) {
+    std::span<const Index> members(by_front.data() + starts[front],
+                                   starts[front + 1] - starts[front]);
+    if (members.empty()) continue;
     for (std::size_t j = 0; j < objectives; ++j) {
-      auto value = [&](Index i) { return values[std::size_t{i} * objectives + j]; };
-      std::sort(group.begin(), group.end(), [&](Index a, Index b) {
-        return value(a) != value(b) ? value(a) < value(b) : a < b;
-      });
-      double low = value(group.front());
-      double high = value(group.back());
-      distance[group.front()] = kInfinity;
-      distance[group.back()] = kInfinity;
+      sorted.clear();
+      for (Index i : members)
+        sorted.emplace_back(values[std::size_t{i} * objectives + j], i);
+      std::sort(sorted.begin(), sorted.end());
+      const double low = sorted.front().first;
+      const double high = sorted.back().first;
+      distance[sorted.front().second] = kInfinity;
+      distance[sorted.back().second] = kInfinity;
       if (high == low) continue;
-      for (std::size_t k = 1; k + 1 < group.size(); ++k) {
-        distance[group[k]] += (value(group[k + 1]) - value(group[k - 1])) / (high - low);
+      for (std::size_t k = 1; k + 1 < sorted.size(); ++k) {
+        distance[sorted[k].second] += (sorted[k + 1].first - sorted[k - 1].first) / (high - low);
       }
     }
-    begin = end;
   }
   return distance;
 }
@@ -209,15 +285,7 @@ Ranking rank_candidates(const Scores& scores, std::span<const Objective> fitness
   }
   for (Index i : ranking.incomplete)
     ranking.front[i] = last_front;
-  ranking.order.resize(n);
-  std::iota(ranking.order.begin(), ranking.order.end(), Index{0});
-  std::sort(ranking.order.begin(), ranking.order.end(), [&](Index a, Index b) {
-    if (ranking.front[a] != ranking.front[b]) return ranking.front[a] < ranking.front[b];
-    if (ranking.crowding[a] != ranking.crowding[b]) {
-      return ranking.crowding[a] > ranking.crowding[b];
-    }
-    return a < b;
-  });
+  ranking.order = crowded_order(ranking.front, ranking.crowding);
   return ranking;
 }
 

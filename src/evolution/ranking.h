@@ -38,8 +38,9 @@ class Scores {
 
 // Front index (0 = non-dominated) of each of the points in `values` (row-major,
 // `objectives` columns, all minimised, all finite). Identical points share a front.
-// Two objectives: O(N log N) sweep; more: efficient non-dominated sort with binary
-// search (ENS-BS, Zhang et al. 2015).
+// Two objectives: O(N log N) sweep; three: sweep with a staircase per front,
+// O(N log N log F); more: efficient non-dominated sort with binary search (ENS-BS,
+// Zhang et al. 2015).
 std::vector<std::uint32_t> nondominated_fronts(std::span<const double> values,
                                                std::size_t objectives);
 

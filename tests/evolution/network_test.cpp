@@ -62,6 +62,19 @@ TEST(Genomes, EachGenomeIsContiguousAndStartsOnA64ByteBoundary) {
   }
 }
 
+TEST(Genomes, LargeBlocksAreAlignedAndRecycledIntact) {
+  // 40 MB: large enough for the huge-page block cache.
+  for (int round = 0; round < 3; ++round) {
+    Genomes genomes(1000, 10001);
+    for (std::size_t i = 0; i < genomes.size(); i += 111) {
+      ASSERT_EQ(reinterpret_cast<std::uintptr_t>(genomes[i].data()) % 64, 0U);
+      std::fill(genomes[i].begin(), genomes[i].end(), float(round));
+    }
+    EXPECT_EQ(genomes[999].back(), float(round));
+    EXPECT_EQ(genomes[999].size(), 10001U);
+  }
+}
+
 TEST(ForwardPass, ComputesDenseLayersByHand) {
   // 2 inputs -> 2 tanh units -> 1 sigmoid output.
   NetworkShape shape(

@@ -73,6 +73,34 @@ TEST(NondominatedFronts, MatchesPeelingOnRandomPointsWithTies) {
   }
 }
 
+TEST(NondominatedFronts, PointsOnAPlaneAreAllInTheFirstFront) {
+  // x + y + z = 1: nobody dominates anybody, the worst case for per-front bookkeeping.
+  std::mt19937_64 random(5);
+  std::uniform_real_distribution<double> uniform(0, 1);
+  for (std::size_t m : {2, 3, 4}) {
+    std::vector<double> values;
+    for (int i = 0; i < 3000; ++i) {
+      std::vector<double> row(m);
+      double sum = 0;
+      for (double& v : row)
+        sum += (v = uniform(random));
+      for (double v : row)
+        values.push_back(v / sum);
+    }
+    auto fronts = nondominated_fronts(values, m);
+    EXPECT_EQ(std::count(fronts.begin(), fronts.end(), 0U), 3000) << "m=" << m;
+  }
+}
+
+TEST(NondominatedFronts, ChainsGiveOneFrontPerPoint) {
+  std::vector<double> values;
+  for (int i = 0; i < 500; ++i)
+    values.insert(values.end(), {double(499 - i), double(499 - i), double(499 - i)});
+  auto fronts = nondominated_fronts(values, 3);
+  for (std::uint32_t i = 0; i < 500; ++i)
+    ASSERT_EQ(fronts[i], 499 - i);
+}
+
 TEST(NondominatedFronts, HandlesTheEmptySetAndRejectsRaggedRows) {
   EXPECT_TRUE(nondominated_fronts({}, 2).empty());
   std::vector<double> ragged = {1, 2, 3};
