@@ -183,7 +183,7 @@ class ObjectReader {
       return;
     }
     double number = value->get<double>();
-    if (check_bounds(path, number, bounds)) out = number;
+    if (check_bounds(path, number, format_number(number), bounds)) out = number;
   }
 
   template <typename Int>
@@ -195,14 +195,25 @@ class ObjectReader {
     if (integer) out = static_cast<Int>(*integer);
   }
 
+  // JSON integers are compared exactly (long double holds every 64-bit integer), so a
+  // value just past a bound is not rounded back inside it.
   std::optional<double> integer_value(const Json& value, const std::string& path, double min,
                                       double max) {
+    if (value.is_number_integer()) {
+      long double exact = value.is_number_unsigned()
+                              ? static_cast<long double>(value.get<std::uint64_t>())
+                              : static_cast<long double>(value.get<std::int64_t>());
+      if (!check_bounds(path, exact, value.dump(), {.min = min, .max = max})) return std::nullopt;
+      return static_cast<double>(exact);
+    }
     double number = value.is_number() ? value.get<double>() : 0.5;
     if (!value.is_number() || std::floor(number) != number) {
       problems_.error(path, "must be an integer, got " + describe(value));
       return std::nullopt;
     }
-    if (!check_bounds(path, number, {.min = min, .max = max})) return std::nullopt;
+    if (!check_bounds(path, number, format_number(number), {.min = min, .max = max})) {
+      return std::nullopt;
+    }
     return number;
   }
 
@@ -230,19 +241,20 @@ class ObjectReader {
   }
 
  private:
-  bool check_bounds(const std::string& path, double number, const Bounds& bounds) {
+  bool check_bounds(const std::string& path, long double number, const std::string& shown,
+                    const Bounds& bounds) {
     if (!std::isfinite(number)) {
-      problems_.error(path, "must be a finite number, got " + format_number(number));
+      problems_.error(path, "must be a finite number, got " + shown);
       return false;
     }
     if (number < bounds.min || (!bounds.min_inclusive && number == bounds.min)) {
       problems_.error(path, fmt::format("must be {} {}, got {}", bounds.min_inclusive ? ">=" : ">",
-                                        format_number(bounds.min), format_number(number)));
+                                        format_number(bounds.min), shown));
       return false;
     }
     if (number > bounds.max || (!bounds.max_inclusive && number == bounds.max)) {
       problems_.error(path, fmt::format("must be {} {}, got {}", bounds.max_inclusive ? "<=" : "<",
-                                        format_number(bounds.max), format_number(number)));
+                                        format_number(bounds.max), shown));
       return false;
     }
     return true;

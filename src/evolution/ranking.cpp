@@ -196,6 +196,17 @@ Scores::Scores(std::size_t candidates, std::size_t objectives)
       objectives_(objectives),
       values_(candidates * objectives, std::numeric_limits<double>::quiet_NaN()) {}
 
+Scores Scores::from(std::span<const MetricValues> metrics, std::span<const Objective> fitness) {
+  Scores scores(metrics.size(), fitness.size());
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    for (std::size_t j = 0; j < fitness.size(); ++j) {
+      auto it = metrics[i].find(fitness[j].metric_name);
+      if (it != metrics[i].end()) scores.at(i, j) = it->second;
+    }
+  }
+  return scores;
+}
+
 bool Scores::complete(std::size_t candidate) const {
   auto values = row(candidate);
   return std::all_of(values.begin(), values.end(), [](double v) { return std::isfinite(v); });

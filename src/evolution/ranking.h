@@ -4,18 +4,26 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "evolution/params.h"
 
 namespace esp::evolution {
 
+// One candidate's metrics as a client reports them: metric name -> value.
+using MetricValues = std::map<std::string, double, std::less<>>;
+
 // Metric values of a population: one row per candidate, one column per objective
 // in `fitness` order. NaN (the initial value) marks a missing metric.
 class Scores {
  public:
   Scores(std::size_t candidates, std::size_t objectives);
+
+  // Picks each objective's metric by name; metrics the fitness does not name are ignored.
+  static Scores from(std::span<const MetricValues> metrics, std::span<const Objective> fitness);
 
   std::size_t candidates() const { return candidates_; }
   std::size_t objectives() const { return objectives_; }

@@ -232,6 +232,16 @@ INSTANTIATE_TEST_SUITE_P(
             "/LEAF/experiment_id", "\"a/b\"",
             "LEAF.experiment_id: must be 1 to 128 letters, digits, '-', '_' or '.', got \"a/b\""},
         BadValue{"/LEAF/esp_port", "70000", "LEAF.esp_port: must be <= 65535, got 70000"},
+        BadValue{"/LEAF/grpc_options", "5", "LEAF.grpc_options: must be an object, got 5"},
+        BadValue{"/LEAF", "\"x\"", "LEAF: must be an object, got \"x\""},
+        BadValue{"/network/activation_function", "\"tanh\"",
+                 "network.nb_hidden_units: required with activation_function or use_bias"},
+        BadValue{"/network/hidden_layers", "{}",
+                 "network.hidden_layers: must be an array, got an object"},
+        BadValue{"/network/inputs/1", R"({"name": "context", "size": 1})",
+                 "network.inputs[1].name: duplicate name \"context\""},
+        BadValue{"/evolution/seed", "9007199254740993",
+                 "evolution.seed: must be <= 9007199254740992, got 9007199254740993"},
         BadValue{"/LEAF/reevaluate_elites", "\"no\"",
                  "LEAF.reevaluate_elites: must be true or false, got \"no\""}));
 

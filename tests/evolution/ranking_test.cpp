@@ -160,6 +160,21 @@ TEST(RankCandidates, SeveralObjectivesOrderByFrontThenCrowding) {
   EXPECT_TRUE(ranking.incomplete.empty());
 }
 
+TEST(Scores, PicksMetricsByNameInFitnessOrder) {
+  std::vector<MetricValues> metrics = {{{"cost", 2.0}, {"reward", 5.0}, {"extra", 9.0}},
+                                       {{"reward", 1.0}}};
+  std::vector<Objective> fitness = {{"reward", true}, {"cost", false}};
+  auto scores = Scores::from(metrics, fitness);
+  ASSERT_EQ(scores.candidates(), 2U);
+  ASSERT_EQ(scores.objectives(), 2U);
+  EXPECT_EQ(scores.at(0, 0), 5.0);
+  EXPECT_EQ(scores.at(0, 1), 2.0);
+  EXPECT_EQ(scores.at(1, 0), 1.0);
+  EXPECT_TRUE(std::isnan(scores.at(1, 1)));
+  EXPECT_TRUE(scores.complete(0));
+  EXPECT_FALSE(scores.complete(1));
+}
+
 TEST(RankCandidates, IncompleteCandidatesRankLast) {
   Scores scores(5, 2);
   double rows[5][2] = {{1, 1}, {kNaN, 0}, {2, 2}, {0, kInf}, {3, 0}};
