@@ -13,6 +13,7 @@ build_packages=(
 )
 test_packages=(
   libgtest-dev libgmock-dev clang-format python3 python3-grpcio curl
+  python3-jwt python3-cryptography
 )
 bench_packages=(
   libbenchmark-dev libpagmo-dev wrk nginx-light python3-deap

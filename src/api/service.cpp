@@ -11,9 +11,15 @@
 #include "api/grpc/server.h"
 #include "api/http/access.h"
 #include "api/http/server.h"
+#include "api/rest/identity.h"
 #include "api/rest/routes.h"
+#include "auth/accounts.h"
+#include "auth/issuer.h"
+#include "auth/key_config.h"
+#include "auth/verifier.h"
 #include "observability/log.h"
 #include "observability/process.h"
+#include "store/embedded.h"
 
 namespace esp::api {
 namespace asio = boost::asio;
@@ -51,6 +57,30 @@ int serve(const config::Config& config) {
     return 1;
   }
 
+  auto store = store::open_embedded(config.data_dir);
+  if (!store.ok()) {
+    log::error("startup_failed", {{"detail", store.error().message}});
+    return 1;
+  }
+  auto signing_keys = auth::load_signing_keys({.jwt_secret = config.jwt_secret.reveal(),
+                                               .pem_files = config.signing_keys,
+                                               .data_dir = config.data_dir,
+                                               .insecure_dev = config.insecure_dev});
+  auto trusted_issuers = auth::parse_trusted_issuers(config.trusted_issuers);
+  for (const auto* failure : {signing_keys.ok() ? nullptr : &signing_keys.error(),
+                              trusted_issuers.ok() ? nullptr : &trusted_issuers.error()}) {
+    if (failure == nullptr) continue;
+    log::error("invalid_configuration", {{"detail", failure->message}});
+    return 2;
+  }
+  const auth::TokenIssuer token_issuer(config.issuer, config.audience, *signing_keys,
+                                       config.token_lifetime);
+  std::vector<auth::TrustedIssuer> issuers{token_issuer.trusted()};
+  issuers.insert(issuers.end(), trusted_issuers->begin(), trusted_issuers->end());
+  const auth::Verifier verifier(std::move(issuers));
+  auth::Accounts accounts(*store->users, *store->clients);
+  boost::asio::thread_pool blocking(2);
+
   metrics::Registry registry;
   registry.gauge("esp_build_info", "Version and commit of this espd.", {"version", "commit"})
       .with({ESP_VERSION, ESP_COMMIT})
@@ -58,10 +88,16 @@ int serve(const config::Config& config) {
   registry.add_collector(metrics::append_process_metrics);
   rest::Readiness readiness;
   readiness.add_check("data_dir", [dir = config.data_dir] { return check_writable(dir); });
+  readiness.add_check("database", [&users = *store->users]() -> std::optional<std::string> {
+    auto probe = users.find("readiness-probe");
+    return probe.ok() ? std::nullopt : std::optional<std::string>(probe.error().message);
+  });
 
   rest::Services services{{ESP_VERSION, ESP_COMMIT}, registry, readiness};
   http::Router router;
   rest::add_routes(router, services);
+  rest::IdentityServices identity{accounts, token_issuer, verifier, blocking};
+  rest::add_identity_routes(router, identity);
   http::AccessRecorder access(registry);
 
   http::IoPool io_pool(config.io_threads);
@@ -89,6 +125,8 @@ int serve(const config::Config& config) {
   const auto grpc_address = config::Address{config.grpc_addr.host, (*grpc_server)->port()};
   log::info("listening", {{"http", http_address.to_string()},
                           {"grpc", grpc_address.to_string()},
+                          {"issuer", config.issuer},
+                          {"signing_key", signing_keys->front().kid()},
                           {"data_dir", config.data_dir.string()},
                           {"io_threads", config.io_threads},
                           {"version", ESP_VERSION}});
@@ -107,6 +145,7 @@ int serve(const config::Config& config) {
           deadline - std::chrono::steady_clock::now()));
   grpc_stop.join();
   io_pool.stop();
+  blocking.join();
   log::info("stopped",
             {{"drained", drained}, {"open_connections", http_server.open_connections()}});
   return 0;

@@ -22,6 +22,8 @@ class Scopes {
   bool has(Scope scope) const { return (bits_ & static_cast<std::uint8_t>(scope)) != 0; }
   Scopes with(Scope scope) const { return Scopes(bits_ | static_cast<std::uint8_t>(scope)); }
   Scopes operator|(Scopes other) const { return Scopes(bits_ | other.bits_); }
+  Scopes operator&(Scopes other) const { return Scopes(bits_ & other.bits_); }
+  bool empty() const { return bits_ == 0; }
   bool operator==(const Scopes&) const = default;
   // "esp:read esp:write", in that order; empty when none.
   std::string to_string() const;

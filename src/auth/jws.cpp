@@ -68,10 +68,10 @@ Result<CompactJws> verify_compact(std::string_view token, std::span<const Key> k
     return unauthenticated("token kid is not a string");
   bool known_kid = false;
   for (const Key& key : keys) {
-    if (kid != jws->header.end()) {
+    if (kid != jws->header.end() && !key.kid().empty()) {
       if (key.kid() != kid->get_ref<const std::string&>()) continue;
-      known_kid = true;
     }
+    known_kid = true;
     if (key.algorithm() != alg) continue;
     if (key.verify(jws->signing_input, jws->signature)) return jws;
   }

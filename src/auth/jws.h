@@ -34,9 +34,10 @@ Result<std::string> sign_compact(const Key& key, std::string_view payload,
 // "crit" header, since esp understands no JWS extensions.
 Result<CompactJws> parse_compact(std::string_view token, std::size_t max_bytes = kMaxTokenBytes);
 
-// parse_compact, then the signature. The key is chosen by "kid" when the header has one,
-// otherwise every key is tried; a key verifies only with its own algorithm, whatever
-// "alg" claims. "jku", "x5u", "jwk" and "x5c" headers are never used to find keys.
+// parse_compact, then the signature. The key is chosen by "kid" when the header has one
+// (keys without a kid match any), otherwise every key is tried; a key verifies only with its own
+// algorithm, whatever "alg" claims. "jku", "x5u", "jwk" and "x5c" headers are never used to find
+// keys.
 Result<CompactJws> verify_compact(std::string_view token, std::span<const Key> keys,
                                   std::size_t max_bytes = kMaxTokenBytes);
 

@@ -246,6 +246,19 @@ Key::Key(const Key&) = default;
 Key& Key::operator=(const Key&) = default;
 Key::~Key() = default;
 
+Key Key::with_kid(std::string kid) const {
+  auto state = std::make_shared<State>();
+  state->algorithm = state_->algorithm;
+  state->secret = state_->secret;
+  state->can_sign = state_->can_sign;
+  state->kid = std::move(kid);
+  if (state_->pkey) {
+    EVP_PKEY_up_ref(state_->pkey.get());
+    state->pkey.reset(state_->pkey.get());
+  }
+  return Key(std::move(state));
+}
+
 Algorithm Key::algorithm() const {
   return state_->algorithm;
 }

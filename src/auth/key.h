@@ -37,6 +37,10 @@ class Key {
   Key& operator=(const Key&);
   ~Key();
 
+  // The same key under another kid; an empty kid matches tokens with any kid or none,
+  // for issuers configured with a single PEM key.
+  Key with_kid(std::string kid) const;
+
   Algorithm algorithm() const;
   const std::string& kid() const;
   bool can_sign() const;

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <cstdlib>
+#include <functional>
 #include <thread>
 
 namespace esp::config {
@@ -41,6 +42,10 @@ struct RawFlags {
   std::string aws_region;
   std::string signing_keys;
   std::string trusted_issuers;
+  std::string issuer;
+  std::string audience = "esp";
+  std::string token_lifetime_s = "3600";
+  bool insecure_dev = false;
   std::string http_addr = "127.0.0.1:8080";
   std::string grpc_addr = "127.0.0.1:50051";
   std::string workers;
@@ -71,6 +76,14 @@ void add_options(CLI::App& app, RawFlags& raw) {
          "Comma-separated PEM files of RS256/ES256 signing keys");
   option("--trusted-issuers", raw.trusted_issuers, "ESP_TRUSTED_ISSUERS",
          "JSON file (or inline JSON) listing external token issuers");
+  option("--issuer", raw.issuer, "ESP_ISSUER",
+         "The iss of tokens espd issues, its public base URL (default http://<http-addr>/)");
+  option("--audience", raw.audience, "ESP_AUDIENCE", "The aud of tokens espd issues and accepts");
+  option("--token-lifetime-s", raw.token_lifetime_s, "ESP_TOKEN_LIFETIME_S",
+         "Lifetime of issued tokens in seconds");
+  app.add_flag("--insecure-dev", raw.insecure_dev,
+               "Development only: accept a JWT_SECRET shorter than 32 bytes")
+      ->envname("ESP_INSECURE_DEV");
   option("--http-addr", raw.http_addr, "ESP_HTTP_ADDR", "REST listen address host:port");
   option("--grpc-addr", raw.grpc_addr, "ESP_GRPC_ADDR", "gRPC listen address host:port");
   option("--workers", raw.workers, "ESP_WORKERS",
@@ -164,6 +177,17 @@ Config validate(const RawFlags& raw, std::vector<std::string>& problems) {
                     raw.s3_endpoint));
   }
   config.signing_keys = split_list(raw.signing_keys);
+  config.audience = raw.audience;
+  if (raw.audience.empty()) problems.emplace_back("--audience (ESP_AUDIENCE): must not be empty");
+  config.insecure_dev = raw.insecure_dev;
+  if (auto lifetime = parse_unsigned(raw.token_lifetime_s);
+      lifetime && *lifetime >= 60 && *lifetime <= 31'536'000) {
+    config.token_lifetime = std::chrono::seconds(*lifetime);
+  } else {
+    problems.push_back(fmt::format(
+        "--token-lifetime-s (ESP_TOKEN_LIFETIME_S): must be seconds from 60 to 31536000, got '{}'",
+        raw.token_lifetime_s));
+  }
   config.trusted_issuers = raw.trusted_issuers;
   config.aws_access_key_id = secret_from_env("AWS_ACCESS_KEY_ID");
   config.aws_secret_access_key = secret_from_env("AWS_SECRET_ACCESS_KEY");
@@ -171,6 +195,7 @@ Config validate(const RawFlags& raw, std::vector<std::string>& problems) {
 
   check_address("--http-addr (ESP_HTTP_ADDR)", raw.http_addr, config.http_addr, problems);
   check_address("--grpc-addr (ESP_GRPC_ADDR)", raw.grpc_addr, config.grpc_addr, problems);
+  config.issuer = raw.issuer.empty() ? "http://" + config.http_addr.to_string() + "/" : raw.issuer;
   check_count("--workers (ESP_WORKERS)", raw.workers, default_thread_count(), config.workers,
               problems);
   check_count("--io-threads (ESP_IO_THREADS)", raw.io_threads, default_thread_count(),
@@ -256,11 +281,55 @@ Result<std::uint64_t> parse_byte_size(std::string_view text) {
       fmt::format("unknown size unit '{}' in '{}' (use B, KiB, MiB, GiB, kB, MB, GB)", unit, text));
 }
 
+namespace {
+
+// espd users add|list|disable, espd clients add: run against the same data folder or
+// database as the server, then exit.
+struct RawCommand {
+  std::string email;
+  std::string name;
+  std::string scopes = "esp:read esp:write";
+};
+
+void add_admin_commands(CLI::App& app, RawCommand& raw,
+                        std::function<std::optional<AdminCommand>()>& chosen) {
+  auto* users = app.add_subcommand("users", "Manage users who log in with email and password");
+  users->require_subcommand(1);
+  auto* add = users->add_subcommand("add", "Add a user; the password is read from standard input");
+  add->add_option("email", raw.email, "The user's email address")->required();
+  add->add_option("--scopes", raw.scopes,
+                  "Space-separated scopes: esp:read esp:write esp:admin all:esp")
+      ->capture_default_str();
+  auto* list = users->add_subcommand("list", "List users");
+  auto* disable =
+      users->add_subcommand("disable", "Disable a user; their tokens stop being issued");
+  disable->add_option("email", raw.email, "The user's email address")->required();
+  auto* clients = app.add_subcommand("clients", "Manage OAuth2 clients (client_credentials grant)");
+  clients->require_subcommand(1);
+  auto* add_client =
+      clients->add_subcommand("add", "Add a client and print its id and secret once");
+  add_client->add_option("name", raw.name, "A name for the client")->required();
+  add_client->add_option("--scopes", raw.scopes, "Space-separated scopes")->capture_default_str();
+  chosen = [=, &raw]() -> std::optional<AdminCommand> {
+    using Kind = AdminCommand::Kind;
+    if (add->parsed()) return AdminCommand{Kind::kUsersAdd, raw.email, raw.scopes};
+    if (list->parsed()) return AdminCommand{Kind::kUsersList, {}, {}};
+    if (disable->parsed()) return AdminCommand{Kind::kUsersDisable, raw.email, {}};
+    if (add_client->parsed()) return AdminCommand{Kind::kClientsAdd, raw.name, raw.scopes};
+    return std::nullopt;
+  };
+}
+
+}  // namespace
+
 Parsed parse(int argc, const char* const* argv) {
   CLI::App app{"espd: Evolutionary Surrogate-assisted Prescription service", "espd"};
   app.set_version_flag("--version", std::string(ESP_VERSION));
   RawFlags raw;
   add_options(app, raw);
+  RawCommand raw_command;
+  std::function<std::optional<AdminCommand>()> chosen_command;
+  add_admin_commands(app, raw_command, chosen_command);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -273,6 +342,7 @@ Parsed parse(int argc, const char* const* argv) {
   }
   std::vector<std::string> problems;
   Config config = validate(raw, problems);
+  config.command = chosen_command();
   if (!problems.empty()) {
     std::string message = "espd: invalid configuration:";
     for (const auto& problem : problems)

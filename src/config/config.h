@@ -39,6 +39,14 @@ class Secret {
   std::string value_;
 };
 
+// espd's administration subcommands, run instead of the server.
+struct AdminCommand {
+  enum class Kind { kUsersAdd, kUsersList, kUsersDisable, kClientsAdd };
+  Kind kind = Kind::kUsersList;
+  std::string target;  // the email or the client name
+  std::string scopes;  // space separated
+};
+
 struct Config {
   std::filesystem::path data_dir = "esp-data";
   std::string database_url;   // empty: embedded SQLite under data_dir
@@ -50,6 +58,10 @@ struct Config {
   Secret jwt_secret;
   std::vector<std::string> signing_keys;
   std::string trusted_issuers;
+  std::string issuer;  // "iss" of esp's tokens; default http://<http_addr>/
+  std::string audience = "esp";
+  std::chrono::seconds token_lifetime{3600};
+  bool insecure_dev = false;  // allows a JWT_SECRET shorter than 32 bytes
   Address http_addr{"127.0.0.1", 8080};
   Address grpc_addr{"127.0.0.1", 50051};
   unsigned workers = 1;
@@ -57,6 +69,7 @@ struct Config {
   log::Level log_level = log::Level::kInfo;
   http::Limits http;
   std::chrono::milliseconds shutdown_timeout{10'000};
+  std::optional<AdminCommand> command;
 };
 
 // What parsing the command line decided: run with a config, or exit now

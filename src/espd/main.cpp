@@ -1,6 +1,7 @@
 // espd: the ESP service. Parses its settings and serves until told to stop.
 #include <cstdio>
 
+#include "api/admin.h"
 #include "api/service.h"
 #include "config/config.h"
 #include "observability/log.h"
@@ -11,6 +12,7 @@ int main(int argc, char** argv) {
     std::fputs((parsed.message + "\n").c_str(), parsed.exit_code == 0 ? stdout : stderr);
     return parsed.exit_code;
   }
+  if (parsed.config->command) return esp::api::run_admin(*parsed.config, *parsed.config->command);
   esp::log::init(parsed.config->log_level);
   const int exit_code = esp::api::serve(*parsed.config);
   esp::log::flush();

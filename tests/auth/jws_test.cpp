@@ -225,6 +225,17 @@ TEST(JwsAttacks, UnknownAndHostileKidsFindNoKey) {
   }
 }
 
+TEST(Jws, AKeyWithoutKidMatchesAnyKid) {
+  Key signer = jwk_key({{"kty", "oct"}, {"kid", "whatever-the-issuer-calls-it"}, {"k", kA1Key}});
+  Key configured = signer.with_kid("");
+  auto token = sign_compact(signer, "{}");
+  ASSERT_TRUE(token.ok());
+  EXPECT_TRUE(verify_with(*token, configured).ok());
+  auto result = verify_with(tampered(*token), configured);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().message, "token signature is invalid");
+}
+
 TEST(JwsAttacks, KeyUrlHeadersAreNeverFollowed) {
   Key ours = a1_key();
   auto attacker = Key::generate(Algorithm::kES256);

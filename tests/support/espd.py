@@ -15,11 +15,12 @@ START_TIMEOUT_S = 60
 class Espd:
     """One espd process with its own data folder; use as a context manager."""
 
-    def __init__(self, *args, env=None, ports=None):
+    def __init__(self, *args, env=None, ports=None, defer_start=False):
         """ports=(http, grpc) fixes the ports instead of reading them from the
         'listening' log line, for runs whose log level hides that line."""
         self.args = list(args)
         self.ports = ports
+        self.defer_start = defer_start  # True: the test runs admin commands, then start()
         self.env = dict(os.environ, **(env or {}))
         self.data_dir = tempfile.TemporaryDirectory(prefix="espd-test-")
         self.lines = []  # every stdout line, parsed as JSON where possible
@@ -27,7 +28,8 @@ class Espd:
         self.stderr = b""
 
     def __enter__(self):
-        self.start()
+        if not self.defer_start:
+            self.start()
         return self
 
     def __exit__(self, *exc):
@@ -36,6 +38,8 @@ class Espd:
 
     def start(self):
         http_port, grpc_port = self.ports or (0, 0)
+        with self._lines_seen:
+            self.lines = []  # a restart must not find the previous run's lines
         command = [ESPD, "--data-dir", self.data_dir.name, "--http-addr", f"127.0.0.1:{http_port}",
                    "--grpc-addr", f"127.0.0.1:{grpc_port}", *self.args]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -86,6 +90,15 @@ class Espd:
                 lambda: next((l for l in self.lines if predicate(l)), None) is not None
                 or self.process.poll() is not None, timeout_s)
             return next((l for l in self.lines if predicate(l)), None) if found else None
+
+    def admin(self, *args, password=None):
+        """Runs an administration subcommand (espd users ..., espd clients ...) on this
+        instance's data folder; the password, if any, goes to standard input."""
+        return subprocess.run([ESPD, "--data-dir", self.data_dir.name, *args], input=password,
+                              capture_output=True, text=True, env=self.env, timeout=60)
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.http_port}{path}"
 
     def signal(self, signum=signal.SIGTERM):
         self.process.send_signal(signum)

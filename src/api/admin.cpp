@@ -1,0 +1,94 @@
+#include "api/admin.h"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+#include "auth/accounts.h"
+#include "store/embedded.h"
+
+namespace esp::api {
+namespace {
+
+// One line from standard input; on a terminal, prompted and not echoed. Never from argv,
+// where other users of the machine could read it.
+std::string read_password() {
+  const bool terminal = ::isatty(STDIN_FILENO) != 0;
+  termios saved{};
+  if (terminal) {
+    std::fputs("Password: ", stderr);
+    ::tcgetattr(STDIN_FILENO, &saved);
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+  }
+  std::string password;
+  std::getline(std::cin, password);
+  if (terminal) {
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+    std::fputs("\n", stderr);
+  }
+  if (!password.empty() && password.back() == '\r') password.pop_back();
+  return password;
+}
+
+int fail(const Error& error) {
+  std::cerr << "espd: " << error.message << "\n";
+  return error.code == Code::kInvalidArgument || error.code == Code::kAlreadyExists ||
+                 error.code == Code::kNotFound
+             ? 2
+             : 1;
+}
+
+}  // namespace
+
+int run_admin(const config::Config& config, const config::AdminCommand& command) {
+  using Kind = config::AdminCommand::Kind;
+  if (!config.database_url.empty()) {
+    std::cerr << "espd: PostgreSQL is not built into this version yet\n";
+    return 2;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  auto store = store::open_embedded(config.data_dir);
+  if (!store.ok()) return fail(store.error());
+  auth::Accounts accounts(*store->users, *store->clients);
+  const auto scopes = auth::Scopes::parse(command.scopes);
+  switch (command.kind) {
+    case Kind::kUsersAdd: {
+      auto added = accounts.add_user(command.target, read_password(), scopes);
+      if (!added.ok()) return fail(added.error());
+      std::cout << "added user " << command.target << " (" << scopes.to_string() << ")\n";
+      return 0;
+    }
+    case Kind::kUsersList: {
+      auto users = store->users->list();
+      if (!users.ok()) return fail(users.error());
+      for (const auto& user : *users) {
+        std::cout << user.email << "\t" << user.scopes << "\t"
+                  << (user.disabled ? "disabled" : "active") << "\n";
+      }
+      return 0;
+    }
+    case Kind::kUsersDisable: {
+      auto disabled = store->users->disable(command.target);
+      if (!disabled.ok()) return fail(disabled.error());
+      std::cout << "disabled user " << command.target << "\n";
+      return 0;
+    }
+    case Kind::kClientsAdd: {
+      auto client = accounts.add_client(command.target, scopes);
+      if (!client.ok()) return fail(client.error());
+      std::cout << "client_id=" << client->client_id << "\nclient_secret=" << client->client_secret
+                << "\n(the secret is shown once; store it now)\n";
+      return 0;
+    }
+  }
+  return 2;
+}
+
+}  // namespace esp::api

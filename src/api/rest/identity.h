@@ -1,0 +1,23 @@
+// Token issuance and discovery: POST /auth, POST /oauth/token, the JWKS, the OpenID
+// configuration, and GET /contents (the caller's verified claims).
+#pragma once
+
+#include <boost/asio/thread_pool.hpp>
+
+#include "api/http/router.h"
+#include "auth/accounts.h"
+#include "auth/issuer.h"
+#include "auth/verifier.h"
+
+namespace esp::rest {
+
+struct IdentityServices {
+  auth::Accounts& accounts;
+  const auth::TokenIssuer& issuer;
+  const auth::Verifier& verifier;
+  boost::asio::thread_pool& blocking;  // Argon2id runs here, not on the I/O threads
+};
+
+void add_identity_routes(http::Router& router, IdentityServices& services);
+
+}  // namespace esp::rest
