@@ -16,7 +16,7 @@ test_packages=(
   python3-jwt python3-cryptography
 )
 bench_packages=(
-  libbenchmark-dev libpagmo-dev wrk nginx-light python3-deap
+  libbenchmark-dev libpagmo-dev wrk nginx-light python3-deap python3-flask gunicorn
 )
 
 wanted=()
