@@ -83,3 +83,5 @@ printf 'auth: medians: espd HS256 %.0f, espd RS256 %.0f, nginx %.0f, flask+pyjwt
   "$(median "${hs[@]}")" "$(median "${rs[@]}")" "$(median "${ng[@]}")" "$(median "${fl[@]}")"
 printf 'auth: HS256/nginx = %.2f (goal >= 0.70), RS256/nginx = %.2f (goal >= 0.50), HS256/flask = %.1f (goal >= 10)\n' \
   "$(ratio_median hs ng)" "$(ratio_median rs ng)" "$(ratio_median hs fl)"
+
+[[ -x build/release/bench/auth_bench ]] && build/release/bench/auth_bench --benchmark_min_time=0.3
