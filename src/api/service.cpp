@@ -8,6 +8,7 @@
 #include <future>
 #include <thread>
 
+#include "api/grpc/population_service.h"
 #include "api/grpc/server.h"
 #include "api/http/access.h"
 #include "api/http/server.h"
@@ -19,6 +20,8 @@
 #include "auth/verifier.h"
 #include "observability/log.h"
 #include "observability/process.h"
+#include "population/generations.h"
+#include "population/workers.h"
 #include "store/embedded.h"
 
 namespace esp::api {
@@ -80,6 +83,13 @@ int serve(const config::Config& config) {
   const auth::Verifier verifier(std::move(issuers));
   auth::Accounts accounts(*store->users, *store->clients);
   boost::asio::thread_pool blocking(2);
+  population::JobBoard job_board;
+  population::Generations generations(*store, job_board);
+  population::Workers workers(*store, job_board,
+                              {.workers = config.workers,
+                               .engine_threads = std::max(1U, std::thread::hardware_concurrency()),
+                               .replica = std::to_string(::getpid())});
+  workers.start();
 
   metrics::Registry registry;
   registry.gauge("esp_build_info", "Version and commit of this espd.", {"version", "commit"})
@@ -88,6 +98,12 @@ int serve(const config::Config& config) {
   registry.add_collector(metrics::append_process_metrics);
   rest::Readiness readiness;
   readiness.add_check("data_dir", [dir = config.data_dir] { return check_writable(dir); });
+  readiness.add_check("workers",
+                      [&workers, expected = config.workers]() -> std::optional<std::string> {
+                        if (workers.alive() == expected) return std::nullopt;
+                        return std::to_string(workers.alive()) + " of " + std::to_string(expected) +
+                               " workers running";
+                      });
   readiness.add_check("database", [&users = *store->users]() -> std::optional<std::string> {
     auto probe = users.find("readiness-probe");
     return probe.ok() ? std::nullopt : std::optional<std::string>(probe.error().message);
@@ -107,7 +123,10 @@ int serve(const config::Config& config) {
     log::error("startup_failed", {{"detail", http_endpoint.error().message}});
     return 1;
   }
-  auto grpc_server = grpcapi::Server::start({config.grpc_addr.host, config.grpc_addr.port}, {});
+  const grpcapi::ServerOptions grpc_options{config.grpc_addr.host, config.grpc_addr.port};
+  grpcapi::PopulationService population_service(
+      generations, verifier, static_cast<std::size_t>(grpc_options.max_message_bytes));
+  auto grpc_server = grpcapi::Server::start(grpc_options, {&population_service});
   if (!grpc_server) {
     log::error("startup_failed", {{"detail", grpc_server.error().message}});
     return 1;
@@ -139,13 +158,17 @@ int serve(const config::Config& config) {
   readiness.mark_shutting_down();
   const auto deadline = std::chrono::steady_clock::now() + config.shutdown_timeout;
   http_server.begin_shutdown();
-  std::jthread grpc_stop([&] { (*grpc_server)->shutdown(config.shutdown_timeout); });
+  std::jthread grpc_stop([&] {
+    (*grpc_server)->shutdown(config.shutdown_timeout);
+    job_board.close();  // calls still waiting for a job return now
+  });
   const bool drained =
       http_server.wait_until_drained(std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now()));
   grpc_stop.join();
   io_pool.stop();
   blocking.join();
+  workers.stop();
   log::info("stopped",
             {{"drained", drained}, {"open_connections", http_server.open_connections()}});
   return 0;

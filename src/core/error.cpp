@@ -22,6 +22,8 @@ std::string_view code_name(Code code) {
       return "unavailable";
     case Code::kCancelled:
       return "cancelled";
+    case Code::kDeadlineExceeded:
+      return "deadline_exceeded";
     case Code::kInternal:
       return "internal";
   }

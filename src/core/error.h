@@ -19,6 +19,7 @@ enum class Code {
   kResourceExhausted,
   kUnavailable,
   kCancelled,
+  kDeadlineExceeded,
   kInternal,
 };
 

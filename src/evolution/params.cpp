@@ -513,16 +513,6 @@ EvolutionSpec read_evolution(const Json& root, Problems& problems) {
   return spec;
 }
 
-bool is_experiment_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (char c : id) {
-    bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                   c == '-' || c == '_' || c == '.';
-    if (!allowed) return false;
-  }
-  return id != "." && id != "..";
-}
-
 LeafSpec read_leaf(const Json& root, Problems& problems) {
   auto it = root.find("LEAF");
   const Json* section = it == root.end() || it->is_null() ? nullptr : &*it;
@@ -539,7 +529,7 @@ LeafSpec read_leaf(const Json& root, Problems& problems) {
   }
   leaf.read_string("experiment_id", spec.experiment_id);
   if (leaf.find("experiment_id") != nullptr && !spec.experiment_id.empty() &&
-      !is_experiment_id(spec.experiment_id)) {
+      !valid_experiment_id(spec.experiment_id)) {
     problems.error("LEAF.experiment_id", "must be 1 to 128 letters, digits, '-', '_' or '.', got " +
                                              describe(Json(spec.experiment_id)));
   }
@@ -599,6 +589,16 @@ std::string_view name_of(Initialization value) {
 }
 std::string_view name_of(CandidatesToPersist value) {
   return name_in(kPersistChoices, value);
+}
+
+bool valid_experiment_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                   c == '-' || c == '_' || c == '.';
+    if (!allowed) return false;
+  }
+  return id != "." && id != "..";
 }
 
 std::string ParamsIssue::to_string() const {

@@ -114,6 +114,9 @@ struct ParamsReport {
   std::vector<ParamsIssue> warnings;  // unknown keys and similar, never fatal
 };
 
+// 1 to 128 letters, digits, '-', '_' or '.' (not "." or ".."): safe inside checkpoint ids.
+bool valid_experiment_id(std::string_view id);
+
 // Reads and validates the whole document, reporting every problem at once.
 ParamsReport check_params(std::string_view json);
 

@@ -4,11 +4,12 @@
 #include <string_view>
 
 #include "store/sqlite.h"
+#include "store/sqlite_population.h"
 
 namespace esp::store {
 namespace {
 
-constexpr std::array<std::string_view, 1> kMigrations = {
+const std::array<std::string_view, 2> kMigrations = {
     R"sql(
 CREATE TABLE users (
   email TEXT PRIMARY KEY,
@@ -25,6 +26,7 @@ CREATE TABLE clients (
   disabled INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL
 ))sql",
+    kPopulationSchema,
 };
 
 class SqliteUsers final : public Users {
@@ -134,7 +136,11 @@ Result<Store> open_embedded(const std::filesystem::path& data_dir) {
   auto db = Database::open(data_dir / "esp.db", kMigrations);
   if (!db.ok()) return db.error();
   return Store{.users = std::make_unique<SqliteUsers>(*db),
-               .clients = std::make_unique<SqliteClients>(*db)};
+               .clients = std::make_unique<SqliteClients>(*db),
+               .experiments = sqlite_experiments(*db),
+               .checkpoints = sqlite_checkpoints(*db),
+               .jobs = sqlite_jobs(*db),
+               .blobs = std::make_unique<FileBlobs>(data_dir / "blobs")};
 }
 
 }  // namespace esp::store

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -53,10 +54,15 @@ class Database {
   Result<bool> execute(std::string_view sql);
   Result<Statement> prepare(std::string_view sql);
 
+  // Held by every repository call, so a multi-statement transaction on this shared
+  // connection never interleaves with another thread's statements.
+  std::unique_lock<std::recursive_mutex> lock() { return std::unique_lock(mutex_); }
+
  private:
   explicit Database(sqlite3* db) : db_(db) {}
   Result<bool> migrate(std::span<const std::string_view> migrations);
   sqlite3* db_;
+  std::recursive_mutex mutex_;
 };
 
 }  // namespace esp::store

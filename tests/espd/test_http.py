@@ -54,7 +54,7 @@ class HttpCoreTest(unittest.TestCase):
         self.assertEqual(live.json()["status"], "ok")
         ready = self.exchange(request("GET", "/readyz"))
         self.assertEqual(ready.status, 200)
-        self.assertEqual(ready.json(), {"status": "ready", "checks": {"data_dir": "ok", "database": "ok"}})
+        self.assertEqual(ready.json(), {"status": "ready", "checks": {"data_dir": "ok", "database": "ok", "workers": "ok"}})
 
     def test_head_returns_headers_without_body(self):
         response = self.exchange(request("HEAD", "/"), head=True)

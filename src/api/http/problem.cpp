@@ -22,6 +22,8 @@ Status status_for(Code code) {
       return Status::service_unavailable;
     case Code::kCancelled:
       return Status::conflict;
+    case Code::kDeadlineExceeded:
+      return Status::gateway_timeout;
     case Code::kInternal:
       return Status::internal_server_error;
   }

@@ -1,0 +1,292 @@
+#include "population/generations.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <nlohmann/json.hpp>
+
+#include "auth/base64url.h"
+#include "evolution/engine.h"
+#include "evolution/network.h"
+#include "evolution/params.h"
+#include "evolution/random.h"
+#include "population/candidate_json.h"
+#include "population/interpretation.h"
+
+namespace esp::population {
+namespace {
+
+using Json = nlohmann::json;
+namespace pb = ::population;
+
+std::string sha256_hex(std::string_view data) {
+  std::array<unsigned char, 32> digest{};
+  std::size_t length = 0;
+  EVP_Q_digest(nullptr, "SHA256", nullptr, data.data(), data.size(), digest.data(), &length);
+  std::string hex;
+  for (std::size_t i = 0; i < length; ++i)
+    hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+std::string new_job_id() {
+  std::array<unsigned char, 16> bytes{};
+  RAND_bytes(bytes.data(), static_cast<int>(bytes.size()));
+  return "op_" +
+         auth::base64url_encode({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
+}
+
+// The gRPC contract's format for invalid parameters: one "Path:" and "Error:" pair each.
+Error invalid_params(const std::vector<evolution::ParamsIssue>& errors) {
+  std::string message = "Invalid experiment parameters";
+  for (const auto& issue : errors)
+    message += fmt::format("\nPath: {}\nError: {}", issue.path, issue.reason);
+  return Error{Code::kInvalidArgument, message};
+}
+
+// Later requests may change evolution settings (recorded per generation), never the
+// network or the representation: candidates of other shapes could not be bred.
+std::optional<Error> check_same_network(const store::Experiment& experiment,
+                                        const std::string& params_json) {
+  const auto stored = Json::parse(experiment.params_json, nullptr, false);
+  const auto given = Json::parse(params_json, nullptr, false);
+  auto representation = [](const Json& params) {
+    return params.contains("LEAF") && params["LEAF"].is_object()
+               ? params["LEAF"].value("representation", "NNWeights")
+               : std::string("NNWeights");
+  };
+  if (stored.value("network", Json()) != given.value("network", Json()) ||
+      representation(stored) != representation(given)) {
+    return Error{
+        Code::kFailedPrecondition,
+        fmt::format("experiment {} exists with another network; only evolution settings may change "
+                    "between generations (use a new experiment id for a new network)",
+                    experiment.id)};
+  }
+  return std::nullopt;
+}
+
+// The client's metrics as {candidate id: metrics JSON}, the job's only input besides the
+// stored checkpoint (whose weights are used, not the client's copy).
+Result<std::string> metrics_input(const pb::PopulationResponse& evaluated) {
+  Json metrics = Json::object();
+  for (const auto& candidate : evaluated.population()) {
+    auto values = metrics_from_json(candidate.metrics());
+    if (!values.ok())
+      return Error{Code::kInvalidArgument,
+                   "candidate " + candidate.id() + ": " + values.error().message};
+    metrics[candidate.id()] = *values;
+  }
+  return metrics.dump();
+}
+
+std::string checkpoint_id_for(const std::string& experiment_id, int generation) {
+  return fmt::format(
+      "{}/{}/{:%Y%m%d-%H%M%S}", experiment_id, generation,
+      fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+}
+
+Result<pb::PopulationResponse> load_population(store::Store& store,
+                                               const store::Checkpoint& checkpoint) {
+  auto bytes = store.blobs->get(checkpoint.blob_key);
+  if (!bytes.ok()) return bytes.error();
+  pb::PopulationResponse population;
+  if (!population.ParseFromString(*bytes))
+    return Error{Code::kInternal, "checkpoint " + checkpoint.checkpoint_id + " is corrupt"};
+  return population;
+}
+
+// The stored population back as an engine population (weights from the checkpoint).
+Result<evolution::Population> to_engine(const evolution::NetworkShape& shape,
+                                        const pb::PopulationResponse& stored) {
+  evolution::Population population{
+      .generation = stored.generation_count(),
+      .candidates =
+          std::vector<evolution::Candidate>(static_cast<std::size_t>(stored.population_size())),
+      .genomes = evolution::Genomes(static_cast<std::size_t>(stored.population_size()),
+                                    shape.weight_count())};
+  for (int i = 0; i < stored.population_size(); ++i) {
+    const auto& candidate = stored.population(i);
+    auto weights = decode_weights(shape, candidate.interpretation());
+    if (!weights.ok()) return weights.error();
+    auto index = static_cast<std::size_t>(i);
+    population.candidates[index] = {.id = candidate.id(),
+                                    .identity = identity_from_json(candidate.identity())};
+    std::copy(weights->begin(), weights->end(), population.genomes[index].begin());
+  }
+  return population;
+}
+
+Json evaluation_stats(const evolution::GenerationStats& stats) {
+  Json objectives = Json::array();
+  for (const auto& summary : stats.objectives) {
+    objectives.push_back({{"metric", summary.metric_name},
+                          {"count", summary.count},
+                          {"min", summary.min},
+                          {"max", summary.max},
+                          {"mean", summary.mean}});
+  }
+  return {{"objectives", objectives},
+          {"fronts", stats.fronts},
+          {"first_front_size", stats.first_front_size},
+          {"incomplete", stats.incomplete}};
+}
+
+pb::PopulationResponse to_message(const evolution::NetworkShape& shape,
+                                  const evolution::Population& population,
+                                  const std::string& checkpoint_id, const Json& stats) {
+  pb::PopulationResponse message;
+  message.set_generation_count(population.generation);
+  message.set_checkpoint_id(checkpoint_id);
+  message.set_evaluation_stats(stats.dump());
+  for (std::size_t i = 0; i < population.candidates.size(); ++i) {
+    auto* candidate = message.add_population();
+    candidate->set_id(population.candidates[i].id);
+    candidate->set_interpretation(encode_weights(shape, population.genomes[i]));
+    candidate->set_identity(identity_json(population.candidates[i]));
+  }
+  return message;
+}
+
+}  // namespace
+
+Result<store::Job> Generations::submit(const Caller& caller, const pb::PopulationRequest& request) {
+  if (request.config().empty())
+    return Error{Code::kInvalidArgument, "No experiment params supplied"};
+  auto report = evolution::check_params(request.config());
+  if (!report.params) return invalid_params(report.errors);
+  const std::string& experiment_id = request.experiment_id();
+  if (!evolution::valid_experiment_id(experiment_id)) {
+    return invalid_params({{"experiment_id", "must be 1 to 128 letters, digits, '-', '_' or '.'"}});
+  }
+  auto experiment = store_.experiments->create_if_absent({.owner = caller.subject,
+                                                          .id = experiment_id,
+                                                          .params_json = request.config(),
+                                                          .created_at = store::unix_millis()});
+  if (!experiment.ok()) return experiment.error();
+  if (auto different = check_same_network(*experiment, request.config())) return *different;
+
+  std::string source;
+  std::string input_key;
+  std::string input;
+  if (request.has_evaluated_population_response()) {
+    const auto& evaluated = request.evaluated_population_response();
+    source = evaluated.checkpoint_id();
+    auto checkpoint = store_.checkpoints->find(caller.subject, source);
+    if (!checkpoint.ok()) return checkpoint.error();
+    if (!checkpoint->has_value() || (*checkpoint)->experiment_id != experiment_id) {
+      return Error{Code::kNotFound,
+                   fmt::format("experiment {} has no checkpoint {}", experiment_id, source)};
+    }
+    auto metrics = metrics_input(evaluated);
+    if (!metrics.ok()) return metrics.error();
+    input = std::move(*metrics);
+  }
+  const std::string key = sha256_hex(caller.subject + '\0' + experiment_id + '\0' + source + '\0' +
+                                     request.config() + '\0' + input);
+  if (!source.empty()) {
+    input_key = "inputs/" + key + ".json";
+    if (auto stored = store_.blobs->put(input_key, input); !stored.ok()) return stored.error();
+  }
+  auto job = store_.jobs->enqueue({.id = new_job_id(),
+                                   .owner = caller.subject,
+                                   .experiment_id = experiment_id,
+                                   .idempotency_key = key,
+                                   .source_checkpoint = source,
+                                   .params_json = request.config(),
+                                   .input_blob_key = input_key,
+                                   .created_at = store::unix_millis()});
+  if (job.ok()) board_.job_queued();
+  return job;
+}
+
+Result<store::Job> Generations::wait(const std::string& job_id,
+                                     std::chrono::steady_clock::time_point deadline) {
+  // Re-read at least every 500 ms: the job may run in another replica.
+  constexpr auto kPoll = std::chrono::milliseconds(500);
+  for (;;) {
+    const auto seen = board_.ended_count();
+    auto job = store_.jobs->find(job_id);
+    if (!job.ok()) return job.error();
+    if (!job->has_value()) return Error{Code::kNotFound, "no operation " + job_id};
+    const auto status = (*job)->status;
+    if (status != store::JobStatus::kQueued && status != store::JobStatus::kRunning) return **job;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline || board_.closed()) {
+      return Error{Code::kDeadlineExceeded,
+                   "operation " + job_id + " is still " + std::string(store::name_of(status))};
+    }
+    board_.wait_for_ended(seen, std::min(deadline, now + kPoll));
+  }
+}
+
+Result<pb::PopulationResponse> Generations::checkpoint(const Caller& caller,
+                                                       const std::string& experiment_id,
+                                                       const std::string& checkpoint_id) {
+  auto checkpoint = store_.checkpoints->find(caller.subject, checkpoint_id);
+  if (!checkpoint.ok()) return checkpoint.error();
+  if (!checkpoint->has_value() || (*checkpoint)->experiment_id != experiment_id) {
+    return Error{Code::kNotFound,
+                 fmt::format("experiment {} has no checkpoint {}", experiment_id, checkpoint_id)};
+  }
+  return load_population(store_, **checkpoint);
+}
+
+Result<store::Checkpoint> run_generation_job(store::Store& store, const store::Job& job,
+                                             unsigned threads) {
+  auto params = evolution::parse_params(job.params_json);
+  if (!params.ok()) return params.error();
+  const evolution::NetworkShape shape(params->network);
+  const evolution::Seed seed =
+      params->evolution.seed.value_or(evolution::seed_from(job.experiment_id));
+  evolution::Population next;
+  Json stats = Json::object();
+  if (job.source_checkpoint.empty()) {
+    next = evolution::initial_population(*params, seed, {.threads = threads});
+  } else {
+    auto source = store.checkpoints->find(job.owner, job.source_checkpoint);
+    if (!source.ok()) return source.error();
+    if (!source->has_value())
+      return Error{Code::kNotFound, "checkpoint " + job.source_checkpoint + " is gone"};
+    auto stored = load_population(store, **source);
+    if (!stored.ok()) return stored.error();
+    auto evaluated = to_engine(shape, *stored);
+    if (!evaluated.ok()) return evaluated.error();
+    auto input = store.blobs->get(job.input_blob_key);
+    if (!input.ok()) return input.error();
+    const auto metrics_by_id = Json::parse(*input, nullptr, false);
+    std::vector<evolution::MetricValues> metrics(evaluated->candidates.size());
+    for (std::size_t i = 0; i < metrics.size(); ++i) {
+      auto it = metrics_by_id.find(evaluated->candidates[i].id);
+      if (it == metrics_by_id.end()) continue;
+      for (const auto& [name, value] : it->items()) {
+        if (value.is_number()) metrics[i][name] = value.get<double>();
+      }
+    }
+    auto result = evolution::next_generation(
+        *params, *evaluated, evolution::Scores::from(metrics, params->evolution.fitness), seed,
+        {.threads = threads});
+    if (!result.ok()) return result.error();
+    next = std::move(result->population);
+    stats = evaluation_stats(result->evaluated);
+  }
+  const std::string checkpoint_id = checkpoint_id_for(job.experiment_id, next.generation);
+  const std::string payload = to_message(shape, next, checkpoint_id, stats).SerializeAsString();
+  const std::string blob_key =
+      "checkpoints/" + sha256_hex(job.owner).substr(0, 16) + "/" + job.id + ".pb";
+  if (auto stored = store.blobs->put(blob_key, payload); !stored.ok()) return stored.error();
+  return store::Checkpoint{.owner = job.owner,
+                           .experiment_id = job.experiment_id,
+                           .checkpoint_id = checkpoint_id,
+                           .generation = next.generation,
+                           .job_id = job.id,
+                           .blob_key = blob_key,
+                           .size_bytes = static_cast<std::int64_t>(payload.size()),
+                           .params_json = job.params_json,
+                           .created_at = store::unix_millis()};
+}
+
+}  // namespace esp::population

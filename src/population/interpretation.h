@@ -1,0 +1,22 @@
+// The NNWeights interpretation bytes of a candidate (docs/interpretation.md): a small
+// header describing every layer, then the weights as little-endian float32.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "evolution/network.h"
+
+namespace esp::population {
+
+std::string encode_weights(const evolution::NetworkShape& shape, std::span<const float> genome);
+
+// The weights, after checking the header describes exactly `shape`; kInvalidArgument
+// saying what differs otherwise.
+Result<std::vector<float>> decode_weights(const evolution::NetworkShape& shape,
+                                          std::string_view bytes);
+
+}  // namespace esp::population

@@ -1,0 +1,92 @@
+#include "population/workers.h"
+
+#include <condition_variable>
+#include <mutex>
+
+#include "observability/log.h"
+#include "population/generations.h"
+
+namespace esp::population {
+
+Workers::Workers(store::Store& store, JobBoard& board, WorkerOptions options)
+    : store_(store), board_(board), options_(std::move(options)) {}
+
+void Workers::start() {
+  for (unsigned i = 0; i < options_.workers; ++i) {
+    threads_.emplace_back(
+        [this, worker = options_.replica + "/" + std::to_string(i)] { run(worker); });
+  }
+}
+
+void Workers::stop() {
+  stopping_ = true;
+  board_.job_queued();  // wakes idle workers
+  for (auto& thread : threads_)
+    thread.join();
+  threads_.clear();
+}
+
+void Workers::run(const std::string& worker) {
+  ++alive_;
+  while (!stopping_) {
+    const auto seen = board_.queued_count();
+    auto job = store_.jobs->claim(worker, options_.lease);
+    if (!job.ok()) {
+      log::error("job_claim_failed", {{"worker", worker}, {"detail", job.error().message}});
+    } else if (job->has_value()) {
+      execute(worker, **job);
+      continue;
+    }
+    board_.wait_for_queued(seen, std::chrono::steady_clock::now() + options_.poll);
+  }
+  --alive_;
+}
+
+void Workers::execute(const std::string& worker, const store::Job& job) {
+  log::info("job_started", {{"operation", job.id},
+                            {"experiment", job.experiment_id},
+                            {"attempt", job.attempts},
+                            {"worker", worker}});
+  const auto started = std::chrono::steady_clock::now();
+  // The lease is renewed while the engine runs, so only a dead process loses it.
+  std::mutex done_mutex;
+  std::condition_variable done_changed;
+  bool done = false;
+  std::thread heartbeat([&] {
+    std::unique_lock lock(done_mutex);
+    while (!done_changed.wait_for(lock, options_.heartbeat, [&] { return done; })) {
+      auto renewed = store_.jobs->heartbeat(job.id, worker, options_.lease);
+      if (!renewed.ok() || !*renewed)
+        log::warn("job_lease_lost", {{"operation", job.id}, {"worker", worker}});
+    }
+  });
+  auto checkpoint = run_generation_job(store_, job, options_.engine_threads);
+  {
+    std::lock_guard lock(done_mutex);
+    done = true;
+  }
+  done_changed.notify_all();
+  heartbeat.join();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (checkpoint.ok()) {
+    auto recorded = store_.jobs->succeed(job.id, worker, *checkpoint);
+    if (!recorded.ok()) {
+      log::error("job_record_failed",
+                 {{"operation", job.id}, {"detail", recorded.error().message}});
+    } else {
+      log::info("job_succeeded", {{"operation", job.id},
+                                  {"checkpoint", checkpoint->checkpoint_id},
+                                  {"seconds", seconds},
+                                  {"recorded", *recorded}});
+    }
+  } else {
+    log::error(
+        "job_failed",
+        {{"operation", job.id}, {"detail", checkpoint.error().message}, {"seconds", seconds}});
+    (void)store_.jobs->fail(job.id, worker, checkpoint.error().message);
+  }
+  board_.job_ended();
+}
+
+}  // namespace esp::population

@@ -1,0 +1,49 @@
+// Generation job workers: claim a job with a lease, keep the lease alive while the
+// engine runs, store the checkpoint and finish the job exactly once.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "population/job_board.h"
+#include "store/embedded.h"
+
+namespace esp::population {
+
+struct WorkerOptions {
+  unsigned workers = 1;
+  unsigned engine_threads = 1;
+  std::chrono::milliseconds lease{30'000};
+  std::chrono::milliseconds heartbeat{10'000};
+  std::chrono::milliseconds poll{1'000};  // for jobs queued by other replicas or orphaned
+  std::string replica;                    // names this process in job leases
+};
+
+class Workers {
+ public:
+  Workers(store::Store& store, JobBoard& board, WorkerOptions options);
+  ~Workers() { stop(); }
+  Workers(const Workers&) = delete;
+  Workers& operator=(const Workers&) = delete;
+
+  void start();
+  // Lets running jobs finish, then joins the threads.
+  void stop();
+  // How many workers are running (for readiness).
+  unsigned alive() const { return alive_; }
+
+ private:
+  void run(const std::string& worker);
+  void execute(const std::string& worker, const store::Job& job);
+
+  store::Store& store_;
+  JobBoard& board_;
+  WorkerOptions options_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<unsigned> alive_{0};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace esp::population

@@ -1,0 +1,32 @@
+// Checkpoint payloads and job inputs: named byte strings on the file system (S3 later).
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace esp::store {
+
+class Blobs {
+ public:
+  virtual ~Blobs() = default;
+  // Replaces `key` atomically: readers see the old bytes or the new, never a mix.
+  virtual Result<bool> put(const std::string& key, std::string_view bytes) = 0;
+  virtual Result<std::string> get(const std::string& key) = 0;
+};
+
+// Files under a root folder, written to a temporary file, fsynced, then renamed.
+class FileBlobs final : public Blobs {
+ public:
+  explicit FileBlobs(std::filesystem::path root) : root_(std::move(root)) {}
+  Result<bool> put(const std::string& key, std::string_view bytes) override;
+  Result<std::string> get(const std::string& key) override;
+
+ private:
+  Result<std::filesystem::path> path_of(const std::string& key) const;
+  std::filesystem::path root_;
+};
+
+}  // namespace esp::store

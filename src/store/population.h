@@ -1,0 +1,94 @@
+// Records of the population service: experiments, checkpoints and generation jobs,
+// behind interfaces so PostgreSQL can follow SQLite without touching the use cases.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace esp::store {
+
+struct Experiment {
+  std::string owner;  // the token subject that created it
+  std::string id;     // chosen by the client, unique per owner
+  std::string params_json;
+  std::int64_t created_at = 0;
+};
+
+struct Checkpoint {
+  std::string owner;
+  std::string experiment_id;
+  std::string checkpoint_id;  // "<experiment_id>/<generation>/<yyyymmdd-hhmmss>"
+  int generation = 0;
+  std::string job_id;    // the job that produced it, exactly once
+  std::string blob_key;  // where the population payload lives
+  std::int64_t size_bytes = 0;
+  std::string params_json;  // the parameters this generation was made with
+  std::int64_t created_at = 0;
+};
+
+enum class JobStatus { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
+std::string_view name_of(JobStatus status);
+
+struct Job {
+  std::string id;
+  std::string owner;
+  std::string experiment_id;
+  std::string idempotency_key;    // same request, same job
+  std::string source_checkpoint;  // empty for the seed generation
+  std::string params_json;
+  std::string input_blob_key;  // the client's metrics, empty for the seed
+  JobStatus status = JobStatus::kQueued;
+  int attempts = 0;
+  std::int64_t created_at = 0;  // unix milliseconds, for every time stamp of a job
+  std::int64_t started_at = 0;
+  std::int64_t finished_at = 0;
+  std::string result_checkpoint;
+  std::string error;
+};
+
+class Experiments {
+ public:
+  virtual ~Experiments() = default;
+  // The stored experiment: the new one, or the existing one with this owner and id.
+  virtual Result<Experiment> create_if_absent(const Experiment& experiment) = 0;
+  virtual Result<std::optional<Experiment>> find(const std::string& owner,
+                                                 const std::string& id) = 0;
+};
+
+class Checkpoints {
+ public:
+  virtual ~Checkpoints() = default;
+  virtual Result<std::optional<Checkpoint>> find(const std::string& owner,
+                                                 const std::string& checkpoint_id) = 0;
+  virtual Result<std::optional<Checkpoint>> find_by_job(const std::string& job_id) = 0;
+};
+
+class Jobs {
+ public:
+  virtual ~Jobs() = default;
+  // Queues `job` unless one with its idempotency key exists; returns the stored job.
+  virtual Result<Job> enqueue(const Job& job) = 0;
+  virtual Result<std::optional<Job>> find(const std::string& id) = 0;
+  // Takes the oldest queued job, or a running one whose lease expired, for `worker`
+  // until now + lease.
+  virtual Result<std::optional<Job>> claim(const std::string& worker,
+                                           std::chrono::milliseconds lease) = 0;
+  // Extends the lease; false when the job is no longer this worker's.
+  virtual Result<bool> heartbeat(const std::string& job_id, const std::string& worker,
+                                 std::chrono::milliseconds lease) = 0;
+  // In one transaction: records the checkpoint and marks the job succeeded, if the
+  // worker still holds it. A checkpoint already recorded for the job is kept.
+  virtual Result<bool> succeed(const std::string& job_id, const std::string& worker,
+                               const Checkpoint& checkpoint) = 0;
+  virtual Result<bool> fail(const std::string& job_id, const std::string& worker,
+                            const std::string& error) = 0;
+};
+
+std::int64_t unix_millis();
+
+}  // namespace esp::store

@@ -1,0 +1,300 @@
+#include "store/sqlite_population.h"
+
+#include <array>
+
+namespace esp::store {
+
+const std::string_view kPopulationSchema = R"sql(
+CREATE TABLE experiments (
+  owner TEXT NOT NULL,
+  id TEXT NOT NULL,
+  params_json TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (owner, id)
+);
+CREATE TABLE checkpoints (
+  owner TEXT NOT NULL,
+  experiment_id TEXT NOT NULL,
+  checkpoint_id TEXT NOT NULL,
+  generation INTEGER NOT NULL,
+  job_id TEXT NOT NULL UNIQUE,
+  blob_key TEXT NOT NULL,
+  size_bytes INTEGER NOT NULL,
+  params_json TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (owner, checkpoint_id)
+);
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  experiment_id TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  source_checkpoint TEXT NOT NULL,
+  params_json TEXT NOT NULL,
+  input_blob_key TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  lease_owner TEXT NOT NULL DEFAULT '',
+  lease_expires_at INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER NOT NULL DEFAULT 0,
+  finished_at INTEGER NOT NULL DEFAULT 0,
+  result_checkpoint TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX jobs_claimable ON jobs (status, created_at))sql";
+
+namespace {
+
+constexpr std::array kStatusNames = {"queued", "running", "succeeded", "failed", "cancelled"};
+
+JobStatus status_named(const std::string& name) {
+  for (std::size_t i = 0; i < kStatusNames.size(); ++i) {
+    if (name == kStatusNames[i]) return static_cast<JobStatus>(i);
+  }
+  return JobStatus::kFailed;
+}
+
+constexpr const char* kJobColumns =
+    "id, owner, experiment_id, idempotency_key, source_checkpoint, params_json, input_blob_key, "
+    "status, "
+    "attempts, created_at, started_at, finished_at, result_checkpoint, error";
+
+Job read_job(const Statement& row) {
+  return {.id = row.text(0),
+          .owner = row.text(1),
+          .experiment_id = row.text(2),
+          .idempotency_key = row.text(3),
+          .source_checkpoint = row.text(4),
+          .params_json = row.text(5),
+          .input_blob_key = row.text(6),
+          .status = status_named(row.text(7)),
+          .attempts = static_cast<int>(row.integer(8)),
+          .created_at = row.integer(9),
+          .started_at = row.integer(10),
+          .finished_at = row.integer(11),
+          .result_checkpoint = row.text(12),
+          .error = row.text(13)};
+}
+
+constexpr const char* kCheckpointColumns =
+    "owner, experiment_id, checkpoint_id, generation, job_id, blob_key, size_bytes, params_json, "
+    "created_at";
+
+Checkpoint read_checkpoint(const Statement& row) {
+  return {.owner = row.text(0),
+          .experiment_id = row.text(1),
+          .checkpoint_id = row.text(2),
+          .generation = static_cast<int>(row.integer(3)),
+          .job_id = row.text(4),
+          .blob_key = row.text(5),
+          .size_bytes = row.integer(6),
+          .params_json = row.text(7),
+          .created_at = row.integer(8)};
+}
+
+// Runs `select` (already bound) and reads at most one row.
+template <typename Record, typename Read>
+Result<std::optional<Record>> one_row(Result<Statement>& select, Read read) {
+  if (!select.ok()) return select.error();
+  auto row = select->step();
+  if (!row.ok()) return row.error();
+  if (!*row) return std::optional<Record>();
+  return std::optional<Record>(read(*select));
+}
+
+class SqliteExperiments final : public Experiments {
+ public:
+  explicit SqliteExperiments(std::shared_ptr<Database> db) : db_(std::move(db)) {}
+
+  Result<Experiment> create_if_absent(const Experiment& experiment) override {
+    auto guard = db_->lock();
+    auto insert = db_->prepare(
+        "INSERT OR IGNORE INTO experiments (owner, id, params_json, created_at) VALUES (?, ?, ?, "
+        "?)");
+    if (!insert.ok()) return insert.error();
+    insert->bind(1, experiment.owner).bind(2, experiment.id).bind(3, experiment.params_json);
+    insert->bind(4, experiment.created_at);
+    if (auto done = insert->step(); !done.ok()) return done.error();
+    auto stored = find(experiment.owner, experiment.id);
+    if (!stored.ok()) return stored.error();
+    if (!stored->has_value()) return Error{Code::kInternal, "experiment vanished after insert"};
+    return **stored;
+  }
+
+  Result<std::optional<Experiment>> find(const std::string& owner, const std::string& id) override {
+    auto guard = db_->lock();
+    auto select = db_->prepare(
+        "SELECT owner, id, params_json, created_at FROM experiments WHERE owner = ? AND id = ?");
+    if (select.ok()) select->bind(1, owner).bind(2, id);
+    return one_row<Experiment>(select, [](const Statement& row) {
+      return Experiment{row.text(0), row.text(1), row.text(2), row.integer(3)};
+    });
+  }
+
+ private:
+  std::shared_ptr<Database> db_;
+};
+
+class SqliteCheckpoints final : public Checkpoints {
+ public:
+  explicit SqliteCheckpoints(std::shared_ptr<Database> db) : db_(std::move(db)) {}
+
+  Result<std::optional<Checkpoint>> find(const std::string& owner,
+                                         const std::string& checkpoint_id) override {
+    auto guard = db_->lock();
+    auto select = db_->prepare(std::string("SELECT ") + kCheckpointColumns +
+                               " FROM checkpoints WHERE owner = ? AND checkpoint_id = ?");
+    if (select.ok()) select->bind(1, owner).bind(2, checkpoint_id);
+    return one_row<Checkpoint>(select, read_checkpoint);
+  }
+
+  Result<std::optional<Checkpoint>> find_by_job(const std::string& job_id) override {
+    auto guard = db_->lock();
+    auto select = db_->prepare(std::string("SELECT ") + kCheckpointColumns +
+                               " FROM checkpoints WHERE job_id = ?");
+    if (select.ok()) select->bind(1, job_id);
+    return one_row<Checkpoint>(select, read_checkpoint);
+  }
+
+ private:
+  std::shared_ptr<Database> db_;
+};
+
+class SqliteJobs final : public Jobs {
+ public:
+  explicit SqliteJobs(std::shared_ptr<Database> db) : db_(std::move(db)) {}
+
+  Result<Job> enqueue(const Job& job) override {
+    auto guard = db_->lock();
+    auto insert = db_->prepare(
+        "INSERT OR IGNORE INTO jobs (id, owner, experiment_id, idempotency_key, source_checkpoint, "
+        "params_json, "
+        "input_blob_key, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)");
+    if (!insert.ok()) return insert.error();
+    insert->bind(1, job.id)
+        .bind(2, job.owner)
+        .bind(3, job.experiment_id)
+        .bind(4, job.idempotency_key);
+    insert->bind(5, job.source_checkpoint).bind(6, job.params_json).bind(7, job.input_blob_key);
+    insert->bind(8, job.created_at);
+    if (auto done = insert->step(); !done.ok()) return done.error();
+    auto select =
+        db_->prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE idempotency_key = ?");
+    if (select.ok()) select->bind(1, job.idempotency_key);
+    auto stored = one_row<Job>(select, read_job);
+    if (!stored.ok()) return stored.error();
+    if (!stored->has_value()) return Error{Code::kInternal, "job vanished after insert"};
+    return **stored;
+  }
+
+  Result<std::optional<Job>> find(const std::string& id) override {
+    auto guard = db_->lock();
+    auto select = db_->prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
+    if (select.ok()) select->bind(1, id);
+    return one_row<Job>(select, read_job);
+  }
+
+  Result<std::optional<Job>> claim(const std::string& worker,
+                                   std::chrono::milliseconds lease) override {
+    auto guard = db_->lock();
+    const std::int64_t now = unix_millis();
+    auto update = db_->prepare(
+        std::string(
+            "UPDATE jobs SET status = 'running', lease_owner = ?1, lease_expires_at = ?2, "
+            "attempts = attempts + 1, started_at = CASE WHEN started_at = 0 THEN ?3 ELSE "
+            "started_at END "
+            "WHERE id = (SELECT id FROM jobs WHERE status = 'queued' OR (status = 'running' AND "
+            "lease_expires_at < ?3) ORDER BY created_at LIMIT 1) RETURNING ") +
+        kJobColumns);
+    if (update.ok()) update->bind(1, worker).bind(2, now + lease.count()).bind(3, now);
+    return one_row<Job>(update, read_job);
+  }
+
+  Result<bool> heartbeat(const std::string& job_id, const std::string& worker,
+                         std::chrono::milliseconds lease) override {
+    auto guard = db_->lock();
+    auto update = db_->prepare(
+        "UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ? AND status = "
+        "'running' RETURNING id");
+    if (update.ok()) update->bind(1, unix_millis() + lease.count()).bind(2, job_id).bind(3, worker);
+    auto row = one_row<std::string>(update, [](const Statement& r) { return r.text(0); });
+    if (!row.ok()) return row.error();
+    return row->has_value();
+  }
+
+  Result<bool> succeed(const std::string& job_id, const std::string& worker,
+                       const Checkpoint& checkpoint) override {
+    auto guard = db_->lock();
+    if (auto begun = db_->execute("BEGIN IMMEDIATE"); !begun.ok()) return begun;
+    auto outcome = record_success(job_id, worker, checkpoint);
+    db_->execute(outcome.ok() && *outcome ? "COMMIT" : "ROLLBACK");
+    return outcome;
+  }
+
+  Result<bool> fail(const std::string& job_id, const std::string& worker,
+                    const std::string& error) override {
+    auto guard = db_->lock();
+    auto update = db_->prepare(
+        "UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND "
+        "lease_owner = ? "
+        "AND status = 'running' RETURNING id");
+    if (update.ok()) update->bind(1, error).bind(2, unix_millis()).bind(3, job_id).bind(4, worker);
+    auto row = one_row<std::string>(update, [](const Statement& r) { return r.text(0); });
+    if (!row.ok()) return row.error();
+    return row->has_value();
+  }
+
+ private:
+  Result<bool> record_success(const std::string& job_id, const std::string& worker,
+                              const Checkpoint& c) {
+    auto insert = db_->prepare(std::string("INSERT OR IGNORE INTO checkpoints (") +
+                               kCheckpointColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!insert.ok()) return insert.error();
+    insert->bind(1, c.owner)
+        .bind(2, c.experiment_id)
+        .bind(3, c.checkpoint_id)
+        .bind(4, std::int64_t{c.generation});
+    insert->bind(5, job_id)
+        .bind(6, c.blob_key)
+        .bind(7, c.size_bytes)
+        .bind(8, c.params_json)
+        .bind(9, c.created_at);
+    if (auto done = insert->step(); !done.ok()) return done.error();
+    auto update = db_->prepare(
+        "UPDATE jobs SET status = 'succeeded', finished_at = ?, result_checkpoint = "
+        "(SELECT checkpoint_id FROM checkpoints WHERE job_id = ?) "
+        "WHERE id = ? AND lease_owner = ? AND status = 'running' RETURNING id");
+    if (!update.ok()) return update.error();
+    update->bind(1, unix_millis()).bind(2, job_id).bind(3, job_id).bind(4, worker);
+    auto row = update->step();
+    if (!row.ok()) return row.error();
+    return *row;
+  }
+
+  std::shared_ptr<Database> db_;
+};
+
+}  // namespace
+
+std::string_view name_of(JobStatus status) {
+  return kStatusNames[static_cast<std::size_t>(status)];
+}
+
+std::int64_t unix_millis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::unique_ptr<Experiments> sqlite_experiments(std::shared_ptr<Database> db) {
+  return std::make_unique<SqliteExperiments>(std::move(db));
+}
+std::unique_ptr<Checkpoints> sqlite_checkpoints(std::shared_ptr<Database> db) {
+  return std::make_unique<SqliteCheckpoints>(std::move(db));
+}
+std::unique_ptr<Jobs> sqlite_jobs(std::shared_ptr<Database> db) {
+  return std::make_unique<SqliteJobs>(std::move(db));
+}
+
+}  // namespace esp::store

@@ -1,0 +1,18 @@
+// SQLite implementations of the population service's repositories.
+#pragma once
+
+#include <memory>
+
+#include "store/population.h"
+#include "store/sqlite.h"
+
+namespace esp::store {
+
+// The schema these repositories need, as one migration.
+extern const std::string_view kPopulationSchema;
+
+std::unique_ptr<Experiments> sqlite_experiments(std::shared_ptr<Database> db);
+std::unique_ptr<Checkpoints> sqlite_checkpoints(std::shared_ptr<Database> db);
+std::unique_ptr<Jobs> sqlite_jobs(std::shared_ptr<Database> db);
+
+}  // namespace esp::store

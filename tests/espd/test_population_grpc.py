@@ -1,0 +1,162 @@
+"""The ESP SDK's loop over gRPC against the real espd: seed, evaluate, next
+generation, get a checkpoint again; and the errors SDK clients rely on."""
+import json
+import random
+import struct
+import unittest
+
+import grpc
+
+from espd import Espd
+from httpjson import call
+from population_stubs import population_service_pb2_grpc as service
+from population_stubs import population_structs_pb2 as structs
+
+FIXTURE = json.load(open(__file__.rsplit("/", 2)[0] + "/fixtures/experiment.json"))
+
+
+def decode_weights(interpretation):
+    """The documented NNWeights layout: ESPW, version, layers, weight count, layers, floats."""
+    assert interpretation[:4] == b"ESPW"
+    version, layers, weights = struct.unpack_from("<HHI", interpretation, 4)
+    assert version == 1
+    offset = 12 + 12 * layers
+    return list(struct.unpack_from(f"<{weights}f", interpretation, offset)), layers
+
+
+class PopulationGrpcTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.espd = Espd(defer_start=True).__enter__()
+        for email, scopes in [("writer@example.com", "esp:read esp:write"), ("reader@example.com", "esp:read"),
+                              ("other@example.com", "all:esp")]:
+            added = cls.espd.admin("users", "add", email, "--scopes", scopes, password="password-123\n")
+            assert added.returncode == 0, added.stderr
+        cls.espd.start()
+        cls.tokens = {}
+        for email in ("writer@example.com", "reader@example.com", "other@example.com"):
+            answer = call(cls.espd.url("/auth"), "POST", json_body={"email": email, "password": "password-123"})
+            cls.tokens[email] = answer.json()["token"]
+        cls.channel = grpc.insecure_channel(f"127.0.0.1:{cls.espd.grpc_port}")
+        cls.stub = service.PopulationServiceStub(cls.channel)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.channel.close()
+        cls.espd.__exit__(None, None, None)
+
+    def metadata(self, email="writer@example.com"):
+        return [("authorization", f"Bearer {self.tokens[email]}")]
+
+    def next_population(self, experiment_id, evaluated=None, config=FIXTURE, email="writer@example.com"):
+        request = structs.PopulationRequest(version="v1", experiment_id=experiment_id,
+                                            config=json.dumps(config).encode())
+        if evaluated is not None:
+            request.evaluated_population_response.CopyFrom(evaluated)
+        return self.stub.NextPopulation(request, metadata=self.metadata(email), timeout=60)
+
+    def evaluate(self, population):
+        evaluated = structs.PopulationResponse()
+        evaluated.CopyFrom(population)
+        evaluated.evaluation_stats = b""  # as SDK clients do
+        for candidate in evaluated.population:
+            weights, _ = decode_weights(candidate.interpretation)
+            candidate.metrics = json.dumps({"score": sum(weights)}).encode()
+        return evaluated
+
+    def test_seed_evaluate_next_and_get_again(self):
+        seed = self.next_population("loop")
+        self.assertEqual(seed.generation_count, 1)
+        self.assertEqual(len(seed.population), 20)
+        self.assertRegex(seed.checkpoint_id, r"^loop/1/\d{8}-\d{6}$")
+        weights, layers = decode_weights(seed.population[0].interpretation)
+        self.assertEqual(layers, 2)
+        self.assertEqual(len(weights), 4 * 16 + 16 + 16 * 2 + 2)
+        self.assertEqual(json.loads(seed.population[0].identity)["origin"], "initial")
+
+        evaluated = self.evaluate(seed)
+        scores = {c.id: json.loads(c.metrics)["score"] for c in evaluated.population}
+        best = sorted(scores, key=scores.get, reverse=True)[:2]
+        second = self.next_population("loop", evaluated)
+        self.assertEqual(second.generation_count, 2)
+        self.assertEqual(len(second.population), 20)
+        self.assertRegex(second.checkpoint_id, r"^loop/2/")
+        by_id = {c.id: c for c in seed.population}
+        elites = [c for c in second.population if json.loads(c.identity).get("elite")]
+        self.assertEqual(sorted(c.id for c in elites), sorted(best))
+        for elite in elites:
+            self.assertEqual(elite.interpretation, by_id[elite.id].interpretation)
+        children = [json.loads(c.identity) for c in second.population if not json.loads(c.identity).get("elite")]
+        self.assertTrue(all(child["generation"] == 2 and child["parents"] for child in children))
+        stats = json.loads(second.evaluation_stats)
+        self.assertEqual(stats["objectives"][0]["max"], max(scores.values()))
+
+        again = self.stub.GetPopulation(structs.ExistingPopulationRequest(
+            version="v1", experiment_id="loop", checkpoint_id=second.checkpoint_id),
+            metadata=self.metadata(), timeout=30)
+        self.assertEqual(again, second)
+
+        # Resuming from any checkpoint works, and resending a request returns the same generation.
+        third = self.next_population("loop", self.evaluate(second))
+        resent = self.next_population("loop", self.evaluate(second))
+        self.assertEqual(third.checkpoint_id, resent.checkpoint_id)
+        self.assertEqual(third, resent)
+
+    def assert_code(self, code, action):
+        with self.assertRaises(grpc.RpcError) as raised:
+            action()
+        self.assertEqual(raised.exception.code(), code, raised.exception.details())
+        return raised.exception.details()
+
+    def test_authentication_and_scopes(self):
+        request = structs.PopulationRequest(experiment_id="auth", config=json.dumps(FIXTURE).encode())
+        self.assert_code(grpc.StatusCode.UNAUTHENTICATED, lambda: self.stub.NextPopulation(request, timeout=30))
+        self.assert_code(grpc.StatusCode.UNAUTHENTICATED, lambda: self.stub.NextPopulation(
+            request, metadata=[("authorization", "Bearer not.a.token")], timeout=30))
+        self.assert_code(grpc.StatusCode.PERMISSION_DENIED, lambda: self.next_population(
+            "auth", email="reader@example.com"))
+
+    def test_parameter_errors(self):
+        details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.stub.NextPopulation(
+            structs.PopulationRequest(experiment_id="x"), metadata=self.metadata(), timeout=30))
+        self.assertEqual(details, "No experiment params supplied")
+        bad = json.loads(json.dumps(FIXTURE))
+        bad["evolution"]["population_size"] = 0
+        details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.next_population("bad", config=bad))
+        self.assertIn("Path: evolution.population_size\nError: must be >= 2, got 0", details)
+        self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.next_population("no/slashes"))
+
+    def test_unknown_checkpoints_and_other_users(self):
+        seed = self.next_population("mine")
+        evaluated = self.evaluate(seed)
+        evaluated.checkpoint_id = "mine/9/20260101-000000"
+        details = self.assert_code(grpc.StatusCode.NOT_FOUND, lambda: self.next_population("mine", evaluated))
+        self.assertIn("mine", details)
+        self.assertIn("mine/9/20260101-000000", details)
+        # Another user sees no such checkpoint, even with the id.
+        self.assert_code(grpc.StatusCode.NOT_FOUND, lambda: self.stub.GetPopulation(
+            structs.ExistingPopulationRequest(experiment_id="mine", checkpoint_id=seed.checkpoint_id),
+            metadata=self.metadata("other@example.com"), timeout=30))
+
+    def test_network_changes_are_refused_evolution_changes_accepted(self):
+        seed = self.next_population("fixed-net")
+        changed = json.loads(json.dumps(FIXTURE))
+        changed["network"]["hidden_layers"][0]["layer_params"]["units"] = 8
+        self.assert_code(grpc.StatusCode.FAILED_PRECONDITION,
+                         lambda: self.next_population("fixed-net", self.evaluate(seed), config=changed))
+        tuned = json.loads(json.dumps(FIXTURE))
+        tuned["evolution"]["mutation_factor"] = 0.5
+        tuned["evolution"]["population_size"] = 24
+        second = self.next_population("fixed-net", self.evaluate(seed), config=tuned)
+        self.assertEqual(len(second.population), 24)
+
+    def test_missing_metrics_rank_last_without_failing(self):
+        seed = self.next_population("partial")
+        evaluated = self.evaluate(seed)
+        for candidate in random.Random(1).sample(list(evaluated.population), 5):
+            candidate.metrics = b""
+        self.assertEqual(self.next_population("partial", evaluated).generation_count, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
