@@ -58,15 +58,18 @@ class Espd:
         self.grpc_port = int(listening["grpc"].rsplit(":", 1)[1])
 
     def _wait_until_accepting(self):
-        for _ in range(START_TIMEOUT_S * 100):
-            if self.process.poll() is not None:
-                raise RuntimeError(f"espd exited: {self.stderr.decode(errors='replace')}")
-            try:
-                socket.create_connection(("127.0.0.1", self.http_port), timeout=1).close()
-                return
-            except ConnectionRefusedError:
-                threading.Event().wait(0.01)
-        raise RuntimeError("espd did not start accepting connections")
+        """Both listeners accept: HTTP starts before gRPC, so HTTP alone is not enough."""
+        for port in (self.http_port, self.grpc_port):
+            for _ in range(START_TIMEOUT_S * 100):
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"espd exited: {self.stderr.decode(errors='replace')}")
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except ConnectionRefusedError:
+                    threading.Event().wait(0.01)
+            else:
+                raise RuntimeError(f"espd did not start accepting connections on port {port}")
 
     def _read_stdout(self):
         for raw in self.process.stdout:
