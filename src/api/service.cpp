@@ -80,7 +80,7 @@ int serve(const config::Config& config) {
                                        config.token_lifetime);
   std::vector<auth::TrustedIssuer> issuers{token_issuer.trusted()};
   issuers.insert(issuers.end(), trusted_issuers->begin(), trusted_issuers->end());
-  const auth::Verifier verifier(std::move(issuers));
+  const auth::Verifier verifier(std::move(issuers), {.leeway = config.token_leeway});
   auth::Accounts accounts(*store->users, *store->clients);
   boost::asio::thread_pool blocking(2);
   population::JobBoard job_board;

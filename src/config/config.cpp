@@ -45,6 +45,7 @@ struct RawFlags {
   std::string issuer;
   std::string audience = "esp";
   std::string token_lifetime_s = "3600";
+  std::string token_leeway_s = "60";
   bool insecure_dev = false;
   std::string http_addr = "127.0.0.1:8080";
   std::string grpc_addr = "127.0.0.1:50051";
@@ -81,6 +82,8 @@ void add_options(CLI::App& app, RawFlags& raw) {
   option("--audience", raw.audience, "ESP_AUDIENCE", "The aud of tokens espd issues and accepts");
   option("--token-lifetime-s", raw.token_lifetime_s, "ESP_TOKEN_LIFETIME_S",
          "Lifetime of issued tokens in seconds");
+  option("--token-leeway-s", raw.token_leeway_s, "ESP_TOKEN_LEEWAY_S",
+         "Clock skew in seconds allowed when checking exp, nbf and iat");
   app.add_flag("--insecure-dev", raw.insecure_dev,
                "Development only: accept a JWT_SECRET shorter than 32 bytes")
       ->envname("ESP_INSECURE_DEV");
@@ -180,6 +183,13 @@ Config validate(const RawFlags& raw, std::vector<std::string>& problems) {
   config.audience = raw.audience;
   if (raw.audience.empty()) problems.emplace_back("--audience (ESP_AUDIENCE): must not be empty");
   config.insecure_dev = raw.insecure_dev;
+  if (auto leeway = parse_unsigned(raw.token_leeway_s); leeway && *leeway <= 3600) {
+    config.token_leeway = std::chrono::seconds(*leeway);
+  } else {
+    problems.push_back(fmt::format(
+        "--token-leeway-s (ESP_TOKEN_LEEWAY_S): must be seconds from 0 to 3600, got '{}'",
+        raw.token_leeway_s));
+  }
   if (auto lifetime = parse_unsigned(raw.token_lifetime_s);
       lifetime && *lifetime >= 60 && *lifetime <= 31'536'000) {
     config.token_lifetime = std::chrono::seconds(*lifetime);

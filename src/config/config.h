@@ -61,7 +61,8 @@ struct Config {
   std::string issuer;  // "iss" of esp's tokens; default http://<http_addr>/
   std::string audience = "esp";
   std::chrono::seconds token_lifetime{3600};
-  bool insecure_dev = false;  // allows a JWT_SECRET shorter than 32 bytes
+  std::chrono::seconds token_leeway{60};  // clock skew allowed on exp, nbf and iat
+  bool insecure_dev = false;              // allows a JWT_SECRET shorter than 32 bytes
   Address http_addr{"127.0.0.1", 8080};
   Address grpc_addr{"127.0.0.1", 50051};
   unsigned workers = 1;

@@ -248,7 +248,7 @@ class ExternalIssuerTest(unittest.TestCase):
                                                       serialization.PublicFormat.SubjectPublicKeyInfo))
         issuers = [{"issuer": "https://tenant.example/", "audience": "https://esp.example/api",
                     "algorithms": ["RS256"], "pem_file": pem_file}]
-        cls.espd = Espd("--trusted-issuers", json.dumps(issuers)).__enter__()
+        cls.espd = Espd("--trusted-issuers", json.dumps(issuers), "--token-leeway-s", "120").__enter__()
 
     @classmethod
     def tearDownClass(cls):
@@ -269,6 +269,8 @@ class ExternalIssuerTest(unittest.TestCase):
         answer = self.contents(self.mint())
         self.assertEqual(answer.status, 200, answer.body)
         self.assertEqual(answer.json()["sub"], "auth0|42")
+        # Expired 90 s ago: inside the configured 120 s leeway, outside the default 60 s.
+        self.assertEqual(self.contents(self.mint(exp=int(time.time()) - 90)).status, 200)
 
     def test_claim_checks(self):
         now = int(time.time())
@@ -276,6 +278,7 @@ class ExternalIssuerTest(unittest.TestCase):
             ("token audience is not accepted", self.mint(aud="esp")),
             ("token issuer is not trusted", self.mint(iss="https://evil.example/")),
             ("token expired", self.mint(exp=now - 3600)),
+            ("token expired", self.mint(exp=now - 150)),  # beyond the configured 120 s leeway
             ("token not yet valid", self.mint(nbf=now + 3600)),
             ("token issued in the future", self.mint(iat=now + 3600)),
         ]:
