@@ -123,7 +123,8 @@ int serve(const config::Config& config) {
     log::error("startup_failed", {{"detail", http_endpoint.error().message}});
     return 1;
   }
-  const grpcapi::ServerOptions grpc_options{config.grpc_addr.host, config.grpc_addr.port};
+  const grpcapi::ServerOptions grpc_options{config.grpc_addr.host, config.grpc_addr.port,
+                                            static_cast<int>(config.grpc_max_message_bytes)};
   grpcapi::PopulationService population_service(
       generations, verifier, static_cast<std::size_t>(grpc_options.max_message_bytes));
   auto grpc_server = grpcapi::Server::start(grpc_options, {&population_service});

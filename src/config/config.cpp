@@ -53,6 +53,7 @@ struct RawFlags {
   std::string io_threads;
   std::string log_level = "info";
   std::string max_body = "64MiB";
+  std::string grpc_max_message = "256MiB";
   std::string max_header = "16KiB";
   std::string read_timeout_ms = "30000";
   std::string idle_timeout_ms = "75000";
@@ -95,6 +96,8 @@ void add_options(CLI::App& app, RawFlags& raw) {
          "HTTP I/O threads (default: number of cores)");
   option("--log-level", raw.log_level, "LOG_LEVEL", "trace, debug, info, warn, error or off");
   option("--max-body", raw.max_body, "ESP_MAX_BODY", "Largest request body accepted (413 beyond)");
+  option("--grpc-max-message", raw.grpc_max_message, "ESP_GRPC_MAX_MESSAGE",
+         "Largest gRPC message received or sent (RESOURCE_EXHAUSTED beyond)");
   option("--max-header", raw.max_header, "ESP_MAX_HEADER",
          "Largest request header block accepted (431 beyond)");
   option("--read-timeout-ms", raw.read_timeout_ms, "ESP_READ_TIMEOUT_MS",
@@ -224,6 +227,14 @@ Config validate(const RawFlags& raw, std::vector<std::string>& problems) {
   } else {
     problems.push_back(fmt::format(
         "--max-body (ESP_MAX_BODY): must be a size of at least 1KiB, got '{}'", raw.max_body));
+  }
+  if (auto size = parse_byte_size(raw.grpc_max_message);
+      size && *size >= 4096 && *size <= 0x7FFFFFFF) {
+    config.grpc_max_message_bytes = static_cast<std::uint32_t>(*size);
+  } else {
+    problems.push_back(fmt::format(
+        "--grpc-max-message (ESP_GRPC_MAX_MESSAGE): must be a size from 4KiB to 2GiB-1, got '{}'",
+        raw.grpc_max_message));
   }
   if (auto size = parse_byte_size(raw.max_header); size && *size >= 1024 && *size <= (1U << 20)) {
     config.http.max_header_bytes = static_cast<std::uint32_t>(*size);

@@ -70,6 +70,7 @@ struct Config {
   log::Level log_level = log::Level::kInfo;
   http::Limits http;
   std::chrono::milliseconds shutdown_timeout{10'000};
+  std::uint32_t grpc_max_message_bytes = 256U << 20;
   std::optional<AdminCommand> command;
 };
 

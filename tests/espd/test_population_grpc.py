@@ -158,5 +158,23 @@ class PopulationGrpcTest(unittest.TestCase):
         self.assertEqual(self.next_population("partial", evaluated).generation_count, 2)
 
 
+class MessageLimitTest(unittest.TestCase):
+    def test_a_population_over_the_limit_is_resource_exhausted_with_its_size(self):
+        with Espd("--grpc-max-message", "64KiB", defer_start=True) as espd:
+            espd.admin("users", "add", "a@example.com", password="password-123\n")
+            espd.start()
+            token = call(espd.url("/auth"), "POST",
+                         json_body={"email": "a@example.com", "password": "password-123"}).json()["token"]
+            big = json.loads(json.dumps(FIXTURE))
+            big["evolution"]["population_size"] = 200  # 200 x 114 floats: about 100 KB
+            with grpc.insecure_channel(f"127.0.0.1:{espd.grpc_port}") as channel:
+                with self.assertRaises(grpc.RpcError) as raised:
+                    service.PopulationServiceStub(channel).NextPopulation(
+                        structs.PopulationRequest(experiment_id="big", config=json.dumps(big).encode()),
+                        metadata=[("authorization", f"Bearer {token}")], timeout=60)
+            self.assertEqual(raised.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+            self.assertRegex(raised.exception.details(), r"the population is \d+ bytes, over the 65536 byte")
+
+
 if __name__ == "__main__":
     unittest.main()
