@@ -115,6 +115,10 @@ class PopulationGrpcTest(unittest.TestCase):
             request, metadata=[("authorization", "Bearer not.a.token")], timeout=30))
         self.assert_code(grpc.StatusCode.PERMISSION_DENIED, lambda: self.next_population(
             "auth", email="reader@example.com"))
+        line = self.espd.wait_for_log(lambda l: l.get("msg") == "grpc_call" and l.get("code") == 7)
+        self.assertEqual(line["method"], "NextPopulation")
+        self.assertEqual(line["subject"], "reader@example.com")
+        self.assertEqual(line["experiment"], "auth")
 
     def test_parameter_errors(self):
         details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, lambda: self.stub.NextPopulation(

@@ -54,7 +54,8 @@ grpc::Status status_of(const Error& error) {
 }
 
 Result<population::Caller> PopulationService::authenticate(const grpc::ServerContext& context,
-                                                           auth::Scope scope) const {
+                                                           auth::Scope scope,
+                                                           std::string& subject) const {
   const auto& metadata = context.client_metadata();
   auto header = metadata.find("authorization");
   if (header == metadata.end()) return Error{Code::kUnauthenticated, "a bearer token is required"};
@@ -64,6 +65,7 @@ Result<population::Caller> PopulationService::authenticate(const grpc::ServerCon
   }
   auto claims = verifier_.verify(value.substr(7));
   if (!claims.ok()) return claims.error();
+  subject = claims->subject;
   if (!claims->scopes.has(scope)) {
     return Error{Code::kPermissionDenied,
                  "this call needs the scope " + auth::Scopes().with(scope).to_string()};
@@ -84,10 +86,10 @@ grpc::Status PopulationService::answer(const ::population::PopulationResponse& p
   return grpc::Status::OK;
 }
 
-grpc::Status PopulationService::NextPopulation(grpc::ServerContext* context,
-                                               const ::population::PopulationRequest* request,
-                                               ::population::PopulationResponse* response) {
-  auto caller = authenticate(*context, auth::Scope::kWrite);
+grpc::Status PopulationService::next_population(std::string& subject, grpc::ServerContext* context,
+                                                const ::population::PopulationRequest* request,
+                                                ::population::PopulationResponse* response) {
+  auto caller = authenticate(*context, auth::Scope::kWrite, subject);
   if (!caller.ok()) {
     log::warn("auth_failed", {{"reason", caller.error().message}, {"method", "NextPopulation"}});
     return status_of(caller.error());
@@ -109,10 +111,11 @@ grpc::Status PopulationService::NextPopulation(grpc::ServerContext* context,
   return answer(*population, response);
 }
 
-grpc::Status PopulationService::GetPopulation(
-    grpc::ServerContext* context, const ::population::ExistingPopulationRequest* request,
+grpc::Status PopulationService::get_population(
+    std::string& subject, grpc::ServerContext* context,
+    const ::population::ExistingPopulationRequest* request,
     ::population::PopulationResponse* response) {
-  auto caller = authenticate(*context, auth::Scope::kRead);
+  auto caller = authenticate(*context, auth::Scope::kRead, subject);
   if (!caller.ok()) {
     log::warn("auth_failed", {{"reason", caller.error().message}, {"method", "GetPopulation"}});
     return status_of(caller.error());
@@ -121,6 +124,38 @@ grpc::Status PopulationService::GetPopulation(
       generations_.checkpoint(*caller, request->experiment_id(), request->checkpoint_id());
   if (!population.ok()) return status_of(population.error());
   return answer(*population, response);
+}
+
+// One log line per call, like the HTTP access log: method, status, time, caller.
+template <typename Call>
+grpc::Status logged_call(std::string_view method, const std::string& experiment, Call call) {
+  const auto started = std::chrono::steady_clock::now();
+  std::string subject;
+  grpc::Status status = call(subject);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  log::info("grpc_call", {{"method", method},
+                          {"code", static_cast<int>(status.error_code())},
+                          {"duration_ms", ms},
+                          {"experiment", experiment},
+                          {"subject", subject}});
+  return status;
+}
+
+grpc::Status PopulationService::NextPopulation(grpc::ServerContext* context,
+                                               const ::population::PopulationRequest* request,
+                                               ::population::PopulationResponse* response) {
+  return logged_call("NextPopulation", request->experiment_id(), [&](std::string& subject) {
+    return next_population(subject, context, request, response);
+  });
+}
+
+grpc::Status PopulationService::GetPopulation(
+    grpc::ServerContext* context, const ::population::ExistingPopulationRequest* request,
+    ::population::PopulationResponse* response) {
+  return logged_call("GetPopulation", request->experiment_id(), [&](std::string& subject) {
+    return get_population(subject, context, request, response);
+  });
 }
 
 }  // namespace esp::grpcapi

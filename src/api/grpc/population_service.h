@@ -22,8 +22,15 @@ class PopulationService final : public ::population::PopulationService::Service 
                              ::population::PopulationResponse* response) override;
 
  private:
-  Result<population::Caller> authenticate(const grpc::ServerContext& context,
-                                          auth::Scope scope) const;
+  // The calls themselves; `subject` names the caller once authenticated, for the log.
+  grpc::Status next_population(std::string& subject, grpc::ServerContext* context,
+                               const ::population::PopulationRequest* request,
+                               ::population::PopulationResponse* response);
+  grpc::Status get_population(std::string& subject, grpc::ServerContext* context,
+                              const ::population::ExistingPopulationRequest* request,
+                              ::population::PopulationResponse* response);
+  Result<population::Caller> authenticate(const grpc::ServerContext& context, auth::Scope scope,
+                                          std::string& subject) const;
   grpc::Status answer(const ::population::PopulationResponse& population,
                       ::population::PopulationResponse* response) const;
 
