@@ -1,4 +1,12 @@
-# Shared helpers for the benchmark scripts (sourced, not run).
+# Shared settings and helpers for the throughput benchmarks; sourced from the
+# repository root as `source bench/lib.sh "$@"` with the script's arguments:
+# [seconds-per-round] [rounds]. ESP_BENCH_THREADS and ESP_BENCH_CONNECTIONS override.
+seconds=${1:-10}
+rounds=${2:-3}
+threads=${ESP_BENCH_THREADS:-$(nproc)}
+connections=${ESP_BENCH_CONNECTIONS:-64}
+espd=build/release/espd
+[[ -x $espd ]] || { echo "build espd first: make build" >&2; exit 1; }
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -39,5 +47,5 @@ stop_nginx() { [[ -f $1/nginx.pid ]] && kill "$(cat "$1/nginx.pid")" 2>/dev/null
 # rps URL [wrk args...]: requests per second from one wrk run of $seconds.
 rps() {
   local url=$1; shift
-  wrk -t1 -c"${connections:-64}" -d"${seconds:-10}s" "$@" "$url" | awk '/Requests\/sec/ {print $2}'
+  wrk -t1 -c"$connections" -d"${seconds}s" "$@" "$url" | awk '/Requests\/sec/ {print $2}'
 }

@@ -5,13 +5,7 @@
 # Usage: bench/http/run.sh [seconds-per-round] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source bench/lib.sh
-seconds=${1:-10}
-rounds=${2:-3}
-threads=${ESP_BENCH_THREADS:-$(nproc)}
-connections=${ESP_BENCH_CONNECTIONS:-64}
-espd=build/release/espd
-[[ -x $espd ]] || { echo "build espd first: make build" >&2; exit 1; }
+source bench/lib.sh "$@"
 
 work=$(mktemp -d)
 cleanup() {

@@ -1,23 +1,11 @@
 #include "auth/accounts.h"
 
-#include <openssl/rand.h>
-
-#include <array>
-
-#include "auth/base64url.h"
+#include "auth/digest.h"
 #include "auth/password.h"
 #include "auth/verifier.h"
 
 namespace esp::auth {
 namespace {
-
-Result<std::string> random_text(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1) {
-    return Error{Code::kInternal, "no random bytes"};
-  }
-  return base64url_encode(raw);
-}
 
 Error denied(const char* what) {
   return Error{Code::kUnauthenticated, what};
@@ -40,8 +28,8 @@ Result<bool> Accounts::add_user(const std::string& email, std::string_view passw
 }
 
 Result<NewClient> Accounts::add_client(const std::string& name, Scopes scopes) {
-  auto id = random_text(12);
-  auto secret = random_text(32);
+  auto id = random_id(12);
+  auto secret = random_id(32);
   if (!id.ok() || !secret.ok()) return Error{Code::kInternal, "no random bytes"};
   auto hash = hash_password(*secret);
   if (!hash.ok()) return hash.error();

@@ -2,6 +2,18 @@
 
 namespace esp::auth {
 
+std::string_view name_of(Scope scope) {
+  switch (scope) {
+    case Scope::kRead:
+      return "esp:read";
+    case Scope::kWrite:
+      return "esp:write";
+    case Scope::kAdmin:
+      return "esp:admin";
+  }
+  return "";
+}
+
 Scopes Scopes::parse(std::string_view space_separated) {
   Scopes scopes;
   std::size_t start = 0;
@@ -20,14 +32,11 @@ Scopes Scopes::parse(std::string_view space_separated) {
 
 std::string Scopes::to_string() const {
   std::string out;
-  auto add = [&](Scope scope, const char* name) {
-    if (!has(scope)) return;
+  for (Scope scope : {Scope::kRead, Scope::kWrite, Scope::kAdmin}) {
+    if (!has(scope)) continue;
     if (!out.empty()) out += ' ';
-    out += name;
-  };
-  add(Scope::kRead, "esp:read");
-  add(Scope::kWrite, "esp:write");
-  add(Scope::kAdmin, "esp:admin");
+    out += name_of(scope);
+  }
   return out;
 }
 

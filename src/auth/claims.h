@@ -11,6 +11,9 @@ namespace esp::auth {
 
 enum class Scope : std::uint8_t { kRead = 1, kWrite = 2, kAdmin = 4 };
 
+// "esp:read", "esp:write" or "esp:admin".
+std::string_view name_of(Scope scope);
+
 // esp:read, esp:write, esp:admin; "all:esp" grants all three. Other scopes are ignored.
 class Scopes {
  public:

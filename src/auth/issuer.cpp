@@ -1,25 +1,11 @@
 #include "auth/issuer.h"
 
-#include <openssl/rand.h>
-
-#include <array>
 #include <stdexcept>
 
-#include "auth/base64url.h"
+#include "auth/digest.h"
 #include "auth/jws.h"
 
 namespace esp::auth {
-namespace {
-
-Result<std::string> random_token_id() {
-  std::array<unsigned char, 16> bytes{};
-  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
-    return Error{Code::kInternal, "no random bytes for a token id"};
-  }
-  return base64url_encode({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
-}
-
-}  // namespace
 
 TokenIssuer::TokenIssuer(std::string issuer, std::string audience, std::vector<Key> keys,
                          std::chrono::seconds lifetime, UnixClock clock)
@@ -35,13 +21,13 @@ TokenIssuer::TokenIssuer(std::string issuer, std::string audience, std::vector<K
 
 Result<IssuedToken> TokenIssuer::issue(const std::string& subject, Scopes scopes,
                                        const std::string& email) const {
-  auto jti = random_token_id();
+  auto jti = random_id(16);
   if (!jti.ok()) return jti.error();
   const std::int64_t now = clock_();
   const std::string scope = scopes.to_string();
   nlohmann::json permissions = nlohmann::json::array();
   for (Scope each : {Scope::kRead, Scope::kWrite, Scope::kAdmin}) {
-    if (scopes.has(each)) permissions.push_back(Scopes().with(each).to_string());
+    if (scopes.has(each)) permissions.push_back(name_of(each));
   }
   nlohmann::json claims = {{"iss", issuer_}, {"sub", subject}, {"aud", audience_},
                            {"iat", now},     {"nbf", now},     {"exp", now + lifetime_.count()},

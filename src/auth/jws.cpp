@@ -58,25 +58,34 @@ Result<CompactJws> parse_compact(std::string_view token, std::size_t max_bytes) 
                     .signing_input = std::string(token.substr(0, second))};
 }
 
+SignatureCheck check_signature(const CompactJws& jws, std::span<const Key> keys) {
+  const Algorithm alg = *algorithm_named(jws.header["alg"].get<std::string>());
+  auto kid = jws.header.find("kid");
+  const bool has_kid = kid != jws.header.end();
+  if (has_kid && !kid->is_string()) return SignatureCheck::kInvalid;
+  bool known_kid = false;
+  for (const Key& key : keys) {
+    if (has_kid && !key.kid().empty() && key.kid() != kid->get_ref<const std::string&>()) continue;
+    known_kid = true;
+    if (key.algorithm() == alg && key.verify(jws.signing_input, jws.signature)) {
+      return SignatureCheck::kValid;
+    }
+  }
+  return has_kid && !known_kid ? SignatureCheck::kUnknownKid : SignatureCheck::kInvalid;
+}
+
+Error signature_error(SignatureCheck check) {
+  return unauthenticated(check == SignatureCheck::kUnknownKid ? "token key id is unknown"
+                                                              : "token signature is invalid");
+}
+
 Result<CompactJws> verify_compact(std::string_view token, std::span<const Key> keys,
                                   std::size_t max_bytes) {
   auto jws = parse_compact(token, max_bytes);
   if (!jws.ok()) return jws;
-  const Algorithm alg = *algorithm_named(jws->header["alg"].get<std::string>());
-  auto kid = jws->header.find("kid");
-  if (kid != jws->header.end() && !kid->is_string())
-    return unauthenticated("token kid is not a string");
-  bool known_kid = false;
-  for (const Key& key : keys) {
-    if (kid != jws->header.end() && !key.kid().empty()) {
-      if (key.kid() != kid->get_ref<const std::string&>()) continue;
-    }
-    known_kid = true;
-    if (key.algorithm() != alg) continue;
-    if (key.verify(jws->signing_input, jws->signature)) return jws;
-  }
-  if (kid != jws->header.end() && !known_kid) return unauthenticated("token key id is unknown");
-  return unauthenticated("token signature is invalid");
+  const auto check = check_signature(*jws, keys);
+  if (check != SignatureCheck::kValid) return signature_error(check);
+  return jws;
 }
 
 }  // namespace esp::auth

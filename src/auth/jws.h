@@ -34,6 +34,14 @@ Result<std::string> sign_compact(const Key& key, std::string_view payload,
 // "crit" header, since esp understands no JWS extensions.
 Result<CompactJws> parse_compact(std::string_view token, std::size_t max_bytes = kMaxTokenBytes);
 
+enum class SignatureCheck { kValid, kUnknownKid, kInvalid };
+
+// The signature of a parsed token against `keys` (the rules of verify_compact below).
+// kUnknownKid: the token names a kid none of the keys has.
+SignatureCheck check_signature(const CompactJws& jws, std::span<const Key> keys);
+// The kUnauthenticated error for a failed check.
+Error signature_error(SignatureCheck check);
+
 // parse_compact, then the signature. The key is chosen by "kid" when the header has one
 // (keys without a kid match any), otherwise every key is tried; a key verifies only with its own
 // algorithm, whatever "alg" claims. "jku", "x5u", "jwk" and "x5c" headers are never used to find

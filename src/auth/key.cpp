@@ -14,6 +14,7 @@
 #include <array>
 
 #include "auth/base64url.h"
+#include "auth/digest.h"
 
 namespace esp::auth {
 namespace {
@@ -46,16 +47,6 @@ Error invalid(std::string message) {
 
 const unsigned char* bytes(std::string_view text) {
   return reinterpret_cast<const unsigned char*>(text.data());
-}
-
-std::string sha256(std::string_view data) {
-  std::array<unsigned char, 32> digest{};
-  std::size_t length = 0;
-  if (EVP_Q_digest(nullptr, "SHA256", nullptr, data.data(), data.size(), digest.data(), &length) !=
-      1) {
-    return {};
-  }
-  return {reinterpret_cast<const char*>(digest.data()), length};
 }
 
 std::string bn_bytes(const BIGNUM* bn, int width = 0) {

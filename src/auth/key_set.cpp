@@ -30,16 +30,17 @@ KeySet::KeySet(std::string jwks_url, Fetch fetch, std::chrono::seconds min_refre
 
 Keys KeySet::current() {
   std::lock_guard lock(mutex_);
-  if (keys_ || !remote()) return keys_ ? keys_ : std::make_shared<const std::vector<Key>>();
-  return fetch_locked();
+  // Until a fetch succeeds, each use may try again, within the same rate limit.
+  return keys_->empty() ? refresh_locked() : keys_;
 }
 
 Keys KeySet::refresh() {
   std::lock_guard lock(mutex_);
-  if (!remote()) return keys_;
-  if (last_fetch_ && clock_() - *last_fetch_ < min_refresh_) {
-    return keys_ ? keys_ : std::make_shared<const std::vector<Key>>();
-  }
+  return refresh_locked();
+}
+
+Keys KeySet::refresh_locked() {
+  if (!remote() || (last_fetch_ && clock_() - *last_fetch_ < min_refresh_)) return keys_;
   return fetch_locked();
 }
 
@@ -58,7 +59,7 @@ Keys KeySet::fetch_locked() {
   } else {
     last_error_ = keys.error();
   }
-  return keys_ ? keys_ : std::make_shared<const std::vector<Key>>();
+  return keys_;
 }
 
 }  // namespace esp::auth

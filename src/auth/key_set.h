@@ -29,7 +29,8 @@ class KeySet {
          std::chrono::seconds min_refresh = std::chrono::seconds(60),
          Clock clock = std::chrono::steady_clock::now);
 
-  // The keys as last known; the first call fetches. While the issuer is unreachable the
+  // The keys as last known. While none are known (first use, or an issuer down from the
+  // start) it fetches, at most once per min_refresh. While the issuer is unreachable the
   // last good keys keep being served.
   Keys current();
   // After a token named a key not in current(): refetch unless the last fetch was less than
@@ -41,6 +42,7 @@ class KeySet {
   bool remote() const { return !url_.empty(); }
 
  private:
+  Keys refresh_locked();
   Keys fetch_locked();
 
   std::mutex mutex_;
@@ -48,7 +50,7 @@ class KeySet {
   Fetch fetch_;
   std::chrono::seconds min_refresh_{60};
   Clock clock_;
-  Keys keys_;
+  Keys keys_ = std::make_shared<const std::vector<Key>>();
   std::optional<std::chrono::steady_clock::time_point> last_fetch_;
   std::optional<Error> last_error_;
 };

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 
+#include "auth/digest.h"
 #include "auth/strict_json.h"
 
 namespace esp::auth {
@@ -13,13 +14,6 @@ namespace {
 
 Error rejected(std::string reason) {
   return Error{Code::kUnauthenticated, std::move(reason)};
-}
-
-std::string digest_of(std::string_view token) {
-  std::array<unsigned char, 32> digest{};
-  std::size_t length = 0;
-  EVP_Q_digest(nullptr, "SHA256", nullptr, token.data(), token.size(), digest.data(), &length);
-  return {reinterpret_cast<const char*>(digest.data()), length};
 }
 
 // A NumericDate (RFC 7519 section 2): seconds, possibly fractional.
@@ -79,7 +73,7 @@ Verifier::Verifier(std::vector<TrustedIssuer> issuers, VerifierOptions options, 
 
 Result<Claims> Verifier::verify(std::string_view token) const {
   if (token.size() > options_.max_token_bytes) return rejected("token too large");
-  std::string digest = digest_of(token);
+  std::string digest = sha256(token);
   {
     std::lock_guard lock(cache_mutex_);
     if (auto it = cache_.find(digest); it != cache_.end()) {
@@ -110,18 +104,17 @@ Result<Claims> Verifier::verify_uncached(std::string_view token) const {
     return rejected("token algorithm is not allowed for its issuer");
   }
   Keys keys = issuer->keys->current();
-  auto verified = verify_compact(token, *keys, options_.max_token_bytes);
-  if (!verified.ok() && verified.error().message == "token key id is unknown" &&
-      issuer->keys->remote()) {
+  auto check = check_signature(*unverified, *keys);
+  if (check == SignatureCheck::kUnknownKid && issuer->keys->remote()) {
     keys = issuer->keys->refresh();
-    verified = verify_compact(token, *keys, options_.max_token_bytes);
+    check = check_signature(*unverified, *keys);
   }
-  if (!verified.ok()) {
+  if (check != SignatureCheck::kValid) {
     if (keys->empty() && issuer->keys->remote()) {
       auto why = issuer->keys->last_error();
       return rejected("issuer keys unavailable" + (why ? ": " + why->message : std::string()));
     }
-    return verified.error();
+    return signature_error(check);
   }
   return check_claims(*payload, *issuer);
 }

@@ -2,13 +2,10 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 
-#include <array>
 #include <nlohmann/json.hpp>
 
-#include "auth/base64url.h"
+#include "auth/digest.h"
 #include "evolution/engine.h"
 #include "evolution/network.h"
 #include "evolution/params.h"
@@ -21,23 +18,6 @@ namespace {
 
 using Json = nlohmann::json;
 namespace pb = ::population;
-
-std::string sha256_hex(std::string_view data) {
-  std::array<unsigned char, 32> digest{};
-  std::size_t length = 0;
-  EVP_Q_digest(nullptr, "SHA256", nullptr, data.data(), data.size(), digest.data(), &length);
-  std::string hex;
-  for (std::size_t i = 0; i < length; ++i)
-    hex += fmt::format("{:02x}", digest[i]);
-  return hex;
-}
-
-std::string new_job_id() {
-  std::array<unsigned char, 16> bytes{};
-  RAND_bytes(bytes.data(), static_cast<int>(bytes.size()));
-  return "op_" +
-         auth::base64url_encode({reinterpret_cast<const char*>(bytes.data()), bytes.size()});
-}
 
 // The gRPC contract's format for invalid parameters: one "Path:" and "Error:" pair each.
 Error invalid_params(const std::vector<evolution::ParamsIssue>& errors) {
@@ -185,13 +165,15 @@ Result<store::Job> Generations::submit(const Caller& caller, const pb::Populatio
     if (!metrics.ok()) return metrics.error();
     input = std::move(*metrics);
   }
-  const std::string key = sha256_hex(caller.subject + '\0' + experiment_id + '\0' + source + '\0' +
-                                     request.config() + '\0' + input);
+  const std::string key = auth::sha256_hex(caller.subject + '\0' + experiment_id + '\0' + source +
+                                           '\0' + request.config() + '\0' + input);
   if (!source.empty()) {
     input_key = "inputs/" + key + ".json";
     if (auto stored = store_.blobs->put(input_key, input); !stored.ok()) return stored.error();
   }
-  auto job = store_.jobs->enqueue({.id = new_job_id(),
+  auto job_id = auth::random_id(16);
+  if (!job_id.ok()) return job_id.error();
+  auto job = store_.jobs->enqueue({.id = "op_" + *job_id,
                                    .owner = caller.subject,
                                    .experiment_id = experiment_id,
                                    .idempotency_key = key,
@@ -276,7 +258,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   const std::string checkpoint_id = checkpoint_id_for(job.experiment_id, next.generation);
   const std::string payload = to_message(shape, next, checkpoint_id, stats).SerializeAsString();
   const std::string blob_key =
-      "checkpoints/" + sha256_hex(job.owner).substr(0, 16) + "/" + job.id + ".pb";
+      "checkpoints/" + auth::sha256_hex(job.owner).substr(0, 16) + "/" + job.id + ".pb";
   if (auto stored = store.blobs->put(blob_key, payload); !stored.ok()) return stored.error();
   return store::Checkpoint{.owner = job.owner,
                            .experiment_id = job.experiment_id,

@@ -126,6 +126,12 @@ TEST(RemoteKeys, AnIssuerDownFromTheStartIsReported) {
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().message.rfind("issuer keys unavailable: fetching keys failed", 0), 0U)
       << result.error().message;
+  // Retried at most once a minute, whatever the traffic.
+  EXPECT_FALSE(idp.verify_signed_by(*Key::generate(Algorithm::kRS256), "again").ok());
+  EXPECT_EQ(idp.fetches, 1);
+  idp.now += std::chrono::seconds(61);
+  EXPECT_FALSE(idp.verify_signed_by(*Key::generate(Algorithm::kRS256), "later").ok());
+  EXPECT_EQ(idp.fetches, 2);
 }
 
 TEST(ParseJwks, SkipsKeysItCannotUseAndRefusesEmptySets) {

@@ -1,6 +1,8 @@
 """Python stubs for esp's protos, generated from the repo's proto/ with Debian's
 grpc_tools into a temporary folder, as an ESP SDK user would have them."""
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -8,6 +10,7 @@ from grpc_tools import protoc
 
 PROTO_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "proto")
 _out = tempfile.mkdtemp(prefix="esp-stubs-")
+atexit.register(shutil.rmtree, _out, ignore_errors=True)
 _status = protoc.main(["protoc", f"-I{PROTO_DIR}", f"--python_out={_out}", f"--grpc_python_out={_out}",
                        os.path.join(PROTO_DIR, "population_structs.proto"),
                        os.path.join(PROTO_DIR, "population_service.proto")])

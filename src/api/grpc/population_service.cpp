@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
+#include "auth/authorization.h"
 #include "observability/log.h"
 
 namespace esp::grpcapi {
@@ -59,16 +60,16 @@ Result<population::Caller> PopulationService::authenticate(const grpc::ServerCon
   const auto& metadata = context.client_metadata();
   auto header = metadata.find("authorization");
   if (header == metadata.end()) return Error{Code::kUnauthenticated, "a bearer token is required"};
-  std::string_view value(header->second.data(), header->second.size());
-  if (value.size() < 7 || (value.substr(0, 7) != "Bearer " && value.substr(0, 7) != "bearer ")) {
+  auto token = auth::credentials_for({header->second.data(), header->second.size()}, "Bearer");
+  if (!token) {
     return Error{Code::kUnauthenticated, "the authorization metadata must be 'Bearer <token>'"};
   }
-  auto claims = verifier_.verify(value.substr(7));
+  auto claims = verifier_.verify(*token);
   if (!claims.ok()) return claims.error();
   subject = claims->subject;
   if (!claims->scopes.has(scope)) {
     return Error{Code::kPermissionDenied,
-                 "this call needs the scope " + auth::Scopes().with(scope).to_string()};
+                 "this call needs the scope " + std::string(auth::name_of(scope))};
   }
   return population::Caller{claims->subject};
 }

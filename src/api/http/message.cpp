@@ -1,5 +1,7 @@
 #include "api/http/message.h"
 
+#include <nlohmann/json.hpp>
+
 namespace esp::http {
 namespace {
 
@@ -45,6 +47,10 @@ Response text_response(Status status, std::string body, std::string_view content
   response.set(beast_http::field::content_type, content_type);
   response.body() = std::move(body);
   return response;
+}
+
+Response json_response(Status status, const nlohmann::json& body) {
+  return text_response(status, body.dump(), "application/json");
 }
 
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {

@@ -4,6 +4,7 @@
 
 #include <boost/beast/http.hpp>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +48,8 @@ Handler sync(std::function<Response(const Request&)> handler);
 
 Response text_response(Status status, std::string body,
                        std::string_view content_type = "text/plain; charset=utf-8");
+
+Response json_response(Status status, const nlohmann::json& body);
 
 // Decodes %XX escapes (and '+' as space when `plus_is_space`); nullopt when malformed.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);

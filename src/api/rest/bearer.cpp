@@ -3,29 +3,17 @@
 #include <fmt/format.h>
 
 #include "api/http/problem.h"
+#include "auth/authorization.h"
 #include "observability/log.h"
 
 namespace esp::rest {
 namespace {
 
-// The token from "Authorization: Bearer <token>" (scheme case-insensitive, RFC 6750).
+// The token from "Authorization: Bearer <token>" (RFC 6750).
 std::optional<std::string_view> bearer_token(const http::Request& request) {
   auto header = request.raw.find(boost::beast::http::field::authorization);
   if (header == request.raw.end()) return std::nullopt;
-  std::string_view value(header->value().data(), header->value().size());
-  constexpr std::string_view kScheme = "bearer ";
-  if (value.size() <= kScheme.size()) return std::nullopt;
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(value[i])) != kScheme[i]) return std::nullopt;
-  }
-  auto token = value.substr(kScheme.size());
-  while (!token.empty() && token.front() == ' ')
-    token.remove_prefix(1);
-  return token;
-}
-
-std::string scope_name(auth::Scope scope) {
-  return auth::Scopes().with(scope).to_string();
+  return auth::credentials_for({header->value().data(), header->value().size()}, "Bearer");
 }
 
 http::Response refusal(const http::Request& request, http::Status status, std::string challenge,
@@ -66,11 +54,11 @@ http::Handler protect(const auth::Verifier& verifier, std::optional<auth::Scope>
     }
     request.subject = claims->subject;
     if (scope && !claims->scopes.has(*scope)) {
-      log_refusal(request, "missing scope " + scope_name(*scope));
+      log_refusal(request, "missing scope " + std::string(auth::name_of(*scope)));
       respond(refusal(request, http::Status::forbidden,
                       fmt::format(R"(Bearer realm="esp", error="insufficient_scope", scope="{}")",
-                                  scope_name(*scope)),
-                      "this call needs the scope " + scope_name(*scope)));
+                                  std::string(auth::name_of(*scope))),
+                      "this call needs the scope " + std::string(auth::name_of(*scope))));
       return;
     }
     handler(request, *claims, std::move(respond));

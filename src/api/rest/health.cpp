@@ -5,13 +5,6 @@
 #include "api/http/problem.h"
 
 namespace esp::rest {
-namespace {
-
-http::Response json_response(http::Status status, const nlohmann::json& body) {
-  return http::text_response(status, body.dump(), "application/json");
-}
-
-}  // namespace
 
 http::Response healthy(const http::Request&) {
   return http::text_response(http::Status::ok, "Healthy");
@@ -19,11 +12,11 @@ http::Response healthy(const http::Request&) {
 
 http::Response liveness(const Services& services) {
   const auto uptime = std::chrono::steady_clock::now() - services.started_at;
-  return json_response(http::Status::ok,
-                       {{"status", "ok"},
-                        {"version", services.build.version},
-                        {"commit", services.build.commit},
-                        {"uptime_seconds", std::chrono::duration<double>(uptime).count()}});
+  return http::json_response(http::Status::ok,
+                             {{"status", "ok"},
+                              {"version", services.build.version},
+                              {"commit", services.build.commit},
+                              {"uptime_seconds", std::chrono::duration<double>(uptime).count()}});
 }
 
 http::Response readiness(const Services& services, const http::Request& request) {
@@ -36,7 +29,7 @@ http::Response readiness(const Services& services, const http::Request& request)
       failures += (failures.empty() ? "" : "; ") + check.name + ": " + *check.failure;
   }
   if (report.ready)
-    return json_response(http::Status::ok, {{"status", "ready"}, {"checks", checks}});
+    return http::json_response(http::Status::ok, {{"status", "ready"}, {"checks", checks}});
   http::Problem problem{.status = http::Status::service_unavailable,
                         .detail = report.shutting_down ? "shutting down" : failures};
   problem.extensions = {{"checks", checks}, {"shutting_down", report.shutting_down}};

@@ -6,6 +6,7 @@
 
 #include "api/http/problem.h"
 #include "api/rest/bearer.h"
+#include "auth/authorization.h"
 #include "auth/base64url.h"
 
 namespace esp::rest {
@@ -13,10 +14,6 @@ namespace {
 
 using Json = nlohmann::json;
 using Fields = std::map<std::string, std::string, std::less<>>;
-
-http::Response json_response(http::Status status, const Json& body) {
-  return http::text_response(status, body.dump(), "application/json");
-}
 
 // Token answers must not be cached anywhere (RFC 6749 section 5.1).
 http::Response no_store(http::Response response) {
@@ -71,7 +68,8 @@ std::string field(const Fields& fields, std::string_view name) {
 // RFC 6749 section 5.2 error answers.
 http::Response oauth_error(http::Status status, std::string_view error,
                            std::string_view description) {
-  return no_store(json_response(status, {{"error", error}, {"error_description", description}}));
+  return no_store(
+      http::json_response(status, {{"error", error}, {"error_description", description}}));
 }
 
 struct ClientCredentials {
@@ -83,10 +81,10 @@ struct ClientCredentials {
 // HTTP Basic (RFC 6749 section 2.3.1: id and secret form-encoded, then base64) or body fields.
 std::optional<ClientCredentials> client_credentials(const http::Request& request,
                                                     const Fields& fields) {
-  auto authorization = header(request, boost::beast::http::field::authorization);
-  if (authorization.size() > 6 &&
-      (authorization.starts_with("Basic ") || authorization.starts_with("basic "))) {
-    auto decoded = auth::base64_decode(authorization.substr(6));
+  auto basic =
+      auth::credentials_for(header(request, boost::beast::http::field::authorization), "Basic");
+  if (basic) {
+    auto decoded = auth::base64_decode(*basic);
     if (!decoded) return std::nullopt;
     auto colon = decoded->find(':');
     if (colon == std::string::npos) return std::nullopt;
@@ -103,10 +101,10 @@ http::Response token_answer(const IdentityServices& services, const auth::Princi
   auto token = services.issuer.issue(principal.subject, scopes, principal.email);
   if (!token.ok())
     return oauth_error(http::Status::internal_server_error, "server_error", token.error().message);
-  return no_store(json_response(http::Status::ok, {{"access_token", token->token},
-                                                   {"token_type", "Bearer"},
-                                                   {"expires_in", token->expires_in},
-                                                   {"scope", token->scope}}));
+  return no_store(http::json_response(http::Status::ok, {{"access_token", token->token},
+                                                         {"token_type", "Bearer"},
+                                                         {"expires_in", token->expires_in},
+                                                         {"scope", token->scope}}));
 }
 
 // The grant's scopes: all of the principal's, or the requested subset (none left: invalid_scope).
@@ -197,7 +195,7 @@ http::Response login(const IdentityServices& services, const http::Request& requ
   auto token = services.issuer.issue(principal->subject, principal->scopes, principal->email);
   if (!token.ok())
     return http::problem_response(http::problem_from(token.error()), request.request_id);
-  return no_store(json_response(http::Status::ok, {{"token", token->token}}));
+  return no_store(http::json_response(http::Status::ok, {{"token", token->token}}));
 }
 
 http::Response openid_configuration(const IdentityServices& services) {
@@ -207,7 +205,7 @@ http::Response openid_configuration(const IdentityServices& services) {
   const Json jwks = services.issuer.jwks();
   for (const auto& key : jwks["keys"])
     algorithms.push_back(key["alg"]);
-  auto response = json_response(
+  auto response = http::json_response(
       http::Status::ok,
       {{"issuer", base},
        {"jwks_uri", root + ".well-known/jwks.json"},
@@ -241,7 +239,7 @@ void add_identity_routes(http::Router& router, IdentityServices& services) {
   router.add(Verb::post, "/auth", off_io(s, login));
   router.add(Verb::post, "/oauth/token", off_io(s, oauth_token));
   router.add(Verb::get, "/.well-known/jwks.json", http::sync([&s](const http::Request&) {
-               auto response = json_response(http::Status::ok, s.issuer.jwks());
+               auto response = http::json_response(http::Status::ok, s.issuer.jwks());
                response.set(boost::beast::http::field::cache_control, "public, max-age=300");
                return response;
              }));
@@ -251,7 +249,7 @@ void add_identity_routes(http::Router& router, IdentityServices& services) {
   router.add(Verb::get, "/contents",
              protect(s.verifier, std::nullopt,
                      [](http::Request&, const auth::Claims& claims, http::Respond respond) {
-                       respond(json_response(http::Status::ok, claims.all));
+                       respond(http::json_response(http::Status::ok, claims.all));
                      }));
 }
 
