@@ -10,10 +10,12 @@ build_packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libssl-dev libsqlite3-dev libcurl4-openssl-dev libargon2-dev
+  python3-yaml
 )
 test_packages=(
   libgtest-dev libgmock-dev clang-format python3 python3-grpcio curl
-  python3-jwt python3-cryptography python3-grpc-tools
+  python3-jwt python3-cryptography python3-grpc-tools python3-jsonschema
+  chromium
 )
 bench_packages=(
   libbenchmark-dev libpagmo-dev wrk nginx-light python3-deap python3-flask gunicorn
@@ -36,6 +38,11 @@ for pkg in "${wanted[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
 done
+# The build installs Swagger UI with npm; any Node.js install that brings npm will do
+# (Debian's npm package conflicts with NodeSource's nodejs, which bundles it).
+if [[ " ${wanted[*]} " == *" cmake "* ]] && ! command -v npm >/dev/null; then
+  missing+=(npm)
+fi
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 sudo=()

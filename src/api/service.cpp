@@ -10,9 +10,12 @@
 
 #include "api/grpc/population_service.h"
 #include "api/grpc/server.h"
+#include "api/grpc/system_info_service.h"
 #include "api/http/access.h"
 #include "api/http/server.h"
+#include "api/rest/docs.h"
 #include "api/rest/identity.h"
+#include "api/rest/population.h"
 #include "api/rest/routes.h"
 #include "auth/accounts.h"
 #include "auth/issuer.h"
@@ -83,8 +86,11 @@ int serve(const config::Config& config) {
   const auth::Verifier verifier(std::move(issuers), {.leeway = config.token_leeway});
   auth::Accounts accounts(*store->users, *store->clients);
   boost::asio::thread_pool blocking(2);
+  // Storage calls of REST handlers: short, but they may wait on a disk flush.
+  boost::asio::thread_pool storage_pool(4);
   population::JobBoard job_board;
   population::Generations generations(*store, job_board);
+  population::ExperimentRecords experiment_records(*store);
   population::Workers workers(*store, job_board,
                               {.workers = config.workers,
                                .engine_threads = std::max(1U, std::thread::hardware_concurrency()),
@@ -114,6 +120,11 @@ int serve(const config::Config& config) {
   rest::add_routes(router, services);
   rest::IdentityServices identity{accounts, token_issuer, verifier, blocking};
   rest::add_identity_routes(router, identity);
+  rest::PopulationServices population_rest{verifier, experiment_records, generations, job_board,
+                                           storage_pool};
+  rest::add_population_routes(router, population_rest);
+  rest::add_docs_routes(
+      router, config.ui_dir.empty() ? std::filesystem::path(ESP_DEFAULT_UI_DIR) : config.ui_dir);
   http::AccessRecorder access(registry);
 
   http::IoPool io_pool(config.io_threads);
@@ -123,11 +134,19 @@ int serve(const config::Config& config) {
     log::error("startup_failed", {{"detail", http_endpoint.error().message}});
     return 1;
   }
-  const grpcapi::ServerOptions grpc_options{config.grpc_addr.host, config.grpc_addr.port,
-                                            static_cast<int>(config.grpc_max_message_bytes)};
+  const grpcapi::ServerOptions grpc_options{
+      .host = config.grpc_addr.host,
+      .port = config.grpc_addr.port,
+      .max_message_bytes = static_cast<int>(config.grpc_max_message_bytes),
+      .tls_certificate = config.grpc_tls_cert,
+      .tls_key = config.grpc_tls_key};
+  const grpcapi::CallAuthenticator call_auth(verifier, config.allow_anonymous_loopback);
   grpcapi::PopulationService population_service(
-      generations, verifier, static_cast<std::size_t>(grpc_options.max_message_bytes));
-  auto grpc_server = grpcapi::Server::start(grpc_options, {&population_service});
+      generations, call_auth, static_cast<std::size_t>(grpc_options.max_message_bytes));
+  grpcapi::SystemInfoService system_info_service({ESP_VERSION, ESP_COMMIT, config.color},
+                                                 call_auth);
+  auto grpc_server =
+      grpcapi::Server::start(grpc_options, {&population_service, &system_info_service});
   if (!grpc_server) {
     log::error("startup_failed", {{"detail", grpc_server.error().message}});
     return 1;
@@ -146,6 +165,8 @@ int serve(const config::Config& config) {
   log::info("listening", {{"http", http_address.to_string()},
                           {"grpc", grpc_address.to_string()},
                           {"issuer", config.issuer},
+                          {"grpc_tls", !config.grpc_tls_cert.empty()},
+                          {"color", config.color},
                           {"signing_key", signing_keys->front().kid()},
                           {"data_dir", config.data_dir.string()},
                           {"io_threads", config.io_threads},
@@ -157,18 +178,17 @@ int serve(const config::Config& config) {
                               {"open_connections", http_server.open_connections()},
                               {"grace_ms", config.shutdown_timeout.count()}});
   readiness.mark_shutting_down();
+  job_board.close();  // waiting calls answer with the operation as it stands
   const auto deadline = std::chrono::steady_clock::now() + config.shutdown_timeout;
   http_server.begin_shutdown();
-  std::jthread grpc_stop([&] {
-    (*grpc_server)->shutdown(config.shutdown_timeout);
-    job_board.close();  // calls still waiting for a job return now
-  });
+  std::jthread grpc_stop([&] { (*grpc_server)->shutdown(config.shutdown_timeout); });
   const bool drained =
       http_server.wait_until_drained(std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now()));
   grpc_stop.join();
   io_pool.stop();
   blocking.join();
+  storage_pool.join();
   workers.stop();
   log::info("stopped",
             {{"drained", drained}, {"open_connections", http_server.open_connections()}});

@@ -13,7 +13,10 @@ std::string base64url_encode(std::string_view bytes);
 // the last character must be zero, so every byte string has exactly one encoding.
 std::optional<std::string> base64url_decode(std::string_view text);
 
-// Standard base64 with padding (RFC 4648 section 4), as HTTP Basic credentials use it.
+// Standard base64 with padding (RFC 4648 section 4), as HTTP Basic credentials and
+// JSON payloads use it.
+std::string base64_encode(std::string_view bytes);
+// Strict standard base64 with padding.
 std::optional<std::string> base64_decode(std::string_view text);
 
 }  // namespace esp::auth

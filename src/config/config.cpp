@@ -47,6 +47,11 @@ struct RawFlags {
   std::string token_lifetime_s = "3600";
   std::string token_leeway_s = "60";
   bool insecure_dev = false;
+  std::string ui_dir;
+  std::string grpc_tls_cert;
+  std::string grpc_tls_key;
+  std::string color;
+  bool allow_anonymous_loopback = false;
   std::string http_addr = "127.0.0.1:8080";
   std::string grpc_addr = "127.0.0.1:50051";
   std::string workers;
@@ -88,10 +93,21 @@ void add_options(CLI::App& app, RawFlags& raw) {
   app.add_flag("--insecure-dev", raw.insecure_dev,
                "Development only: accept a JWT_SECRET shorter than 32 bytes")
       ->envname("ESP_INSECURE_DEV");
+  option("--ui-dir", raw.ui_dir, "ESP_UI_DIR",
+         "Folder of the swagger-ui-dist package served at /ui/ (default: the build's copy)");
+  option("--grpc-tls-cert", raw.grpc_tls_cert, "ESP_GRPC_TLS_CERT",
+         "PEM certificate chain: serve gRPC over TLS (with --grpc-tls-key)");
+  option("--grpc-tls-key", raw.grpc_tls_key, "ESP_GRPC_TLS_KEY", "PEM private key for gRPC TLS");
+  option("--color", raw.color, "ESP_COLOR",
+         "Deployment colour (blue, green) reported by GetSystemInfo, for service_select routing");
+  app.add_flag("--allow-anonymous-loopback", raw.allow_anonymous_loopback,
+               "Let gRPC calls without a token from 127.0.0.1/::1 act as 'anonymous' (older SDK "
+               "clients)")
+      ->envname("ESP_ALLOW_ANONYMOUS_LOOPBACK");
   option("--http-addr", raw.http_addr, "ESP_HTTP_ADDR", "REST listen address host:port");
   option("--grpc-addr", raw.grpc_addr, "ESP_GRPC_ADDR", "gRPC listen address host:port");
   option("--workers", raw.workers, "ESP_WORKERS",
-         "Generation job workers (default: number of cores)");
+         "Generation job workers (default: number of cores; 0 serves the API only)");
   option("--io-threads", raw.io_threads, "ESP_IO_THREADS",
          "HTTP I/O threads (default: number of cores)");
   option("--log-level", raw.log_level, "LOG_LEVEL", "trace, debug, info, warn, error or off");
@@ -114,15 +130,15 @@ void add_options(CLI::App& app, RawFlags& raw) {
 }
 
 void check_count(std::string_view name, const std::string& text, unsigned fallback, unsigned& out,
-                 std::vector<std::string>& problems) {
+                 std::vector<std::string>& problems, unsigned least = 1) {
   if (text.empty()) {
     out = fallback;
     return;
   }
   const auto value = parse_unsigned(text);
-  if (!value || *value < 1 || *value > 1024) {
+  if (!value || *value < least || *value > 1024) {
     problems.push_back(
-        fmt::format("{}: must be a whole number from 1 to 1024, got '{}'", name, text));
+        fmt::format("{}: must be a whole number from {} to 1024, got '{}'", name, least, text));
     return;
   }
   out = static_cast<unsigned>(*value);
@@ -186,6 +202,16 @@ Config validate(const RawFlags& raw, std::vector<std::string>& problems) {
   config.audience = raw.audience;
   if (raw.audience.empty()) problems.emplace_back("--audience (ESP_AUDIENCE): must not be empty");
   config.insecure_dev = raw.insecure_dev;
+  config.ui_dir = raw.ui_dir;
+  config.grpc_tls_cert = raw.grpc_tls_cert;
+  config.grpc_tls_key = raw.grpc_tls_key;
+  if (raw.grpc_tls_cert.empty() != raw.grpc_tls_key.empty()) {
+    problems.emplace_back(
+        "--grpc-tls-cert and --grpc-tls-key (ESP_GRPC_TLS_CERT, ESP_GRPC_TLS_KEY): give both or "
+        "neither");
+  }
+  config.color = raw.color;
+  config.allow_anonymous_loopback = raw.allow_anonymous_loopback;
   if (auto leeway = parse_unsigned(raw.token_leeway_s); leeway && *leeway <= 3600) {
     config.token_leeway = std::chrono::seconds(*leeway);
   } else {
@@ -209,8 +235,9 @@ Config validate(const RawFlags& raw, std::vector<std::string>& problems) {
   check_address("--http-addr (ESP_HTTP_ADDR)", raw.http_addr, config.http_addr, problems);
   check_address("--grpc-addr (ESP_GRPC_ADDR)", raw.grpc_addr, config.grpc_addr, problems);
   config.issuer = raw.issuer.empty() ? "http://" + config.http_addr.to_string() + "/" : raw.issuer;
+  // 0 workers: a replica that serves the API while others run the jobs.
   check_count("--workers (ESP_WORKERS)", raw.workers, default_thread_count(), config.workers,
-              problems);
+              problems, 0);
   check_count("--io-threads (ESP_IO_THREADS)", raw.io_threads, default_thread_count(),
               config.io_threads, problems);
 

@@ -63,6 +63,11 @@ struct Config {
   std::chrono::seconds token_lifetime{3600};
   std::chrono::seconds token_leeway{60};  // clock skew allowed on exp, nbf and iat
   bool insecure_dev = false;              // allows a JWT_SECRET shorter than 32 bytes
+  std::filesystem::path ui_dir;           // empty: the build's swagger-ui-dist
+  std::filesystem::path grpc_tls_cert;    // both set: gRPC over TLS
+  std::filesystem::path grpc_tls_key;
+  std::string color;                      // deployment colour, for service_select routing
+  bool allow_anonymous_loopback = false;  // token-less gRPC calls from loopback (old SDKs)
   Address http_addr{"127.0.0.1", 8080};
   Address grpc_addr{"127.0.0.1", 50051};
   unsigned workers = 1;

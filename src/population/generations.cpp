@@ -19,14 +19,6 @@ namespace {
 using Json = nlohmann::json;
 namespace pb = ::population;
 
-// The gRPC contract's format for invalid parameters: one "Path:" and "Error:" pair each.
-Error invalid_params(const std::vector<evolution::ParamsIssue>& errors) {
-  std::string message = "Invalid experiment parameters";
-  for (const auto& issue : errors)
-    message += fmt::format("\nPath: {}\nError: {}", issue.path, issue.reason);
-  return Error{Code::kInvalidArgument, message};
-}
-
 // Later requests may change evolution settings (recorded per generation), never the
 // network or the representation: candidates of other shapes could not be bred.
 std::optional<Error> check_same_network(const store::Experiment& experiment,
@@ -136,12 +128,8 @@ pb::PopulationResponse to_message(const evolution::NetworkShape& shape,
 Result<store::Job> Generations::submit(const Caller& caller, const pb::PopulationRequest& request) {
   if (request.config().empty())
     return Error{Code::kInvalidArgument, "No experiment params supplied"};
-  auto report = evolution::check_params(request.config());
-  if (!report.params) return invalid_params(report.errors);
   const std::string& experiment_id = request.experiment_id();
-  if (!evolution::valid_experiment_id(experiment_id)) {
-    return invalid_params({{"experiment_id", "must be 1 to 128 letters, digits, '-', '_' or '.'"}});
-  }
+  if (auto invalid = check_experiment(experiment_id, request.config())) return *invalid;
   auto experiment = store_.experiments->create_if_absent({.owner = caller.subject,
                                                           .id = experiment_id,
                                                           .params_json = request.config(),
@@ -205,10 +193,31 @@ Result<store::Job> Generations::wait(const std::string& job_id,
   }
 }
 
-Result<pb::PopulationResponse> Generations::checkpoint(const Caller& caller,
+Result<store::Job> Generations::operation(const Caller& caller, const std::string& job_id) {
+  auto job = store_.jobs->find(job_id);
+  if (!job.ok()) return job.error();
+  if (!job->has_value() || ((*job)->owner != caller.subject && !caller.admin))
+    return Error{Code::kNotFound, "no operation " + job_id};
+  return **job;
+}
+
+Result<store::Job> Generations::cancel(const Caller& caller, const std::string& job_id) {
+  auto job = operation(caller, job_id);
+  if (!job.ok()) return job.error();
+  if (job->owner != caller.subject)
+    return Error{Code::kPermissionDenied,
+                 "only the owner of operation " + job_id + " may cancel it"};
+  auto cancelled = store_.jobs->cancel(job_id);
+  if (!cancelled.ok()) return cancelled.error();
+  if (!cancelled->has_value()) return Error{Code::kNotFound, "no operation " + job_id};
+  board_.job_ended();
+  return **cancelled;
+}
+
+Result<pb::PopulationResponse> Generations::checkpoint(const std::string& owner,
                                                        const std::string& experiment_id,
                                                        const std::string& checkpoint_id) {
-  auto checkpoint = store_.checkpoints->find(caller.subject, checkpoint_id);
+  auto checkpoint = store_.checkpoints->find(owner, checkpoint_id);
   if (!checkpoint.ok()) return checkpoint.error();
   if (!checkpoint->has_value() || (*checkpoint)->experiment_id != experiment_id) {
     return Error{Code::kNotFound,

@@ -6,15 +6,12 @@
 #include <string>
 
 #include "core/error.h"
+#include "population/experiments.h"
 #include "population/job_board.h"
 #include "population_structs.pb.h"
 #include "store/embedded.h"
 
 namespace esp::population {
-
-struct Caller {
-  std::string subject;  // owner of the experiments it creates
-};
 
 class Generations {
  public:
@@ -30,8 +27,13 @@ class Generations {
   Result<store::Job> wait(const std::string& job_id,
                           std::chrono::steady_clock::time_point deadline);
 
-  // The population of a checkpoint exactly as it was handed out.
-  Result<::population::PopulationResponse> checkpoint(const Caller& caller,
+  // The job as it stands, if the caller may see it (its owner, or an admin).
+  Result<store::Job> operation(const Caller& caller, const std::string& job_id);
+  // Ends the caller's queued or running job as cancelled; an ended job stays as it was.
+  Result<store::Job> cancel(const Caller& caller, const std::string& job_id);
+
+  // The population of `owner`'s checkpoint exactly as it was handed out.
+  Result<::population::PopulationResponse> checkpoint(const std::string& owner,
                                                       const std::string& experiment_id,
                                                       const std::string& checkpoint_id);
 

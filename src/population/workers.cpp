@@ -28,7 +28,7 @@ void Workers::stop() {
 
 void Workers::run(const std::string& worker) {
   ++alive_;
-  while (!stopping_) {
+  while (!stopping_ && !board_.closed()) {
     const auto seen = board_.queued_count();
     auto job = store_.jobs->claim(worker, options_.lease);
     if (!job.ok()) {

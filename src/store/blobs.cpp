@@ -84,4 +84,13 @@ Result<std::string> FileBlobs::get(const std::string& key) {
   return bytes.str();
 }
 
+Result<bool> FileBlobs::remove(const std::string& key) {
+  auto path = path_of(key);
+  if (!path.ok()) return path.error();
+  std::error_code ec;
+  fs::remove(*path, ec);
+  if (ec) return Error{Code::kUnavailable, "cannot delete " + path->string() + ": " + ec.message()};
+  return true;
+}
+
 }  // namespace esp::store

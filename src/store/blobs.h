@@ -15,6 +15,8 @@ class Blobs {
   // Replaces `key` atomically: readers see the old bytes or the new, never a mix.
   virtual Result<bool> put(const std::string& key, std::string_view bytes) = 0;
   virtual Result<std::string> get(const std::string& key) = 0;
+  // Deleting a missing key is not an error: deletes are retried after crashes.
+  virtual Result<bool> remove(const std::string& key) = 0;
 };
 
 // Files under a root folder, written to a temporary file, fsynced, then renamed.
@@ -23,6 +25,7 @@ class FileBlobs final : public Blobs {
   explicit FileBlobs(std::filesystem::path root) : root_(std::move(root)) {}
   Result<bool> put(const std::string& key, std::string_view bytes) override;
   Result<std::string> get(const std::string& key) override;
+  Result<bool> remove(const std::string& key) override;
 
  private:
   Result<std::filesystem::path> path_of(const std::string& key) const;

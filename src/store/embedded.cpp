@@ -9,7 +9,7 @@
 namespace esp::store {
 namespace {
 
-const std::array<std::string_view, 2> kMigrations = {
+const std::array<std::string_view, 3> kMigrations = {
     R"sql(
 CREATE TABLE users (
   email TEXT PRIMARY KEY,
@@ -27,6 +27,7 @@ CREATE TABLE clients (
   created_at INTEGER NOT NULL
 ))sql",
     kPopulationSchema,
+    kPopulationListings,
 };
 
 class SqliteUsers final : public Users {

@@ -51,6 +51,25 @@ struct Job {
   std::string error;
 };
 
+// One page of a listing in a stable order; `next` resumes after its last record and is
+// empty on the last page.
+template <typename Record>
+struct Page {
+  std::vector<Record> items;
+  std::string next;
+};
+
+struct PageRequest {
+  std::string after;  // a previous page's `next`, empty for the first page
+  int limit = 50;
+};
+
+// What deleting an experiment removed from the records; the payloads are the caller's
+// to delete, after the records are gone, so no record ever points at a missing blob.
+struct RemovedExperiment {
+  std::vector<std::string> blob_keys;
+};
+
 class Experiments {
  public:
   virtual ~Experiments() = default;
@@ -58,6 +77,12 @@ class Experiments {
   virtual Result<Experiment> create_if_absent(const Experiment& experiment) = 0;
   virtual Result<std::optional<Experiment>> find(const std::string& owner,
                                                  const std::string& id) = 0;
+  // Oldest first. `owner` empty lists every owner's experiments.
+  virtual Result<Page<Experiment>> list(const std::string& owner, const PageRequest& page) = 0;
+  // In one transaction: the experiment, its checkpoints and its jobs (a running job's
+  // result is then refused). nullopt when there was no such experiment.
+  virtual Result<std::optional<RemovedExperiment>> remove(const std::string& owner,
+                                                          const std::string& id) = 0;
 };
 
 class Checkpoints {
@@ -66,12 +91,20 @@ class Checkpoints {
   virtual Result<std::optional<Checkpoint>> find(const std::string& owner,
                                                  const std::string& checkpoint_id) = 0;
   virtual Result<std::optional<Checkpoint>> find_by_job(const std::string& job_id) = 0;
+  // The experiment's newest checkpoint, nullopt before its first.
+  virtual Result<std::optional<Checkpoint>> latest(const std::string& owner,
+                                                   const std::string& experiment_id) = 0;
+  // Oldest first.
+  virtual Result<Page<Checkpoint>> list(const std::string& owner, const std::string& experiment_id,
+                                        const PageRequest& page) = 0;
 };
 
 class Jobs {
  public:
   virtual ~Jobs() = default;
   // Queues `job` unless one with its idempotency key exists; returns the stored job.
+  // A failed or cancelled job with that key is queued again: sending a request again
+  // is how a client retries it.
   virtual Result<Job> enqueue(const Job& job) = 0;
   virtual Result<std::optional<Job>> find(const std::string& id) = 0;
   // Takes the oldest queued job, or a running one whose lease expired, for `worker`
@@ -87,6 +120,9 @@ class Jobs {
                                const Checkpoint& checkpoint) = 0;
   virtual Result<bool> fail(const std::string& job_id, const std::string& worker,
                             const std::string& error) = 0;
+  // Ends a queued or running job as cancelled (a running job's result is then refused);
+  // the job as it stands afterwards, nullopt when there is none.
+  virtual Result<std::optional<Job>> cancel(const std::string& job_id) = 0;
 };
 
 std::int64_t unix_millis();

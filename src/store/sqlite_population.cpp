@@ -1,6 +1,7 @@
 #include "store/sqlite_population.h"
 
 #include <array>
+#include <charconv>
 
 namespace esp::store {
 
@@ -44,6 +45,10 @@ CREATE TABLE jobs (
 );
 CREATE INDEX jobs_claimable ON jobs (status, created_at))sql";
 
+const std::string_view kPopulationListings = R"sql(
+CREATE INDEX checkpoints_by_experiment ON checkpoints (owner, experiment_id, generation);
+CREATE INDEX jobs_by_experiment ON jobs (owner, experiment_id))sql";
+
 namespace {
 
 constexpr std::array kStatusNames = {"queued", "running", "succeeded", "failed", "cancelled"};
@@ -81,16 +86,48 @@ constexpr const char* kCheckpointColumns =
     "owner, experiment_id, checkpoint_id, generation, job_id, blob_key, size_bytes, params_json, "
     "created_at";
 
-Checkpoint read_checkpoint(const Statement& row) {
-  return {.owner = row.text(0),
-          .experiment_id = row.text(1),
-          .checkpoint_id = row.text(2),
-          .generation = static_cast<int>(row.integer(3)),
-          .job_id = row.text(4),
-          .blob_key = row.text(5),
-          .size_bytes = row.integer(6),
-          .params_json = row.text(7),
-          .created_at = row.integer(8)};
+// `first` is the column the checkpoint's columns start at.
+Checkpoint read_checkpoint(const Statement& row, int first = 0) {
+  return {.owner = row.text(first),
+          .experiment_id = row.text(first + 1),
+          .checkpoint_id = row.text(first + 2),
+          .generation = static_cast<int>(row.integer(first + 3)),
+          .job_id = row.text(first + 4),
+          .blob_key = row.text(first + 5),
+          .size_bytes = row.integer(first + 6),
+          .params_json = row.text(first + 7),
+          .created_at = row.integer(first + 8)};
+}
+
+// Pages follow SQLite's rowid, the insertion order; the cursor is the last rowid seen.
+Result<std::int64_t> rowid_after(const PageRequest& page) {
+  if (page.after.empty()) return std::int64_t{0};
+  std::int64_t rowid = 0;
+  const auto* end = page.after.data() + page.after.size();
+  auto [stop, failure] = std::from_chars(page.after.data(), end, rowid);
+  if (failure != std::errc() || stop != end || rowid <= 0)
+    return Error{Code::kInvalidArgument, "page_token is not one this server handed out"};
+  return rowid;
+}
+
+// Runs `select` (bound, selecting the rowid as its first column) and reads up to
+// `limit` records, one more row telling whether a next page exists.
+template <typename Record, typename Read>
+Result<Page<Record>> page_of(Result<Statement>& select, int limit, Read read) {
+  if (!select.ok()) return select.error();
+  Page<Record> page;
+  std::int64_t last = 0;
+  for (;;) {
+    auto row = select->step();
+    if (!row.ok()) return row.error();
+    if (!*row) return page;
+    if (static_cast<int>(page.items.size()) == limit) {
+      page.next = std::to_string(last);
+      return page;
+    }
+    last = select->integer(0);
+    page.items.push_back(read(*select));
+  }
 }
 
 // Runs `select` (already bound) and reads at most one row.
@@ -101,6 +138,10 @@ Result<std::optional<Record>> one_row(Result<Statement>& select, Read read) {
   if (!row.ok()) return row.error();
   if (!*row) return std::optional<Record>();
   return std::optional<Record>(read(*select));
+}
+
+Experiment read_experiment(const Statement& row, int first = 0) {
+  return {row.text(first), row.text(first + 1), row.text(first + 2), row.integer(first + 3)};
 }
 
 class SqliteExperiments final : public Experiments {
@@ -127,12 +168,55 @@ class SqliteExperiments final : public Experiments {
     auto select = db_->prepare(
         "SELECT owner, id, params_json, created_at FROM experiments WHERE owner = ? AND id = ?");
     if (select.ok()) select->bind(1, owner).bind(2, id);
-    return one_row<Experiment>(select, [](const Statement& row) {
-      return Experiment{row.text(0), row.text(1), row.text(2), row.integer(3)};
-    });
+    return one_row<Experiment>(select, [](const Statement& row) { return read_experiment(row); });
+  }
+
+  Result<Page<Experiment>> list(const std::string& owner, const PageRequest& page) override {
+    auto after = rowid_after(page);
+    if (!after.ok()) return after.error();
+    auto guard = db_->lock();
+    auto select = db_->prepare(
+        "SELECT rowid, owner, id, params_json, created_at FROM experiments WHERE (?1 = '' OR "
+        "owner = ?1) AND rowid > ?2 ORDER BY rowid LIMIT ?3");
+    if (select.ok()) select->bind(1, owner).bind(2, *after).bind(3, std::int64_t{page.limit} + 1);
+    return page_of<Experiment>(select, page.limit,
+                               [](const Statement& row) { return read_experiment(row, 1); });
+  }
+
+  Result<std::optional<RemovedExperiment>> remove(const std::string& owner,
+                                                  const std::string& id) override {
+    auto guard = db_->lock();
+    if (auto begun = db_->execute("BEGIN IMMEDIATE"); !begun.ok()) return begun.error();
+    auto removed = remove_records(owner, id);
+    db_->execute(removed.ok() && removed->has_value() ? "COMMIT" : "ROLLBACK");
+    return removed;
   }
 
  private:
+  Result<std::optional<RemovedExperiment>> remove_records(const std::string& owner,
+                                                          const std::string& id) {
+    auto gone = db_->prepare("DELETE FROM experiments WHERE owner = ? AND id = ? RETURNING id");
+    if (gone.ok()) gone->bind(1, owner).bind(2, id);
+    auto experiment = one_row<std::string>(gone, [](const Statement& r) { return r.text(0); });
+    if (!experiment.ok()) return experiment.error();
+    if (!experiment->has_value()) return std::optional<RemovedExperiment>();
+    RemovedExperiment removed;
+    for (const char* sql :
+         {"DELETE FROM checkpoints WHERE owner = ? AND experiment_id = ? RETURNING blob_key",
+          "DELETE FROM jobs WHERE owner = ? AND experiment_id = ? RETURNING input_blob_key"}) {
+      auto statement = db_->prepare(sql);
+      if (!statement.ok()) return statement.error();
+      statement->bind(1, owner).bind(2, id);
+      for (;;) {
+        auto row = statement->step();
+        if (!row.ok()) return row.error();
+        if (!*row) break;
+        if (auto key = statement->text(0); !key.empty()) removed.blob_keys.push_back(key);
+      }
+    }
+    return std::optional<RemovedExperiment>(std::move(removed));
+  }
+
   std::shared_ptr<Database> db_;
 };
 
@@ -146,7 +230,7 @@ class SqliteCheckpoints final : public Checkpoints {
     auto select = db_->prepare(std::string("SELECT ") + kCheckpointColumns +
                                " FROM checkpoints WHERE owner = ? AND checkpoint_id = ?");
     if (select.ok()) select->bind(1, owner).bind(2, checkpoint_id);
-    return one_row<Checkpoint>(select, read_checkpoint);
+    return one_row<Checkpoint>(select, [](const Statement& row) { return read_checkpoint(row); });
   }
 
   Result<std::optional<Checkpoint>> find_by_job(const std::string& job_id) override {
@@ -154,7 +238,33 @@ class SqliteCheckpoints final : public Checkpoints {
     auto select = db_->prepare(std::string("SELECT ") + kCheckpointColumns +
                                " FROM checkpoints WHERE job_id = ?");
     if (select.ok()) select->bind(1, job_id);
-    return one_row<Checkpoint>(select, read_checkpoint);
+    return one_row<Checkpoint>(select, [](const Statement& row) { return read_checkpoint(row); });
+  }
+
+  Result<std::optional<Checkpoint>> latest(const std::string& owner,
+                                           const std::string& experiment_id) override {
+    auto guard = db_->lock();
+    auto select = db_->prepare(std::string("SELECT ") + kCheckpointColumns +
+                               " FROM checkpoints WHERE owner = ? AND experiment_id = ? ORDER BY "
+                               "generation DESC, rowid DESC LIMIT 1");
+    if (select.ok()) select->bind(1, owner).bind(2, experiment_id);
+    return one_row<Checkpoint>(select, [](const Statement& row) { return read_checkpoint(row); });
+  }
+
+  Result<Page<Checkpoint>> list(const std::string& owner, const std::string& experiment_id,
+                                const PageRequest& page) override {
+    auto after = rowid_after(page);
+    if (!after.ok()) return after.error();
+    auto guard = db_->lock();
+    auto select = db_->prepare(std::string("SELECT rowid, ") + kCheckpointColumns +
+                               " FROM checkpoints WHERE owner = ? AND experiment_id = ? AND "
+                               "rowid > ? ORDER BY rowid LIMIT ?");
+    if (select.ok()) {
+      select->bind(1, owner).bind(2, experiment_id).bind(3, *after);
+      select->bind(4, std::int64_t{page.limit} + 1);
+    }
+    return page_of<Checkpoint>(select, page.limit,
+                               [](const Statement& row) { return read_checkpoint(row, 1); });
   }
 
  private:
@@ -179,6 +289,13 @@ class SqliteJobs final : public Jobs {
     insert->bind(5, job.source_checkpoint).bind(6, job.params_json).bind(7, job.input_blob_key);
     insert->bind(8, job.created_at);
     if (auto done = insert->step(); !done.ok()) return done.error();
+    auto requeue = db_->prepare(
+        "UPDATE jobs SET status = 'queued', lease_owner = '', lease_expires_at = 0, created_at = "
+        "?, started_at = 0, finished_at = 0, error = '' WHERE idempotency_key = ? AND status IN "
+        "('failed', 'cancelled')");
+    if (!requeue.ok()) return requeue.error();
+    requeue->bind(1, job.created_at).bind(2, job.idempotency_key);
+    if (auto done = requeue->step(); !done.ok()) return done.error();
     auto select =
         db_->prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE idempotency_key = ?");
     if (select.ok()) select->bind(1, job.idempotency_key);
@@ -243,6 +360,17 @@ class SqliteJobs final : public Jobs {
     auto row = one_row<std::string>(update, [](const Statement& r) { return r.text(0); });
     if (!row.ok()) return row.error();
     return row->has_value();
+  }
+
+  Result<std::optional<Job>> cancel(const std::string& job_id) override {
+    auto guard = db_->lock();
+    auto update = db_->prepare(
+        "UPDATE jobs SET status = 'cancelled', finished_at = ?, lease_owner = '' WHERE id = ? AND "
+        "status IN ('queued', 'running')");
+    if (!update.ok()) return update.error();
+    update->bind(1, unix_millis()).bind(2, job_id);
+    if (auto done = update->step(); !done.ok()) return done.error();
+    return find(job_id);
   }
 
  private:

@@ -10,6 +10,8 @@ namespace esp::store {
 
 // The schema these repositories need, as one migration.
 extern const std::string_view kPopulationSchema;
+// Indexes for listing and deleting an experiment's checkpoints and jobs.
+extern const std::string_view kPopulationListings;
 
 std::unique_ptr<Experiments> sqlite_experiments(std::shared_ptr<Database> db);
 std::unique_ptr<Checkpoints> sqlite_checkpoints(std::shared_ptr<Database> db);

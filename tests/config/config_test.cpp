@@ -72,8 +72,8 @@ TEST_F(ConfigTest, SecretsComeFromTheEnvironmentOnly) {
 }
 
 TEST_F(ConfigTest, EveryBadValueIsReportedAtOnceWithExitCode2) {
-  const auto parsed = parse_args({"--http-addr", "nowhere", "--workers", "0", "--log-level", "loud",
-                                  "--max-body", "12XB", "--database-url", "mysql://x"});
+  const auto parsed = parse_args({"--http-addr", "nowhere", "--workers", "-1", "--log-level",
+                                  "loud", "--max-body", "12XB", "--database-url", "mysql://x"});
   EXPECT_FALSE(parsed.config);
   EXPECT_EQ(parsed.exit_code, 2);
   for (const char* expected :
@@ -82,6 +82,19 @@ TEST_F(ConfigTest, EveryBadValueIsReportedAtOnceWithExitCode2) {
     EXPECT_NE(parsed.message.find(expected), std::string::npos) << expected << "\n"
                                                                 << parsed.message;
   }
+}
+
+TEST_F(ConfigTest, ZeroWorkersMakesAnApiOnlyReplica) {
+  const auto parsed = parse_args({"--workers", "0"});
+  ASSERT_TRUE(parsed.config) << parsed.message;
+  EXPECT_EQ(parsed.config->workers, 0U);
+  EXPECT_EQ(parse_args({"--io-threads", "0"}).exit_code, 2);
+}
+
+TEST_F(ConfigTest, GrpcTlsNeedsBothCertificateAndKey) {
+  const auto parsed = parse_args({"--grpc-tls-cert", "cert.pem"});
+  EXPECT_EQ(parsed.exit_code, 2);
+  EXPECT_NE(parsed.message.find("--grpc-tls-key"), std::string::npos) << parsed.message;
 }
 
 TEST_F(ConfigTest, UnknownFlagIsAnErrorWithExitCode2) {
@@ -93,12 +106,30 @@ TEST_F(ConfigTest, UnknownFlagIsAnErrorWithExitCode2) {
 TEST_F(ConfigTest, HelpListsEverySettingAndItsEnvironmentVariable) {
   const auto parsed = parse_args({"--help"});
   EXPECT_EQ(parsed.exit_code, 0);
-  for (const char* name :
-       {"ESP_DATA_DIR", "ESP_DATABASE_URL", "ESP_MODELS_BUCKET", "ESP_S3_ENDPOINT", "AWS_REGION",
-        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "JWT_SECRET", "ESP_SIGNING_KEYS",
-        "ESP_TRUSTED_ISSUERS", "ESP_HTTP_ADDR", "ESP_GRPC_ADDR", "ESP_WORKERS", "LOG_LEVEL",
-        "ESP_MAX_BODY", "ESP_MAX_HEADER", "ESP_READ_TIMEOUT_MS", "ESP_IDLE_TIMEOUT_MS",
-        "ESP_SHUTDOWN_TIMEOUT_MS"}) {
+  for (const char* name : {"ESP_DATA_DIR",
+                           "ESP_DATABASE_URL",
+                           "ESP_MODELS_BUCKET",
+                           "ESP_S3_ENDPOINT",
+                           "AWS_REGION",
+                           "AWS_ACCESS_KEY_ID",
+                           "AWS_SECRET_ACCESS_KEY",
+                           "JWT_SECRET",
+                           "ESP_SIGNING_KEYS",
+                           "ESP_TRUSTED_ISSUERS",
+                           "ESP_HTTP_ADDR",
+                           "ESP_GRPC_ADDR",
+                           "ESP_WORKERS",
+                           "LOG_LEVEL",
+                           "ESP_MAX_BODY",
+                           "ESP_MAX_HEADER",
+                           "ESP_READ_TIMEOUT_MS",
+                           "ESP_IDLE_TIMEOUT_MS",
+                           "ESP_SHUTDOWN_TIMEOUT_MS",
+                           "ESP_UI_DIR",
+                           "ESP_GRPC_TLS_CERT",
+                           "ESP_GRPC_TLS_KEY",
+                           "ESP_COLOR",
+                           "ESP_ALLOW_ANONYMOUS_LOOPBACK"}) {
     EXPECT_NE(parsed.message.find(name), std::string::npos) << name;
   }
 }

@@ -2,26 +2,17 @@
 generation, get a checkpoint again; and the errors SDK clients rely on."""
 import json
 import random
-import struct
 import unittest
 
 import grpc
 
 from espd import Espd
+from espw import decode_weights
 from httpjson import call
 from population_stubs import population_service_pb2_grpc as service
 from population_stubs import population_structs_pb2 as structs
 
 FIXTURE = json.load(open(__file__.rsplit("/", 2)[0] + "/fixtures/experiment.json"))
-
-
-def decode_weights(interpretation):
-    """The documented NNWeights layout: ESPW, version, layers, weight count, layers, floats."""
-    assert interpretation[:4] == b"ESPW"
-    version, layers, weights = struct.unpack_from("<HHI", interpretation, 4)
-    assert version == 1
-    offset = 12 + 12 * layers
-    return list(struct.unpack_from(f"<{weights}f", interpretation, offset)), layers
 
 
 class PopulationGrpcTest(unittest.TestCase):

@@ -1,6 +1,7 @@
 // The embedded store's job queue: idempotent enqueue, leases, and exactly-once results.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <thread>
 
@@ -109,6 +110,133 @@ TEST(Experiments, CreatedOncePerOwnerAndId) {
   EXPECT_EQ(again->params_json, "{\"a\":1}");
   EXPECT_EQ(other->params_json, "{\"b\":1}");
   EXPECT_FALSE(t.store.experiments->find("carol", "e")->has_value());
+}
+
+TEST(Jobs, ACancelledJobIsNeverClaimedAndALateResultIsRefused) {
+  TempStore t;
+  ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
+  ASSERT_TRUE(t.store.jobs->enqueue(job("op_2", "k2")).ok());
+  ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000))->has_value());  // op_1 runs
+  auto running = t.store.jobs->cancel("op_1");
+  auto queued = t.store.jobs->cancel("op_2");
+  ASSERT_TRUE(running.ok() && queued.ok());
+  EXPECT_EQ((*running)->status, JobStatus::kCancelled);
+  EXPECT_EQ((*queued)->status, JobStatus::kCancelled);
+  EXPECT_GT((*queued)->finished_at, 0);
+  EXPECT_FALSE(*t.store.jobs->succeed("op_1", "w1", checkpoint_for("op_1", "e/1/a")));
+  EXPECT_FALSE(t.store.checkpoints->find_by_job("op_1")->has_value());
+  EXPECT_FALSE(t.store.jobs->claim("w2", milliseconds(60'000))->has_value());
+  EXPECT_FALSE(t.store.jobs->cancel("op_missing")->has_value());
+}
+
+TEST(Jobs, CancellingAnEndedJobLeavesItAsItWas) {
+  TempStore t;
+  ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
+  ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000))->has_value());
+  ASSERT_TRUE(*t.store.jobs->succeed("op_1", "w1", checkpoint_for("op_1", "e/1/a")));
+  auto after = t.store.jobs->cancel("op_1");
+  ASSERT_TRUE(after.ok() && after->has_value());
+  EXPECT_EQ((*after)->status, JobStatus::kSucceeded);
+  EXPECT_EQ((*after)->result_checkpoint, "e/1/a");
+}
+
+TEST(Jobs, SendingAFailedOrCancelledRequestAgainQueuesTheSameJob) {
+  TempStore t;
+  ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
+  ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000))->has_value());
+  ASSERT_TRUE(*t.store.jobs->fail("op_1", "w1", "engine said no"));
+  auto retried = t.store.jobs->enqueue(job("op_9", "k1"));
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(retried->id, "op_1");
+  EXPECT_EQ(retried->status, JobStatus::kQueued);
+  EXPECT_EQ(retried->error, "");
+  EXPECT_EQ(retried->started_at, 0);
+  ASSERT_TRUE(t.store.jobs->cancel("op_1")->has_value());
+  EXPECT_EQ(t.store.jobs->enqueue(job("op_9", "k1"))->status, JobStatus::kQueued);
+  auto claimed = t.store.jobs->claim("w2", milliseconds(60'000));
+  ASSERT_TRUE(claimed.ok() && claimed->has_value());
+  EXPECT_EQ((*claimed)->attempts, 2);
+}
+
+TEST(Blobs, RemovingIsIdempotent) {
+  TempStore t;
+  ASSERT_TRUE(t.store.blobs->put("inputs/a.json", "{}").ok());
+  EXPECT_TRUE(t.store.blobs->remove("inputs/a.json").ok());
+  EXPECT_EQ(t.store.blobs->get("inputs/a.json").error().code, Code::kNotFound);
+  EXPECT_TRUE(t.store.blobs->remove("inputs/a.json").ok());
+  EXPECT_FALSE(t.store.blobs->remove("../esp.db").ok());
+}
+
+TEST(Experiments, ListPageByPageInCreationOrder) {
+  TempStore t;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(
+        t.store.experiments->create_if_absent({"alice", "e" + std::to_string(i), "{}", i}).ok());
+    ASSERT_TRUE(
+        t.store.experiments->create_if_absent({"bob", "b" + std::to_string(i), "{}", i}).ok());
+  }
+  std::vector<std::string> seen;
+  PageRequest page{.limit = 2};
+  int pages = 0;
+  do {
+    auto listed = t.store.experiments->list("alice", page);
+    ASSERT_TRUE(listed.ok()) << listed.error().message;
+    for (const auto& e : listed->items)
+      seen.push_back(e.id);
+    page.after = listed->next;
+    ++pages;
+  } while (!page.after.empty());
+  EXPECT_EQ(seen, (std::vector<std::string>{"e0", "e1", "e2", "e3", "e4"}));
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(t.store.experiments->list("", {.limit = 100})->items.size(), 10U);
+  EXPECT_EQ(t.store.experiments->list("alice", {.after = "x1"}).error().code,
+            Code::kInvalidArgument);
+}
+
+TEST(Experiments, RemovingTakesItsCheckpointsAndJobsAndNamesTheirBlobs) {
+  TempStore t;
+  ASSERT_TRUE(t.store.experiments->create_if_absent({"alice", "e", "{}", 1}).ok());
+  ASSERT_TRUE(t.store.experiments->create_if_absent({"alice", "kept", "{}", 1}).ok());
+  auto with_input = job("op_1", "k1");
+  with_input.input_blob_key = "inputs/k1.json";
+  ASSERT_TRUE(t.store.jobs->enqueue(with_input).ok());
+  auto kept_job = job("op_2", "k2");
+  kept_job.experiment_id = "kept";
+  ASSERT_TRUE(t.store.jobs->enqueue(kept_job).ok());
+  ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000))->has_value());
+  ASSERT_TRUE(*t.store.jobs->succeed("op_1", "w1", checkpoint_for("op_1", "e/1/a")));
+
+  auto removed = t.store.experiments->remove("alice", "e");
+  ASSERT_TRUE(removed.ok() && removed->has_value());
+  auto keys = (*removed)->blob_keys;
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"checkpoints/x.pb", "inputs/k1.json"}));
+  EXPECT_FALSE(t.store.experiments->find("alice", "e")->has_value());
+  EXPECT_FALSE(t.store.checkpoints->find("alice", "e/1/a")->has_value());
+  EXPECT_FALSE(t.store.jobs->find("op_1")->has_value());
+  EXPECT_TRUE(t.store.jobs->find("op_2")->has_value());
+  EXPECT_TRUE(t.store.experiments->find("alice", "kept")->has_value());
+  EXPECT_FALSE(t.store.experiments->remove("alice", "e")->has_value());
+}
+
+TEST(Checkpoints, ListedPerExperimentWithTheNewestAsLatest) {
+  TempStore t;
+  EXPECT_FALSE(t.store.checkpoints->latest("alice", "e")->has_value());
+  for (int generation = 1; generation <= 3; ++generation) {
+    const std::string id = "op_" + std::to_string(generation);
+    ASSERT_TRUE(t.store.jobs->enqueue(job(id, id)).ok());
+    ASSERT_TRUE(t.store.jobs->claim("w", milliseconds(60'000))->has_value());
+    auto checkpoint = checkpoint_for(id, "e/" + std::to_string(generation) + "/t");
+    checkpoint.generation = generation;
+    ASSERT_TRUE(*t.store.jobs->succeed(id, "w", checkpoint));
+  }
+  auto listed = t.store.checkpoints->list("alice", "e", {.limit = 10});
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->items.size(), 3U);
+  EXPECT_EQ(listed->items.front().checkpoint_id, "e/1/t");
+  EXPECT_TRUE(listed->next.empty());
+  EXPECT_EQ((*t.store.checkpoints->latest("alice", "e"))->checkpoint_id, "e/3/t");
+  EXPECT_TRUE(t.store.checkpoints->list("bob", "e", {.limit = 10})->items.empty());
 }
 
 }  // namespace

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
-#include "auth/authorization.h"
+#include "api/grpc/call_log.h"
 #include "observability/log.h"
 
 namespace esp::grpcapi {
@@ -54,26 +54,6 @@ grpc::Status status_of(const Error& error) {
   return {code_of(error.code), error.message};
 }
 
-Result<population::Caller> PopulationService::authenticate(const grpc::ServerContext& context,
-                                                           auth::Scope scope,
-                                                           std::string& subject) const {
-  const auto& metadata = context.client_metadata();
-  auto header = metadata.find("authorization");
-  if (header == metadata.end()) return Error{Code::kUnauthenticated, "a bearer token is required"};
-  auto token = auth::credentials_for({header->second.data(), header->second.size()}, "Bearer");
-  if (!token) {
-    return Error{Code::kUnauthenticated, "the authorization metadata must be 'Bearer <token>'"};
-  }
-  auto claims = verifier_.verify(*token);
-  if (!claims.ok()) return claims.error();
-  subject = claims->subject;
-  if (!claims->scopes.has(scope)) {
-    return Error{Code::kPermissionDenied,
-                 "this call needs the scope " + std::string(auth::name_of(scope))};
-  }
-  return population::Caller{claims->subject};
-}
-
 grpc::Status PopulationService::answer(const ::population::PopulationResponse& population,
                                        ::population::PopulationResponse* response) const {
   const std::size_t size = population.ByteSizeLong();
@@ -90,7 +70,7 @@ grpc::Status PopulationService::answer(const ::population::PopulationResponse& p
 grpc::Status PopulationService::next_population(std::string& subject, grpc::ServerContext* context,
                                                 const ::population::PopulationRequest* request,
                                                 ::population::PopulationResponse* response) {
-  auto caller = authenticate(*context, auth::Scope::kWrite, subject);
+  auto caller = auth_.authenticate(*context, auth::Scope::kWrite, subject);
   if (!caller.ok()) {
     log::warn("auth_failed", {{"reason", caller.error().message}, {"method", "NextPopulation"}});
     return status_of(caller.error());
@@ -107,7 +87,7 @@ grpc::Status PopulationService::next_population(std::string& subject, grpc::Serv
     return {grpc::StatusCode::CANCELLED, "operation " + ended->id + " was cancelled"};
   }
   auto population =
-      generations_.checkpoint(*caller, request->experiment_id(), ended->result_checkpoint);
+      generations_.checkpoint(caller->subject, request->experiment_id(), ended->result_checkpoint);
   if (!population.ok()) return status_of(population.error());
   return answer(*population, response);
 }
@@ -116,47 +96,31 @@ grpc::Status PopulationService::get_population(
     std::string& subject, grpc::ServerContext* context,
     const ::population::ExistingPopulationRequest* request,
     ::population::PopulationResponse* response) {
-  auto caller = authenticate(*context, auth::Scope::kRead, subject);
+  auto caller = auth_.authenticate(*context, auth::Scope::kRead, subject);
   if (!caller.ok()) {
     log::warn("auth_failed", {{"reason", caller.error().message}, {"method", "GetPopulation"}});
     return status_of(caller.error());
   }
   auto population =
-      generations_.checkpoint(*caller, request->experiment_id(), request->checkpoint_id());
+      generations_.checkpoint(caller->subject, request->experiment_id(), request->checkpoint_id());
   if (!population.ok()) return status_of(population.error());
   return answer(*population, response);
-}
-
-// One log line per call, like the HTTP access log: method, status, time, caller.
-template <typename Call>
-grpc::Status logged_call(std::string_view method, const std::string& experiment, Call call) {
-  const auto started = std::chrono::steady_clock::now();
-  std::string subject;
-  grpc::Status status = call(subject);
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  log::info("grpc_call", {{"method", method},
-                          {"code", static_cast<int>(status.error_code())},
-                          {"duration_ms", ms},
-                          {"experiment", experiment},
-                          {"subject", subject}});
-  return status;
 }
 
 grpc::Status PopulationService::NextPopulation(grpc::ServerContext* context,
                                                const ::population::PopulationRequest* request,
                                                ::population::PopulationResponse* response) {
-  return logged_call("NextPopulation", request->experiment_id(), [&](std::string& subject) {
-    return next_population(subject, context, request, response);
-  });
+  return logged_call(
+      *context, "NextPopulation", request->experiment_id(),
+      [&](std::string& subject) { return next_population(subject, context, request, response); });
 }
 
 grpc::Status PopulationService::GetPopulation(
     grpc::ServerContext* context, const ::population::ExistingPopulationRequest* request,
     ::population::PopulationResponse* response) {
-  return logged_call("GetPopulation", request->experiment_id(), [&](std::string& subject) {
-    return get_population(subject, context, request, response);
-  });
+  return logged_call(
+      *context, "GetPopulation", request->experiment_id(),
+      [&](std::string& subject) { return get_population(subject, context, request, response); });
 }
 
 }  // namespace esp::grpcapi

@@ -2,7 +2,7 @@
 // the population use cases (the same ones REST uses).
 #pragma once
 
-#include "auth/verifier.h"
+#include "api/grpc/call_auth.h"
 #include "population/generations.h"
 #include "population_service.grpc.pb.h"
 
@@ -10,9 +10,9 @@ namespace esp::grpcapi {
 
 class PopulationService final : public ::population::PopulationService::Service {
  public:
-  PopulationService(population::Generations& generations, const auth::Verifier& verifier,
+  PopulationService(population::Generations& generations, const CallAuthenticator& auth,
                     std::size_t max_message_bytes)
-      : generations_(generations), verifier_(verifier), max_message_bytes_(max_message_bytes) {}
+      : generations_(generations), auth_(auth), max_message_bytes_(max_message_bytes) {}
 
   grpc::Status NextPopulation(grpc::ServerContext* context,
                               const ::population::PopulationRequest* request,
@@ -29,13 +29,11 @@ class PopulationService final : public ::population::PopulationService::Service 
   grpc::Status get_population(std::string& subject, grpc::ServerContext* context,
                               const ::population::ExistingPopulationRequest* request,
                               ::population::PopulationResponse* response);
-  Result<population::Caller> authenticate(const grpc::ServerContext& context, auth::Scope scope,
-                                          std::string& subject) const;
   grpc::Status answer(const ::population::PopulationResponse& population,
                       ::population::PopulationResponse* response) const;
 
   population::Generations& generations_;
-  const auth::Verifier& verifier_;
+  const CallAuthenticator& auth_;
   std::size_t max_message_bytes_;
 };
 

@@ -4,7 +4,32 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include <fstream>
+#include <sstream>
+
 namespace esp::grpcapi {
+namespace {
+
+Result<std::string> read_pem(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  if (!in) return Error{Code::kUnavailable, "cannot read " + file.string()};
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Result<std::shared_ptr<grpc::ServerCredentials>> credentials_for(const ServerOptions& options) {
+  if (options.tls_certificate.empty()) return grpc::InsecureServerCredentials();
+  auto chain = read_pem(options.tls_certificate);
+  if (!chain.ok()) return chain.error();
+  auto key = read_pem(options.tls_key);
+  if (!key.ok()) return key.error();
+  grpc::SslServerCredentialsOptions tls;
+  tls.pem_key_cert_pairs.push_back({*key, *chain});
+  return grpc::SslServerCredentials(tls);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options,
                                               const std::vector<grpc::Service*>& services) {
@@ -14,8 +39,10 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options,
   const std::string address =
       (options.host.find(':') != std::string::npos ? "[" + options.host + "]" : options.host) +
       ":" + std::to_string(options.port);
+  auto credentials = credentials_for(options);
+  if (!credentials.ok()) return credentials.error();
   int selected_port = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected_port);
+  builder.AddListeningPort(address, *credentials, &selected_port);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   for (grpc::Service* service : services)

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +22,9 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 50051;
   int max_message_bytes = 256 << 20;
+  // Both set: TLS with this PEM chain and key. Empty: plaintext.
+  std::filesystem::path tls_certificate;
+  std::filesystem::path tls_key;
 };
 
 class Server {

@@ -50,7 +50,8 @@ Response text_response(Status status, std::string body, std::string_view content
 }
 
 Response json_response(Status status, const nlohmann::json& body) {
-  return text_response(status, body.dump(), "application/json");
+  return text_response(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                       "application/json");
 }
 
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {

@@ -1,0 +1,42 @@
+// One log line per gRPC call, like the HTTP access log: method, status code, time,
+// experiment, caller, and the deployment colour the client asked for.
+#pragma once
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/status.h>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "observability/log.h"
+
+namespace esp::grpcapi {
+
+// The `service_select` metadata (blue, green) of the call, empty when absent.
+inline std::string service_select_of(const grpc::ServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  auto found = metadata.find("service_select");
+  return found == metadata.end() ? std::string()
+                                 : std::string(found->second.data(), found->second.size());
+}
+
+// Runs `call(subject)`, which sets the subject once the caller is known, and logs it.
+template <typename Call>
+grpc::Status logged_call(const grpc::ServerContext& context, std::string_view method,
+                         const std::string& experiment, Call call) {
+  const auto started = std::chrono::steady_clock::now();
+  std::string subject;
+  grpc::Status status = call(subject);
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  log::info("grpc_call", {{"method", method},
+                          {"code", static_cast<int>(status.error_code())},
+                          {"duration_ms", ms},
+                          {"experiment", experiment},
+                          {"subject", subject},
+                          {"service_select", service_select_of(context)}});
+  return status;
+}
+
+}  // namespace esp::grpcapi

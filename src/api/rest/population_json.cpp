@@ -1,0 +1,154 @@
+#include "api/rest/population_json.h"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "auth/base64url.h"
+
+namespace esp::rest {
+namespace {
+
+using Json = nlohmann::json;
+
+// A JSON member stored as bytes: parsed back when it is JSON, kept as text otherwise.
+Json embedded_json(const std::string& bytes) {
+  auto parsed = Json::parse(bytes, nullptr, false);
+  return parsed.is_discarded() ? Json(bytes) : parsed;
+}
+
+// "<experiment_id>/<generation>/<yyyymmdd-hhmmss>" -> generation; 0 if not of that shape.
+int generation_of(const std::string& checkpoint_id) {
+  const auto last = checkpoint_id.rfind('/');
+  if (last == std::string::npos || last == 0) return 0;
+  const auto previous = checkpoint_id.rfind('/', last - 1);
+  if (previous == std::string::npos) return 0;
+  int generation = 0;
+  const char* first = checkpoint_id.data() + previous + 1;
+  std::from_chars(first, checkpoint_id.data() + last, generation);
+  return generation;
+}
+
+Error invalid_body(std::string_view path, std::string_view reason) {
+  return Error{Code::kInvalidArgument,
+               fmt::format("Invalid generation request\nPath: {}\nError: {}", path, reason)};
+}
+
+}  // namespace
+
+std::string rfc3339(std::int64_t unix_millis) {
+  const std::chrono::sys_time<std::chrono::milliseconds> at{std::chrono::milliseconds(unix_millis)};
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(at);
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(seconds)),
+                     (at - seconds).count());
+}
+
+Json experiment_json(const store::Experiment& experiment) {
+  return {{"id", experiment.id},
+          {"owner", experiment.owner},
+          {"params", embedded_json(experiment.params_json)},
+          {"created_at", rfc3339(experiment.created_at)}};
+}
+
+Json experiment_json(const population::ExperimentView& view) {
+  Json json = experiment_json(view.experiment);
+  json["generation"] = view.latest ? view.latest->generation : 0;
+  if (view.latest) json["latest_checkpoint"] = view.latest->checkpoint_id;
+  return json;
+}
+
+Json operation_json(const store::Job& job) {
+  Json stages = Json::array({{{"name", "queued"}, {"at", rfc3339(job.created_at)}}});
+  if (job.started_at != 0) stages.push_back({{"name", "running"}, {"at", rfc3339(job.started_at)}});
+  const bool ended =
+      job.status != store::JobStatus::kQueued && job.status != store::JobStatus::kRunning;
+  if (ended)
+    stages.push_back({{"name", store::name_of(job.status)}, {"at", rfc3339(job.finished_at)}});
+  Json json{{"id", job.id},
+            {"experiment_id", job.experiment_id},
+            {"status", store::name_of(job.status)},
+            {"stages", stages},
+            {"attempts", job.attempts}};
+  if (!job.source_checkpoint.empty()) json["source_checkpoint"] = job.source_checkpoint;
+  if (job.status == store::JobStatus::kSucceeded) {
+    json["result"] = {{"checkpoint_id", job.result_checkpoint},
+                      {"generation", generation_of(job.result_checkpoint)}};
+  }
+  if (job.status == store::JobStatus::kFailed) json["error"] = {{"message", job.error}};
+  return json;
+}
+
+Json checkpoint_summary_json(const store::Checkpoint& checkpoint) {
+  return {{"id", checkpoint.checkpoint_id},
+          {"generation", checkpoint.generation},
+          {"operation", checkpoint.job_id},
+          {"size_bytes", checkpoint.size_bytes},
+          {"created_at", rfc3339(checkpoint.created_at)}};
+}
+
+Json population_json(const std::string& experiment_id,
+                     const ::population::PopulationResponse& population) {
+  Json candidates = Json::array();
+  for (const auto& candidate : population.population()) {
+    Json entry{{"id", candidate.id()},
+               {"interpretation", auth::base64_encode(candidate.interpretation())},
+               {"identity", embedded_json(candidate.identity())}};
+    if (!candidate.metrics().empty()) entry["metrics"] = embedded_json(candidate.metrics());
+    candidates.push_back(std::move(entry));
+  }
+  Json json{{"experiment_id", experiment_id},
+            {"checkpoint_id", population.checkpoint_id()},
+            {"generation", population.generation_count()},
+            {"population", std::move(candidates)}};
+  if (!population.evaluation_stats().empty())
+    json["evaluation_stats"] = embedded_json(population.evaluation_stats());
+  return json;
+}
+
+Result<::population::PopulationRequest> generation_request(const std::string& experiment_id,
+                                                           const std::string& stored_params,
+                                                           std::string_view body) {
+  ::population::PopulationRequest request;
+  request.set_version("v1");
+  request.set_experiment_id(experiment_id);
+  request.set_config(stored_params);
+  if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return request;
+
+  const Json json = Json::parse(body, nullptr, false);
+  if (json.is_discarded()) return Error{Code::kInvalidArgument, "the body is not valid JSON"};
+  if (!json.is_object()) return invalid_body("$", "must be a JSON object");
+  if (auto params = json.find("params"); params != json.end()) {
+    if (!params->is_object()) return invalid_body("params", "must be an object");
+    request.set_config(params->dump());
+  }
+  const auto checkpoint = json.find("checkpoint_id");
+  const auto population = json.find("population");
+  if (checkpoint == json.end() && population == json.end()) return request;
+  if (checkpoint == json.end() || !checkpoint->is_string())
+    return invalid_body("checkpoint_id", "the checkpoint the population was evaluated from");
+  if (population == json.end() || !population->is_array())
+    return invalid_body("population", "must be an array of {id, metrics}");
+
+  auto* evaluated = request.mutable_evaluated_population_response();
+  evaluated->set_checkpoint_id(checkpoint->get<std::string>());
+  for (std::size_t i = 0; i < population->size(); ++i) {
+    const Json& candidate = (*population)[i];
+    const auto path = fmt::format("population[{}]", i);
+    if (!candidate.is_object() || !candidate.contains("id") || !candidate["id"].is_string())
+      return invalid_body(path + ".id", "must be the candidate's id");
+    const auto metrics = candidate.find("metrics");
+    if (metrics == candidate.end() || !metrics->is_object())
+      return invalid_body(path + ".metrics", "must be an object of metric name to number");
+    for (const auto& [name, value] : metrics->items()) {
+      if (!value.is_number()) return invalid_body(path + ".metrics." + name, "must be a number");
+    }
+    auto* entry = evaluated->add_population();
+    entry->set_id(candidate["id"].get<std::string>());
+    entry->set_metrics(metrics->dump());
+  }
+  return request;
+}
+
+}  // namespace esp::rest

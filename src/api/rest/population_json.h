@@ -1,0 +1,34 @@
+// The population service's records as REST JSON (api/openapi.yaml), and the generation
+// request body back as the gRPC message the use case takes.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/error.h"
+#include "population/experiments.h"
+#include "population_structs.pb.h"
+#include "store/population.h"
+
+namespace esp::rest {
+
+// RFC 3339 UTC with milliseconds, e.g. "2026-11-23T09:30:00.125Z".
+std::string rfc3339(std::int64_t unix_millis);
+
+nlohmann::json experiment_json(const store::Experiment& experiment);
+nlohmann::json experiment_json(const population::ExperimentView& view);
+// {id, experiment_id, status, stages: [{name, at}], attempts, result? | error?}
+nlohmann::json operation_json(const store::Job& job);
+nlohmann::json checkpoint_summary_json(const store::Checkpoint& checkpoint);
+// Candidates with their interpretation as standard base64, identity and metrics as JSON.
+nlohmann::json population_json(const std::string& experiment_id,
+                               const ::population::PopulationResponse& population);
+
+// {"checkpoint_id", "population": [{"id", "metrics"}...], "params"?} -> the request the
+// gRPC NextPopulation would carry; an empty body asks for the seed. `stored_params` is the
+// experiment's, used unless the body changes them. kInvalidArgument names the JSON path.
+Result<::population::PopulationRequest> generation_request(const std::string& experiment_id,
+                                                           const std::string& stored_params,
+                                                           std::string_view body);
+
+}  // namespace esp::rest
