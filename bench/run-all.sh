@@ -5,3 +5,4 @@ cd "$(dirname "$0")"
 ./http/run.sh "$@"
 ./auth/run.sh "$@"
 ./evolution/run.sh
+./population/run.sh

@@ -92,6 +92,41 @@ Result<evolution::Population> to_engine(const evolution::NetworkShape& shape,
   return population;
 }
 
+// The population the job breeds from: from memory when this process bred it, else
+// parsed from its stored checkpoint.
+Result<std::shared_ptr<const evolution::Population>> source_population(
+    store::Store& store, const store::Job& job, const evolution::NetworkShape& shape,
+    RecentPopulations& recent) {
+  auto source = store.checkpoints->find(job.owner, job.source_checkpoint);
+  if (!source.ok()) return source.error();
+  if (!source->has_value())
+    return Error{Code::kNotFound, "checkpoint " + job.source_checkpoint + " is gone"};
+  if (auto kept = recent.find((*source)->blob_key)) return kept;
+  auto stored = load_population(store, **source);
+  if (!stored.ok()) return stored.error();
+  auto population = to_engine(shape, *stored);
+  if (!population.ok()) return population.error();
+  return std::make_shared<const evolution::Population>(std::move(*population));
+}
+
+// The metrics the client sent, in the population's candidate order (none for a
+// candidate it did not evaluate).
+Result<std::vector<evolution::MetricValues>> client_metrics(
+    store::Store& store, const store::Job& job, const evolution::Population& evaluated) {
+  auto input = store.blobs->get(job.input_blob_key);
+  if (!input.ok()) return input.error();
+  const auto metrics_by_id = Json::parse(*input, nullptr, false);
+  std::vector<evolution::MetricValues> metrics(evaluated.candidates.size());
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    auto it = metrics_by_id.find(evaluated.candidates[i].id);
+    if (it == metrics_by_id.end()) continue;
+    for (const auto& [name, value] : it->items()) {
+      if (value.is_number()) metrics[i][name] = value.get<double>();
+    }
+  }
+  return metrics;
+}
+
 Json evaluation_stats(const evolution::GenerationStats& stats) {
   Json objectives = Json::array();
   for (const auto& summary : stats.objectives) {
@@ -122,6 +157,20 @@ pb::PopulationResponse to_message(const evolution::NetworkShape& shape,
   }
   return message;
 }
+
+// Milliseconds since the previous lap.
+class Stopwatch {
+ public:
+  double lap_ms() {
+    const auto now = std::chrono::steady_clock::now();
+    const double ms = std::chrono::duration<double, std::milli>(now - last_).count();
+    last_ = now;
+    return ms;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
 
 }  // namespace
 
@@ -227,7 +276,9 @@ Result<pb::PopulationResponse> Generations::checkpoint(const std::string& owner,
 }
 
 Result<store::Checkpoint> run_generation_job(store::Store& store, const store::Job& job,
-                                             unsigned threads) {
+                                             unsigned threads, RecentPopulations& recent,
+                                             JobTimings& timings) {
+  Stopwatch watch;
   auto params = evolution::parse_params(job.params_json);
   if (!params.ok()) return params.error();
   const evolution::NetworkShape shape(params->network);
@@ -237,42 +288,35 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   Json stats = Json::object();
   if (job.source_checkpoint.empty()) {
     next = evolution::initial_population(*params, seed, {.threads = threads});
+    timings.engine_ms = watch.lap_ms();
   } else {
-    auto source = store.checkpoints->find(job.owner, job.source_checkpoint);
-    if (!source.ok()) return source.error();
-    if (!source->has_value())
-      return Error{Code::kNotFound, "checkpoint " + job.source_checkpoint + " is gone"};
-    auto stored = load_population(store, **source);
-    if (!stored.ok()) return stored.error();
-    auto evaluated = to_engine(shape, *stored);
+    auto evaluated = source_population(store, job, shape, recent);
     if (!evaluated.ok()) return evaluated.error();
-    auto input = store.blobs->get(job.input_blob_key);
-    if (!input.ok()) return input.error();
-    const auto metrics_by_id = Json::parse(*input, nullptr, false);
-    std::vector<evolution::MetricValues> metrics(evaluated->candidates.size());
-    for (std::size_t i = 0; i < metrics.size(); ++i) {
-      auto it = metrics_by_id.find(evaluated->candidates[i].id);
-      if (it == metrics_by_id.end()) continue;
-      for (const auto& [name, value] : it->items()) {
-        if (value.is_number()) metrics[i][name] = value.get<double>();
-      }
-    }
+    auto metrics = client_metrics(store, job, **evaluated);
+    if (!metrics.ok()) return metrics.error();
+    timings.load_ms = watch.lap_ms();
     auto result = evolution::next_generation(
-        *params, *evaluated, evolution::Scores::from(metrics, params->evolution.fitness), seed,
+        *params, **evaluated, evolution::Scores::from(*metrics, params->evolution.fitness), seed,
         {.threads = threads});
     if (!result.ok()) return result.error();
     next = std::move(result->population);
     stats = evaluation_stats(result->evaluated);
+    timings.engine_ms = watch.lap_ms();
   }
   const std::string checkpoint_id = checkpoint_id_for(job.experiment_id, next.generation);
   const std::string payload = to_message(shape, next, checkpoint_id, stats).SerializeAsString();
+  timings.encode_ms = watch.lap_ms();
   const std::string blob_key =
       "checkpoints/" + auth::sha256_hex(job.owner).substr(0, 16) + "/" + job.id + ".pb";
   if (auto stored = store.blobs->put(blob_key, payload); !stored.ok()) return stored.error();
+  timings.store_ms = watch.lap_ms();
+  const int generation = next.generation;
+  recent.add(job.owner + '\0' + job.experiment_id, blob_key,
+             std::make_shared<const evolution::Population>(std::move(next)));
   return store::Checkpoint{.owner = job.owner,
                            .experiment_id = job.experiment_id,
                            .checkpoint_id = checkpoint_id,
-                           .generation = next.generation,
+                           .generation = generation,
                            .job_id = job.id,
                            .blob_key = blob_key,
                            .size_bytes = static_cast<std::int64_t>(payload.size()),

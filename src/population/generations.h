@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "population/experiments.h"
 #include "population/job_board.h"
+#include "population/recent_populations.h"
 #include "population_structs.pb.h"
 #include "store/embedded.h"
 
@@ -42,9 +43,19 @@ class Generations {
   JobBoard& board_;
 };
 
+// Where a job's time went, for its log line and the population benchmark.
+struct JobTimings {
+  double load_ms = 0;    // reading the source checkpoint and the client's metrics
+  double engine_ms = 0;  // breeding (or seeding) the generation
+  double encode_ms = 0;  // building and serializing the population message
+  double store_ms = 0;   // writing the checkpoint payload (fsynced)
+};
+
 // Runs one claimed job to a checkpoint: breeds the generation and stores it.
-// `threads` is the engine's parallelism.
+// `threads` is the engine's parallelism; `recent` supplies the source population when
+// this process bred it and keeps the new one.
 Result<store::Checkpoint> run_generation_job(store::Store& store, const store::Job& job,
-                                             unsigned threads);
+                                             unsigned threads, RecentPopulations& recent,
+                                             JobTimings& timings);
 
 }  // namespace esp::population

@@ -60,7 +60,8 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
         log::warn("job_lease_lost", {{"operation", job.id}, {"worker", worker}});
     }
   });
-  auto checkpoint = run_generation_job(store_, job, options_.engine_threads);
+  JobTimings timings;
+  auto checkpoint = run_generation_job(store_, job, options_.engine_threads, recent_, timings);
   {
     std::lock_guard lock(done_mutex);
     done = true;
@@ -70,7 +71,11 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (checkpoint.ok()) {
+    const auto recording = std::chrono::steady_clock::now();
     auto recorded = store_.jobs->succeed(job.id, worker, *checkpoint);
+    const double record_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - recording)
+            .count();
     if (!recorded.ok()) {
       log::error("job_record_failed",
                  {{"operation", job.id}, {"detail", recorded.error().message}});
@@ -78,6 +83,13 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
       log::info("job_succeeded", {{"operation", job.id},
                                   {"checkpoint", checkpoint->checkpoint_id},
                                   {"seconds", seconds},
+                                  {"queued_ms", job.started_at - job.created_at},
+                                  {"load_ms", timings.load_ms},
+                                  {"engine_ms", timings.engine_ms},
+                                  {"encode_ms", timings.encode_ms},
+                                  {"store_ms", timings.store_ms},
+                                  {"record_ms", record_ms},
+                                  {"size_bytes", checkpoint->size_bytes},
                                   {"recorded", *recorded}});
     }
   } else {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "population/job_board.h"
+#include "population/recent_populations.h"
 #include "store/embedded.h"
 
 namespace esp::population {
@@ -19,6 +20,7 @@ struct WorkerOptions {
   std::chrono::milliseconds heartbeat{10'000};
   std::chrono::milliseconds poll{1'000};  // for jobs queued by other replicas or orphaned
   std::string replica;                    // names this process in job leases
+  std::size_t recent_populations_bytes = std::size_t{512} << 20;
 };
 
 class Workers {
@@ -44,6 +46,7 @@ class Workers {
   std::atomic<bool> stopping_{false};
   std::atomic<unsigned> alive_{0};
   std::vector<std::thread> threads_;
+  RecentPopulations recent_{options_.recent_populations_bytes};
 };
 
 }  // namespace esp::population

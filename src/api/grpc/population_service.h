@@ -29,7 +29,7 @@ class PopulationService final : public ::population::PopulationService::Service 
   grpc::Status get_population(std::string& subject, grpc::ServerContext* context,
                               const ::population::ExistingPopulationRequest* request,
                               ::population::PopulationResponse* response);
-  grpc::Status answer(const ::population::PopulationResponse& population,
+  grpc::Status answer(::population::PopulationResponse&& population,
                       ::population::PopulationResponse* response) const;
 
   population::Generations& generations_;
