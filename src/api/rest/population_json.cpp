@@ -5,18 +5,11 @@
 
 #include <charconv>
 
-#include "auth/base64url.h"
-
 namespace esp::rest {
 namespace {
 
 using Json = nlohmann::json;
-
-// A JSON member stored as bytes: parsed back when it is JSON, kept as text otherwise.
-Json embedded_json(const std::string& bytes) {
-  auto parsed = Json::parse(bytes, nullptr, false);
-  return parsed.is_discarded() ? Json(bytes) : parsed;
-}
+using population::embedded_json;
 
 // "<experiment_id>/<generation>/<yyyymmdd-hhmmss>" -> generation; 0 if not of that shape.
 int generation_of(const std::string& checkpoint_id) {
@@ -86,25 +79,6 @@ Json checkpoint_summary_json(const store::Checkpoint& checkpoint) {
           {"operation", checkpoint.job_id},
           {"size_bytes", checkpoint.size_bytes},
           {"created_at", rfc3339(checkpoint.created_at)}};
-}
-
-Json population_json(const std::string& experiment_id,
-                     const ::population::PopulationResponse& population) {
-  Json candidates = Json::array();
-  for (const auto& candidate : population.population()) {
-    Json entry{{"id", candidate.id()},
-               {"interpretation", auth::base64_encode(candidate.interpretation())},
-               {"identity", embedded_json(candidate.identity())}};
-    if (!candidate.metrics().empty()) entry["metrics"] = embedded_json(candidate.metrics());
-    candidates.push_back(std::move(entry));
-  }
-  Json json{{"experiment_id", experiment_id},
-            {"checkpoint_id", population.checkpoint_id()},
-            {"generation", population.generation_count()},
-            {"population", std::move(candidates)}};
-  if (!population.evaluation_stats().empty())
-    json["evaluation_stats"] = embedded_json(population.evaluation_stats());
-  return json;
 }
 
 Result<::population::PopulationRequest> generation_request(const std::string& experiment_id,

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "population/experiments.h"
+#include "population/population_json.h"
 #include "population_structs.pb.h"
 #include "store/population.h"
 
@@ -20,9 +21,6 @@ nlohmann::json experiment_json(const population::ExperimentView& view);
 // {id, experiment_id, status, stages: [{name, at}], attempts, result? | error?}
 nlohmann::json operation_json(const store::Job& job);
 nlohmann::json checkpoint_summary_json(const store::Checkpoint& checkpoint);
-// Candidates with their interpretation as standard base64, identity and metrics as JSON.
-nlohmann::json population_json(const std::string& experiment_id,
-                               const ::population::PopulationResponse& population);
 
 // {"checkpoint_id", "population": [{"id", "metrics"}...], "params"?} -> the request the
 // gRPC NextPopulation would carry; an empty body asks for the seed. `stored_params` is the

@@ -1,0 +1,67 @@
+#include "population/population_json.h"
+
+#include "auth/base64url.h"
+
+namespace esp::population {
+
+using Json = nlohmann::json;
+
+Json embedded_json(const std::string& bytes) {
+  auto parsed = Json::parse(bytes, nullptr, false);
+  return parsed.is_discarded() ? Json(bytes) : parsed;
+}
+
+Json population_json(const std::string& experiment_id,
+                     const ::population::PopulationResponse& population) {
+  Json candidates = Json::array();
+  for (const auto& candidate : population.population()) {
+    Json entry{{"id", candidate.id()},
+               {"interpretation", auth::base64_encode(candidate.interpretation())},
+               {"identity", embedded_json(candidate.identity())}};
+    if (!candidate.metrics().empty()) entry["metrics"] = embedded_json(candidate.metrics());
+    candidates.push_back(std::move(entry));
+  }
+  Json json{{"experiment_id", experiment_id},
+            {"checkpoint_id", population.checkpoint_id()},
+            {"generation", population.generation_count()},
+            {"population", std::move(candidates)}};
+  if (!population.evaluation_stats().empty())
+    json["evaluation_stats"] = embedded_json(population.evaluation_stats());
+  return json;
+}
+
+Result<::population::PopulationResponse> population_from_json(const Json& json) {
+  auto invalid = [](const std::string& what) {
+    return Error{Code::kInvalidArgument, "not a population file: " + what};
+  };
+  if (!json.is_object()) return invalid("expected a JSON object");
+  if (!json.contains("population") || !json["population"].is_array())
+    return invalid("\"population\" must be an array");
+  ::population::PopulationResponse population;
+  population.set_checkpoint_id(json.value("checkpoint_id", ""));
+  population.set_generation_count(json.value("generation", 0));
+  for (std::size_t i = 0; i < json["population"].size(); ++i) {
+    const Json& entry = json["population"][i];
+    const std::string at = "population[" + std::to_string(i) + "]";
+    if (!entry.is_object() || !entry.contains("id") || !entry["id"].is_string())
+      return invalid(at + ".id must be a string");
+    auto* candidate = population.add_population();
+    candidate->set_id(entry["id"].get<std::string>());
+    if (auto weights = entry.find("interpretation"); weights != entry.end()) {
+      auto bytes =
+          weights->is_string() ? auth::base64_decode(weights->get<std::string>()) : std::nullopt;
+      if (!bytes) return invalid(at + ".interpretation must be base64");
+      candidate->set_interpretation(*bytes);
+    }
+    if (auto identity = entry.find("identity"); identity != entry.end())
+      candidate->set_identity(identity->is_string() ? identity->get<std::string>()
+                                                    : identity->dump());
+    if (auto metrics = entry.find("metrics"); metrics != entry.end()) {
+      if (!metrics->is_object()) return invalid(at + ".metrics must be an object");
+      candidate->set_metrics(metrics->dump());
+    }
+  }
+  return population;
+}
+
+}  // namespace esp::population

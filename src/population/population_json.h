@@ -1,0 +1,24 @@
+// A population as JSON, the form REST answers with and the CLI reads and writes:
+// {"experiment_id", "checkpoint_id", "generation", "population": [{"id",
+// "interpretation" (standard base64), "identity", "metrics"?}], "evaluation_stats"?}.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/error.h"
+#include "population_structs.pb.h"
+
+namespace esp::population {
+
+// A JSON member stored as bytes: parsed back when it is JSON, kept as text otherwise.
+nlohmann::json embedded_json(const std::string& bytes);
+
+nlohmann::json population_json(const std::string& experiment_id,
+                               const ::population::PopulationResponse& population);
+
+// The message back from that JSON (metrics as filled in by a client); kInvalidArgument
+// names the first bad member.
+Result<::population::PopulationResponse> population_from_json(const nlohmann::json& json);
+
+}  // namespace esp::population
