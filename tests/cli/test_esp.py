@@ -13,7 +13,9 @@ import subprocess
 import tempfile
 import unittest
 
+from certificates import self_signed_certificate
 from espd import Espd, free_port
+from httpjson import bearer, call
 
 ESP = os.environ.get("ESP_CLI_BINARY", "build/debug/esp")
 EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "..", "examples")
@@ -75,13 +77,17 @@ class EspClientTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as home:
             env = {"HOME": home, "XDG_CONFIG_HOME": os.path.join(home, "cfg")}
             got = self.esp("token", "--client-id", self.client_id, "--client-secret", self.client_secret,
-                           "--print", env=env)
+                           "--token-url", self.espd.url("/oauth/token"), "--audience", "esp", "--print", env=env)
             self.assertEqual(got.returncode, 0, got.stderr)
             self.assertEqual(got.stdout.strip().count("."), 2)
             listed = self.esp("experiments", "list", env=env)
             self.assertEqual(listed.returncode, 0, listed.stderr)
             self.assert_one_line_error(self.esp("token", "--client-id", self.client_id, "--client-secret", "wrong",
                                                 env=env), "refused")
+        # ESP_TOKEN works without any cache.
+        with tempfile.TemporaryDirectory() as home:
+            env = {"HOME": home, "XDG_CONFIG_HOME": os.path.join(home, "cfg"), "ESP_TOKEN": got.stdout.strip()}
+            self.assertEqual(self.esp("experiments", "list", env=env).returncode, 0)
 
     def test_next_population_prints_as_the_original_client_and_round_trips(self):
         first = self.esp("next-population", "--version", "v1", "--experiment-id", "abc123",
@@ -178,6 +184,16 @@ class EspClientTest(unittest.TestCase):
     def test_experiments_and_operations(self):
         self.assertEqual(self.esp("next-population", "--experiment-id", "ops", "--experiment-params-file",
                                   os.path.join(EXAMPLES, "cartpole.json")).returncode, 0)
+        token = json.load(open(os.path.join(self.home, ".config", "esp", "tokens.json")))[self.espd.url("")]
+        operation = call(self.espd.url("/v1/experiments/ops/generations"), "POST",
+                         headers=bearer(token["access_token"])).json()
+        waited = self.esp("operations", "wait", operation["id"])
+        self.assertEqual(waited.returncode, 0, waited.stderr)
+        self.assertEqual(json.loads(waited.stdout)["status"], "succeeded")
+        shown = json.loads(self.esp("operations", "show", operation["id"]).stdout)
+        self.assertEqual(shown["result"]["generation"], 1)
+        cancelled = json.loads(self.esp("operations", "cancel", operation["id"]).stdout)
+        self.assertEqual(cancelled["status"], "succeeded")  # it had ended: it stays as it was
         self.assertEqual(self.esp("experiments", "delete", "ops").returncode, 0)
         self.assert_one_line_error(self.esp("experiments", "show", "ops"), "not found")
         self.assert_one_line_error(self.esp("operations", "show", "op_missing"), "not found")
@@ -229,6 +245,32 @@ class EspClientTest(unittest.TestCase):
         failed = self.esp("next-population", "--experiment-id", "doomed", "--experiment-params-file", params,
                           "--evaluated-population", "doomed-evaluated.json")
         self.assert_one_line_error(failed, "operation failed")
+
+
+class TlsClientTest(unittest.TestCase):
+    def test_tls_with_a_ca_file_and_a_host_override(self):
+        with tempfile.TemporaryDirectory() as folder:
+            cert, key = self_signed_certificate(folder, "esp.example.test")
+            with Espd("--grpc-tls-cert", cert, "--grpc-tls-key", key, defer_start=True) as espd:
+                espd.admin("users", "add", "tls@example.com", password=PASSWORD + "\n")
+                espd.start()
+                env = dict(os.environ, HOME=folder, XDG_CONFIG_HOME=os.path.join(folder, "cfg"))
+                base = [ESP, "--url", espd.url(""), "--port", str(espd.grpc_port)]
+                login = subprocess.run(base + ["login", "--email", "tls@example.com"], input=PASSWORD + "\n",
+                                       capture_output=True, text=True, env=env, timeout=60)
+                self.assertEqual(login.returncode, 0, login.stderr)
+                params = os.path.join(EXAMPLES, "function.json")
+                tls = base + ["--tls", "--ca-file", cert, "--ssl-host-override", "esp.example.test"]
+                answer = subprocess.run(tls + ["next-population", "--experiment-id", "tls",
+                                               "--experiment-params-file", params],
+                                        capture_output=True, text=True, env=env, timeout=120)
+                self.assertEqual(answer.returncode, 0, answer.stderr)
+                self.assertIn("generation:1", answer.stdout)
+                plain = subprocess.run(base + ["next-population", "--experiment-id", "tls",
+                                               "--experiment-params-file", params],
+                                       capture_output=True, text=True, env=env, timeout=120)
+                self.assertNotEqual(plain.returncode, 0)
+                self.assertIn("cannot reach espd", plain.stderr)
 
 
 if __name__ == "__main__":
