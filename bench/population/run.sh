@@ -18,6 +18,8 @@ run_case() {  # population hidden inputs outputs objectives
   $espd --data-dir "$work/data" --http-addr "127.0.0.1:$http" --grpc-addr "127.0.0.1:$grpc" \
     --grpc-max-message 1GiB --workers 1 >"$work/espd.log" 2>&1 &
   local pid=$!
+  # Stop this espd however the case ends (a failing client must not leave it running).
+  trap "kill $pid 2>/dev/null; rm -rf '$work'" EXIT
   wait_for_port "$grpc"
   local token
   token=$(curl -s -X POST "http://127.0.0.1:$http/auth" -H 'Content-Type: application/json' \
@@ -27,6 +29,7 @@ run_case() {  # population hidden inputs outputs objectives
     "$@" "$generations"
   kill "$pid"; wait "$pid" || true
   rm -rf "$work"
+  trap - EXIT
 }
 
 echo "espd $(git rev-parse --short HEAD), $(nproc) cores, one worker using every core"

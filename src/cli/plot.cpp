@@ -11,7 +11,7 @@ namespace {
 
 constexpr int kPanelWidth = 640;
 constexpr int kPanelHeight = 260;
-constexpr int kMargin = 50;
+constexpr int kMargin = 72;  // room for axis labels such as 1.245e-09
 
 struct Range {
   double low = 0;
@@ -40,10 +40,10 @@ class Panel {
       : svg_(svg), top_(top), x_(x), y_(y) {
     svg_ += fmt::format(R"(<text x="{}" y="{}" font-size="14" font-weight="bold">{}</text>)"
                         R"(<rect x="{}" y="{}" width="{}" height="{}" fill="none" stroke="#999"/>)"
-                        R"(<text x="{}" y="{}" font-size="11" text-anchor="end">{:.4g}</text>)"
-                        R"(<text x="{}" y="{}" font-size="11" text-anchor="end">{:.4g}</text>)"
-                        R"(<text x="{}" y="{}" font-size="11">{:.4g}</text>)"
-                        R"(<text x="{}" y="{}" font-size="11" text-anchor="end">{:.4g}</text>)"
+                        R"(<text x="{}" y="{}" font-size="11" text-anchor="end">{:.3g}</text>)"
+                        R"(<text x="{}" y="{}" font-size="11" text-anchor="end">{:.3g}</text>)"
+                        R"(<text x="{}" y="{}" font-size="11">{:.3g}</text>)"
+                        R"(<text x="{}" y="{}" font-size="11" text-anchor="end">{:.3g}</text>)"
                         "\n",
                         kMargin, top - 8, title, kMargin, top, kPanelWidth, kPanelHeight,
                         kMargin - 4, top + 10, y.high, kMargin - 4, top + kPanelHeight, y.low,
