@@ -9,13 +9,13 @@ build_packages=(
   libboost-dev libboost-system-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libssl-dev libsqlite3-dev libcurl4-openssl-dev libargon2-dev
+  libssl-dev libsqlite3-dev libcurl4-openssl-dev libargon2-dev libpqxx-dev
   python3-yaml
 )
 test_packages=(
   libgtest-dev libgmock-dev clang-format python3 python3-grpcio curl
   python3-jwt python3-cryptography python3-grpc-tools python3-jsonschema
-  chromium
+  chromium postgresql
 )
 bench_packages=(
   libbenchmark-dev libpagmo-dev wrk nginx-light python3-deap python3-flask gunicorn

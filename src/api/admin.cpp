@@ -8,8 +8,8 @@
 #include <iostream>
 #include <string>
 
+#include "api/storage.h"
 #include "auth/accounts.h"
-#include "store/embedded.h"
 
 namespace esp::api {
 namespace {
@@ -48,13 +48,9 @@ int fail(const Error& error) {
 
 int run_admin(const config::Config& config, const config::AdminCommand& command) {
   using Kind = config::AdminCommand::Kind;
-  if (!config.database_url.empty()) {
-    std::cerr << "espd: PostgreSQL is not built into this version yet\n";
-    return 2;
-  }
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
-  auto store = store::open_embedded(config.data_dir);
+  auto store = api::open_store(config);
   if (!store.ok()) return fail(store.error());
   auth::Accounts accounts(*store->users, *store->clients);
   const auto scopes = auth::Scopes::parse(command.scopes);

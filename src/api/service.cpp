@@ -17,6 +17,7 @@
 #include "api/rest/identity.h"
 #include "api/rest/population.h"
 #include "api/rest/routes.h"
+#include "api/storage.h"
 #include "auth/accounts.h"
 #include "auth/issuer.h"
 #include "auth/key_config.h"
@@ -51,22 +52,17 @@ Result<bool> prepare_data_dir(const std::filesystem::path& folder) {
 }  // namespace
 
 int serve(const config::Config& config) {
-  if (!config.database_url.empty() || !config.models_bucket.empty()) {
-    log::error("unsupported_storage",
-               {{"detail",
-                 "PostgreSQL and S3 storage are not built into this version yet; "
-                 "unset ESP_DATABASE_URL and ESP_MODELS_BUCKET"}});
-    return 2;
-  }
   if (auto ready = prepare_data_dir(config.data_dir); !ready) {
     log::error("startup_failed", {{"detail", ready.error().message}});
     return 1;
   }
 
-  auto store = store::open_embedded(config.data_dir);
+  auto store = open_store(config);
   if (!store.ok()) {
-    log::error("startup_failed", {{"detail", store.error().message}});
-    return 1;
+    const bool unsupported = store.error().code == Code::kFailedPrecondition;
+    log::error(unsupported ? "unsupported_storage" : "startup_failed",
+               {{"detail", store.error().message}});
+    return unsupported ? 2 : 1;
   }
   auto signing_keys = auth::load_signing_keys({.jwt_secret = config.jwt_secret.reveal(),
                                                .pem_files = config.signing_keys,

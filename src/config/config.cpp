@@ -37,6 +37,7 @@ unsigned default_thread_count() {
 struct RawFlags {
   std::string data_dir = "esp-data";
   std::string database_url;
+  std::string database_pool;
   std::string models_bucket;
   std::string s3_endpoint;
   std::string aws_region;
@@ -74,6 +75,8 @@ void add_options(CLI::App& app, RawFlags& raw) {
          "Folder for the embedded database, checkpoints and keys");
   option("--database-url", raw.database_url, "ESP_DATABASE_URL",
          "postgresql://... to use PostgreSQL instead of SQLite");
+  option("--database-pool", raw.database_pool, "ESP_DATABASE_POOL",
+         "PostgreSQL connections per replica (default 8)");
   option("--models-bucket", raw.models_bucket, "ESP_MODELS_BUCKET",
          "S3 bucket for checkpoints instead of files");
   option("--s3-endpoint", raw.s3_endpoint, "ESP_S3_ENDPOINT",
@@ -190,6 +193,8 @@ Config validate(const RawFlags& raw, std::vector<std::string>& problems) {
   }
   config.database_url = raw.database_url;
   config.models_bucket = raw.models_bucket;
+  check_count("--database-pool (ESP_DATABASE_POOL)", raw.database_pool, 8, config.database_pool,
+              problems);
   config.s3_endpoint = raw.s3_endpoint;
   config.aws_region = raw.aws_region;
   if (!raw.s3_endpoint.empty() && !raw.s3_endpoint.starts_with("http://") &&

@@ -49,8 +49,9 @@ struct AdminCommand {
 
 struct Config {
   std::filesystem::path data_dir = "esp-data";
-  std::string database_url;   // empty: embedded SQLite under data_dir
-  std::string models_bucket;  // empty: checkpoint files under data_dir
+  std::string database_url;    // empty: embedded SQLite under data_dir
+  unsigned database_pool = 8;  // PostgreSQL connections per replica
+  std::string models_bucket;   // empty: checkpoint files under data_dir
   std::string s3_endpoint;
   std::string aws_region;
   Secret aws_access_key_id;

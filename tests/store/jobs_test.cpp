@@ -2,10 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <pqxx/pqxx>
 #include <thread>
 
 #include "store/embedded.h"
+#include "store/postgres.h"
 
 namespace esp::store {
 namespace {
@@ -13,16 +17,63 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
+// A fresh store per test: SQLite in a temporary folder, or a new database on the
+// PostgreSQL server the test run started (its URL in ESP_TEST_POSTGRES_URL_FILE).
 struct TempStore {
-  fs::path folder =
-      fs::temp_directory_path() / ("store-test-" + std::to_string(::getpid()) + "-" +
-                                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  Store store = [this] {
+  explicit TempStore(const std::string& backend) : backend_(backend) {
     fs::remove_all(folder);
     fs::create_directories(folder);
-    return open_embedded(folder).value();
-  }();
-  ~TempStore() { fs::remove_all(folder); }
+    if (backend == "sqlite") {
+      store = open_embedded(folder).value();
+      return;
+    }
+    const char* url_file = std::getenv("ESP_TEST_POSTGRES_URL_FILE");
+    if (url_file == nullptr) throw std::runtime_error("ESP_TEST_POSTGRES_URL_FILE is not set");
+    std::ifstream file(url_file);
+    std::getline(file, admin_url_);
+    if (admin_url_.empty()) throw std::runtime_error(std::string("no server URL in ") + url_file);
+    database_ = "t" + std::to_string(::getpid()) + "_" + test_name();
+    pqxx::connection admin(admin_url_);
+    pqxx::nontransaction(admin).exec("CREATE DATABASE " + database_);
+    const auto slash = admin_url_.rfind('/');
+    auto opened = open_postgres({.url = admin_url_.substr(0, slash + 1) + database_,
+                                 .pool_size = 4,
+                                 .blobs_dir = folder / "blobs"});
+    if (!opened.ok()) throw std::runtime_error(opened.error().message);
+    store = std::move(*opened);
+  }
+  ~TempStore() {
+    store = Store{};
+    if (!database_.empty()) {
+      pqxx::connection admin(admin_url_);
+      pqxx::nontransaction(admin).exec("DROP DATABASE " + database_ + " WITH (FORCE)");
+    }
+    fs::remove_all(folder);
+  }
+  static std::string test_name() {
+    std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) {
+      return std::isalnum(c) ? static_cast<char>(std::tolower(c)) : '_';
+    });
+    return name.substr(0, 40);
+  }
+
+  std::string backend_;
+  fs::path folder =
+      fs::temp_directory_path() / ("store-test-" + std::to_string(::getpid()) + "-" + test_name());
+  Store store;
+  std::string admin_url_;
+  std::string database_;
+};
+
+// Every test runs against both backends: the use cases rely on the same behaviour.
+class Backend : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    // Run by hand without ctest's PostgreSQL fixture: only the SQLite half can run.
+    if (GetParam() == "postgres" && std::getenv("ESP_TEST_POSTGRES_URL_FILE") == nullptr)
+      GTEST_SKIP() << "no PostgreSQL server for this run (ctest starts one)";
+  }
 };
 
 Job job(const std::string& id, const std::string& key) {
@@ -45,8 +96,8 @@ Checkpoint checkpoint_for(const std::string& job_id, const std::string& checkpoi
           .created_at = unix_millis()};
 }
 
-TEST(Jobs, TheSameRequestKeyGivesTheSameJob) {
-  TempStore t;
+TEST_P(Backend, Jobs_TheSameRequestKeyGivesTheSameJob) {
+  TempStore t(GetParam());
   auto first = t.store.jobs->enqueue(job("op_1", "key"));
   auto second = t.store.jobs->enqueue(job("op_2", "key"));
   ASSERT_TRUE(first.ok() && second.ok());
@@ -54,8 +105,8 @@ TEST(Jobs, TheSameRequestKeyGivesTheSameJob) {
   EXPECT_EQ(second->status, JobStatus::kQueued);
 }
 
-TEST(Jobs, EachJobIsClaimedByOneWorkerWhileItsLeaseLasts) {
-  TempStore t;
+TEST_P(Backend, Jobs_EachJobIsClaimedByOneWorkerWhileItsLeaseLasts) {
+  TempStore t(GetParam());
   ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
   auto claimed = t.store.jobs->claim("w1", milliseconds(60'000));
   ASSERT_TRUE(claimed.ok() && claimed->has_value());
@@ -68,8 +119,8 @@ TEST(Jobs, EachJobIsClaimedByOneWorkerWhileItsLeaseLasts) {
   EXPECT_FALSE(*t.store.jobs->heartbeat("op_1", "w2", milliseconds(60'000)));
 }
 
-TEST(Jobs, AnExpiredLeaseIsClaimedAgainAndOnlyTheHolderFinishes) {
-  TempStore t;
+TEST_P(Backend, Jobs_AnExpiredLeaseIsClaimedAgainAndOnlyTheHolderFinishes) {
+  TempStore t(GetParam());
   ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
   ASSERT_TRUE(t.store.jobs->claim("dead-worker", milliseconds(1))->has_value());
   std::this_thread::sleep_for(milliseconds(5));  // let the 1 ms lease lapse (not synchronisation)
@@ -89,8 +140,8 @@ TEST(Jobs, AnExpiredLeaseIsClaimedAgainAndOnlyTheHolderFinishes) {
       t.store.jobs->claim("w3", milliseconds(1))->has_value());  // finished jobs stay finished
 }
 
-TEST(Blobs, WritesAtomicallyAndRefusesKeysOutsideTheRoot) {
-  TempStore t;
+TEST_P(Backend, Blobs_WritesAtomicallyAndRefusesKeysOutsideTheRoot) {
+  TempStore t(GetParam());
   ASSERT_TRUE(t.store.blobs->put("checkpoints/a/b.pb", "first").ok());
   ASSERT_TRUE(t.store.blobs->put("checkpoints/a/b.pb", "second").ok());
   EXPECT_EQ(*t.store.blobs->get("checkpoints/a/b.pb"), "second");
@@ -102,8 +153,8 @@ TEST(Blobs, WritesAtomicallyAndRefusesKeysOutsideTheRoot) {
   }
 }
 
-TEST(Experiments, CreatedOncePerOwnerAndId) {
-  TempStore t;
+TEST_P(Backend, Experiments_CreatedOncePerOwnerAndId) {
+  TempStore t(GetParam());
   auto made = t.store.experiments->create_if_absent({"alice", "e", "{\"a\":1}", 1});
   auto again = t.store.experiments->create_if_absent({"alice", "e", "{\"a\":2}", 2});
   auto other = t.store.experiments->create_if_absent({"bob", "e", "{\"b\":1}", 3});
@@ -112,8 +163,8 @@ TEST(Experiments, CreatedOncePerOwnerAndId) {
   EXPECT_FALSE(t.store.experiments->find("carol", "e")->has_value());
 }
 
-TEST(Jobs, ACancelledJobIsNeverClaimedAndALateResultIsRefused) {
-  TempStore t;
+TEST_P(Backend, Jobs_ACancelledJobIsNeverClaimedAndALateResultIsRefused) {
+  TempStore t(GetParam());
   ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
   ASSERT_TRUE(t.store.jobs->enqueue(job("op_2", "k2")).ok());
   ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000))->has_value());  // op_1 runs
@@ -129,8 +180,8 @@ TEST(Jobs, ACancelledJobIsNeverClaimedAndALateResultIsRefused) {
   EXPECT_FALSE(t.store.jobs->cancel("op_missing")->has_value());
 }
 
-TEST(Jobs, CancellingAnEndedJobLeavesItAsItWas) {
-  TempStore t;
+TEST_P(Backend, Jobs_CancellingAnEndedJobLeavesItAsItWas) {
+  TempStore t(GetParam());
   ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
   ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000))->has_value());
   ASSERT_TRUE(*t.store.jobs->succeed("op_1", "w1", checkpoint_for("op_1", "e/1/a")));
@@ -140,8 +191,8 @@ TEST(Jobs, CancellingAnEndedJobLeavesItAsItWas) {
   EXPECT_EQ((*after)->result_checkpoint, "e/1/a");
 }
 
-TEST(Jobs, SendingAFailedOrCancelledRequestAgainQueuesTheSameJob) {
-  TempStore t;
+TEST_P(Backend, Jobs_SendingAFailedOrCancelledRequestAgainQueuesTheSameJob) {
+  TempStore t(GetParam());
   ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
   ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000))->has_value());
   ASSERT_TRUE(*t.store.jobs->fail("op_1", "w1", "engine said no"));
@@ -158,8 +209,8 @@ TEST(Jobs, SendingAFailedOrCancelledRequestAgainQueuesTheSameJob) {
   EXPECT_EQ((*claimed)->attempts, 2);
 }
 
-TEST(Blobs, RemovingIsIdempotent) {
-  TempStore t;
+TEST_P(Backend, Blobs_RemovingIsIdempotent) {
+  TempStore t(GetParam());
   ASSERT_TRUE(t.store.blobs->put("inputs/a.json", "{}").ok());
   EXPECT_TRUE(t.store.blobs->remove("inputs/a.json").ok());
   EXPECT_EQ(t.store.blobs->get("inputs/a.json").error().code, Code::kNotFound);
@@ -167,8 +218,8 @@ TEST(Blobs, RemovingIsIdempotent) {
   EXPECT_FALSE(t.store.blobs->remove("../esp.db").ok());
 }
 
-TEST(Experiments, ListPageByPageInCreationOrder) {
-  TempStore t;
+TEST_P(Backend, Experiments_ListPageByPageInCreationOrder) {
+  TempStore t(GetParam());
   for (int i = 0; i < 5; ++i) {
     ASSERT_TRUE(
         t.store.experiments->create_if_absent({"alice", "e" + std::to_string(i), "{}", i}).ok());
@@ -193,8 +244,8 @@ TEST(Experiments, ListPageByPageInCreationOrder) {
             Code::kInvalidArgument);
 }
 
-TEST(Experiments, RemovingTakesItsCheckpointsAndJobsAndNamesTheirBlobs) {
-  TempStore t;
+TEST_P(Backend, Experiments_RemovingTakesItsCheckpointsAndJobsAndNamesTheirBlobs) {
+  TempStore t(GetParam());
   ASSERT_TRUE(t.store.experiments->create_if_absent({"alice", "e", "{}", 1}).ok());
   ASSERT_TRUE(t.store.experiments->create_if_absent({"alice", "kept", "{}", 1}).ok());
   auto with_input = job("op_1", "k1");
@@ -219,8 +270,8 @@ TEST(Experiments, RemovingTakesItsCheckpointsAndJobsAndNamesTheirBlobs) {
   EXPECT_FALSE(t.store.experiments->remove("alice", "e")->has_value());
 }
 
-TEST(Checkpoints, ListedPerExperimentWithTheNewestAsLatest) {
-  TempStore t;
+TEST_P(Backend, Checkpoints_ListedPerExperimentWithTheNewestAsLatest) {
+  TempStore t(GetParam());
   EXPECT_FALSE(t.store.checkpoints->latest("alice", "e")->has_value());
   for (int generation = 1; generation <= 3; ++generation) {
     const std::string id = "op_" + std::to_string(generation);
@@ -238,6 +289,9 @@ TEST(Checkpoints, ListedPerExperimentWithTheNewestAsLatest) {
   EXPECT_EQ((*t.store.checkpoints->latest("alice", "e"))->checkpoint_id, "e/3/t");
   EXPECT_TRUE(t.store.checkpoints->list("bob", "e", {.limit = 10})->items.empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, Backend, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace esp::store

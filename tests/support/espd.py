@@ -1,4 +1,5 @@
 """Starts the real espd binary on free loopback ports for integration tests."""
+import itertools
 import json
 import os
 import queue
@@ -17,8 +18,11 @@ class Espd:
 
     def __init__(self, *args, env=None, ports=None, defer_start=False):
         """ports=(http, grpc) fixes the ports instead of reading them from the
-        'listening' log line, for runs whose log level hides that line."""
+        'listening' log line, for runs whose log level hides that line. With
+        ESP_TEST_POSTGRES_URL_FILE set (ctest's PostgreSQL fixture), each instance gets
+        a database of its own there instead of SQLite."""
         self.args = list(args)
+        self.storage_args = postgres_database_args()
         self.ports = ports
         self.defer_start = defer_start  # True: the test runs admin commands, then start()
         self.env = dict(os.environ, **(env or {}))
@@ -40,8 +44,8 @@ class Espd:
         http_port, grpc_port = self.ports or (0, 0)
         with self._lines_seen:
             self.lines = []  # a restart must not find the previous run's lines
-        command = [ESPD, "--data-dir", self.data_dir.name, "--http-addr", f"127.0.0.1:{http_port}",
-                   "--grpc-addr", f"127.0.0.1:{grpc_port}", *self.args]
+        command = [ESPD, "--data-dir", self.data_dir.name, *self.storage_args,
+                   "--http-addr", f"127.0.0.1:{http_port}", "--grpc-addr", f"127.0.0.1:{grpc_port}", *self.args]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         env=self.env)
         threading.Thread(target=self._read_stdout, daemon=True).start()
@@ -97,7 +101,7 @@ class Espd:
     def admin(self, *args, password=None):
         """Runs an administration subcommand (espd users ..., espd clients ...) on this
         instance's data folder; the password, if any, goes to standard input."""
-        return subprocess.run([ESPD, "--data-dir", self.data_dir.name, *args], input=password,
+        return subprocess.run([ESPD, "--data-dir", self.data_dir.name, *self.storage_args, *args], input=password,
                               capture_output=True, text=True, env=self.env, timeout=60)
 
     def url(self, path):
@@ -121,6 +125,21 @@ class Espd:
 
     def connect(self, timeout_s=10):
         return socket.create_connection(("127.0.0.1", self.http_port), timeout=timeout_s)
+
+
+def postgres_database_args():
+    """["--database-url", URL] of a new database on the test run's PostgreSQL, or []."""
+    url_file = os.environ.get("ESP_TEST_POSTGRES_URL_FILE")
+    if not url_file:
+        return []
+    with open(url_file) as f:
+        admin_url = f.read().strip()
+    name = f"espd_{os.getpid()}_{next(_databases)}"
+    subprocess.run(["psql", admin_url, "-q", "-c", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    return ["--database-url", admin_url.rsplit("/", 1)[0] + "/" + name]
+
+
+_databases = itertools.count()
 
 
 def free_port():
