@@ -59,10 +59,8 @@ int serve(const config::Config& config) {
 
   auto store = open_store(config);
   if (!store.ok()) {
-    const bool unsupported = store.error().code == Code::kFailedPrecondition;
-    log::error(unsupported ? "unsupported_storage" : "startup_failed",
-               {{"detail", store.error().message}});
-    return unsupported ? 2 : 1;
+    log::error("startup_failed", {{"detail", store.error().message}});
+    return 1;
   }
   auto signing_keys = auth::load_signing_keys({.jwt_secret = config.jwt_secret.reveal(),
                                                .pem_files = config.signing_keys,

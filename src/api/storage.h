@@ -1,6 +1,6 @@
-// The store the configuration names: PostgreSQL when ESP_DATABASE_URL is set, the
-// embedded SQLite under the data folder otherwise; checkpoint payloads are files under
-// the data folder either way (S3 is not in this version).
+// The store the configuration names: records in PostgreSQL when ESP_DATABASE_URL is
+// set, else in SQLite under the data folder; checkpoint payloads in the S3 bucket
+// ESP_MODELS_BUCKET when set, else as files under the data folder.
 #pragma once
 
 #include "config/config.h"

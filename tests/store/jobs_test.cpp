@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
 // A fresh store per test: SQLite in a temporary folder, or a new database on the
-// PostgreSQL server the test run started (its URL in ESP_TEST_POSTGRES_URL_FILE).
+// PostgreSQL server the test run started (in ESP_TEST_SERVERS_DIR/test-postgres).
 struct TempStore {
   explicit TempStore(const std::string& backend) : backend_(backend) {
     fs::remove_all(folder);
@@ -27,11 +27,12 @@ struct TempStore {
       store = open_embedded(folder).value();
       return;
     }
-    const char* url_file = std::getenv("ESP_TEST_POSTGRES_URL_FILE");
-    if (url_file == nullptr) throw std::runtime_error("ESP_TEST_POSTGRES_URL_FILE is not set");
+    const char* servers = std::getenv("ESP_TEST_SERVERS_DIR");
+    if (servers == nullptr) throw std::runtime_error("ESP_TEST_SERVERS_DIR is not set");
+    const std::string url_file = std::string(servers) + "/test-postgres/url";
     std::ifstream file(url_file);
     std::getline(file, admin_url_);
-    if (admin_url_.empty()) throw std::runtime_error(std::string("no server URL in ") + url_file);
+    if (admin_url_.empty()) throw std::runtime_error("no server URL in " + url_file);
     database_ = "t" + std::to_string(::getpid()) + "_" + test_name();
     pqxx::connection admin(admin_url_);
     pqxx::nontransaction(admin).exec("CREATE DATABASE " + database_);
@@ -71,7 +72,7 @@ class Backend : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     // Run by hand without ctest's PostgreSQL fixture: only the SQLite half can run.
-    if (GetParam() == "postgres" && std::getenv("ESP_TEST_POSTGRES_URL_FILE") == nullptr)
+    if (GetParam() == "postgres" && std::getenv("ESP_TEST_SERVERS_DIR") == nullptr)
       GTEST_SKIP() << "no PostgreSQL server for this run (ctest starts one)";
   }
 };

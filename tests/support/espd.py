@@ -22,7 +22,7 @@ class Espd:
         ESP_TEST_POSTGRES_URL_FILE set (ctest's PostgreSQL fixture), each instance gets
         a database of its own there instead of SQLite."""
         self.args = list(args)
-        self.storage_args = postgres_database_args()
+        self.storage_args = postgres_database_args() + s3_bucket_args()
         self.ports = ports
         self.defer_start = defer_start  # True: the test runs admin commands, then start()
         self.env = dict(os.environ, **(env or {}))
@@ -140,6 +140,18 @@ def postgres_database_args():
 
 
 _databases = itertools.count()
+
+
+def s3_bucket_args():
+    """Checkpoints in the test run's s3rver (ESP_TEST_S3_ENDPOINT_FILE), or []."""
+    endpoint_file = os.environ.get("ESP_TEST_S3_ENDPOINT_FILE")
+    if not endpoint_file:
+        return []
+    with open(endpoint_file) as f:
+        endpoint = f.read().strip()
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "S3RVER")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "S3RVER")
+    return ["--models-bucket", "esp-test", "--s3-endpoint", endpoint]
 
 
 def free_port():

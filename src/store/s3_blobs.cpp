@@ -1,0 +1,174 @@
+#include "store/s3_blobs.h"
+
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include <memory>
+#include <regex>
+#include <thread>
+
+namespace esp::store {
+namespace {
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return hex;
+}
+
+// RFC 3986 unreserved characters stay; '/' separates key segments.
+std::string escape_key(const std::string& key, bool keep_slash) {
+  std::string out;
+  for (unsigned char c : key) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
+        (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+// curl_global_init is not thread-safe; run it once before the first handle.
+void init_curl_once() {
+  static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+  (void)initialised;
+}
+
+std::size_t append(char* chunk, std::size_t size, std::size_t count, void* user) {
+  static_cast<std::string*>(user)->append(chunk, size * count);
+  return size * count;
+}
+
+std::string s3_error(long status, const std::string& body) {
+  std::smatch code;
+  if (std::regex_search(body, code, std::regex("<Code>([^<]+)</Code>")))
+    return "S3 answered " + std::to_string(status) + " " + code[1].str();
+  return "S3 answered " + std::to_string(status);
+}
+
+}  // namespace
+
+std::string S3Blobs::url_of(const std::string& key) const {
+  std::string base = options_.endpoint;
+  while (!base.empty() && base.back() == '/')
+    base.pop_back();
+  std::string url;
+  if (options_.path_style) {
+    url = base + "/" + options_.bucket;
+  } else {
+    const auto scheme_end = base.find("://");
+    url = base.substr(0, scheme_end + 3) + options_.bucket + "." + base.substr(scheme_end + 3);
+  }
+  return key.empty() ? url : url + "/" + escape_key(key, true);
+}
+
+Result<S3Blobs::Answer> S3Blobs::send(const std::string& method, const std::string& url,
+                                      std::string_view body) {
+  init_curl_once();
+  auto backoff = options_.first_backoff;
+  std::string last_failure;
+  for (int attempt = 1; attempt <= options_.attempts; ++attempt) {
+    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
+    if (!curl) return Error{Code::kInternal, "libcurl could not start"};
+    CURL* handle = curl.get();
+    // S3 signs the payload's hash; curl puts x-amz-* headers into the SigV4 signature.
+    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(
+        curl_slist_append(nullptr, ("x-amz-content-sha256: " + sha256_hex(body)).c_str()),
+        curl_slist_free_all);
+    const std::string sigv4 = "aws:amz:" + options_.region + ":s3";
+    const std::string credentials = options_.access_key_id + ":" + options_.secret_access_key;
+    Answer answer;
+    curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method.c_str());
+    curl_easy_setopt(handle, CURLOPT_AWS_SIGV4, sigv4.c_str());
+    curl_easy_setopt(handle, CURLOPT_USERPWD, credentials.c_str());
+    curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
+    if (method == "PUT") {
+      curl_easy_setopt(handle, CURLOPT_POSTFIELDS, body.data());
+      curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+    }
+    if (method == "HEAD") curl_easy_setopt(handle, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
+    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, append);
+    curl_easy_setopt(handle, CURLOPT_WRITEDATA, &answer.body);
+    const CURLcode code = curl_easy_perform(handle);
+    if (code == CURLE_OK) {
+      curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &answer.status);
+      if (answer.status < 500) return answer;
+      last_failure = s3_error(answer.status, answer.body);
+    } else {
+      last_failure = std::string(curl_easy_strerror(code));
+    }
+    if (attempt < options_.attempts) {
+      std::this_thread::sleep_for(backoff);  // backoff between retries, not synchronisation
+      backoff *= 2;
+    }
+  }
+  return Error{Code::kUnavailable, method + " " + url + ": " + last_failure};
+}
+
+Result<bool> S3Blobs::put(const std::string& key, std::string_view bytes) {
+  auto answer = send("PUT", url_of(key), bytes);
+  if (!answer.ok()) return answer.error();
+  if (answer->status != 200)
+    return Error{Code::kUnavailable, "PUT " + key + ": " + s3_error(answer->status, answer->body)};
+  return true;
+}
+
+Result<std::string> S3Blobs::get(const std::string& key) {
+  auto answer = send("GET", url_of(key), "");
+  if (!answer.ok()) return answer.error();
+  if (answer->status == 404) return Error{Code::kNotFound, "no blob " + key};
+  if (answer->status != 200)
+    return Error{Code::kUnavailable, "GET " + key + ": " + s3_error(answer->status, answer->body)};
+  return std::move(answer->body);
+}
+
+Result<bool> S3Blobs::remove(const std::string& key) {
+  auto answer = send("DELETE", url_of(key), "");
+  if (!answer.ok()) return answer.error();
+  if (answer->status != 204 && answer->status != 200 && answer->status != 404)
+    return Error{Code::kUnavailable,
+                 "DELETE " + key + ": " + s3_error(answer->status, answer->body)};
+  return true;
+}
+
+Result<std::vector<std::string>> S3Blobs::list(const std::string& prefix) {
+  std::vector<std::string> keys;
+  std::string token;
+  for (;;) {
+    std::string url = url_of("") + "?list-type=2&prefix=" + escape_key(prefix, false);
+    if (!token.empty()) url += "&continuation-token=" + escape_key(token, false);
+    auto answer = send("GET", url, "");
+    if (!answer.ok()) return answer.error();
+    if (answer->status != 200)
+      return Error{Code::kUnavailable,
+                   "LIST " + prefix + ": " + s3_error(answer->status, answer->body)};
+    static const std::regex kKey("<Key>([^<]*)</Key>");
+    for (std::sregex_iterator it(answer->body.begin(), answer->body.end(), kKey), end; it != end;
+         ++it)
+      keys.push_back((*it)[1].str());
+    std::smatch next;
+    if (answer->body.find("<IsTruncated>true</IsTruncated>") == std::string::npos ||
+        !std::regex_search(answer->body, next,
+                           std::regex("<NextContinuationToken>([^<]+)</NextContinuationToken>")))
+      return keys;
+    token = next[1].str();
+  }
+}
+
+}  // namespace esp::store

@@ -1,0 +1,97 @@
+// Checkpoint payloads in S3, against s3rver on loopback (ctest starts it; its endpoint
+// is in ESP_TEST_SERVERS_DIR/test-s3rver).
+#include "store/s3_blobs.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+
+namespace esp::store {
+namespace {
+
+class S3 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* servers = std::getenv("ESP_TEST_SERVERS_DIR");
+    if (servers == nullptr) GTEST_SKIP() << "no S3 server for this run (ctest starts s3rver)";
+    const std::string file = std::string(servers) + "/test-s3rver/endpoint";
+    std::ifstream in(file);
+    std::getline(in, endpoint_);
+    ASSERT_FALSE(endpoint_.empty()) << "no endpoint in " << file;
+  }
+  S3Options options() const {
+    return {.endpoint = endpoint_,
+            .bucket = "esp-test",
+            .access_key_id = "S3RVER",
+            .secret_access_key = "S3RVER",
+            .first_backoff = std::chrono::milliseconds(10)};
+  }
+  std::string prefix() const {
+    return std::string("t/") + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+           "/";
+  }
+  std::string endpoint_;
+};
+
+TEST_F(S3, PutGetListDeleteRoundTrip) {
+  S3Blobs blobs(options());
+  std::string payload(5 << 20, '\0');
+  for (std::size_t i = 0; i < payload.size(); ++i)
+    payload[i] = static_cast<char>(i * 131 % 251);
+  ASSERT_TRUE(blobs.put(prefix() + "checkpoints/a/op_1.pb", payload).ok());
+  ASSERT_TRUE(blobs.put(prefix() + "inputs/k.json", "{}").ok());
+  auto read = blobs.get(prefix() + "checkpoints/a/op_1.pb");
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_TRUE(*read == payload);
+  auto keys = blobs.list(prefix());
+  ASSERT_TRUE(keys.ok()) << keys.error().message;
+  std::sort(keys->begin(), keys->end());
+  EXPECT_EQ(*keys, (std::vector<std::string>{prefix() + "checkpoints/a/op_1.pb",
+                                             prefix() + "inputs/k.json"}));
+  ASSERT_TRUE(blobs.remove(prefix() + "inputs/k.json").ok());
+  EXPECT_TRUE(blobs.remove(prefix() + "inputs/k.json").ok());  // deleting twice is fine
+  EXPECT_EQ(blobs.get(prefix() + "inputs/k.json").error().code, Code::kNotFound);
+  EXPECT_EQ(blobs.list(prefix())->size(), 1U);
+}
+
+TEST_F(S3, ListingFollowsEveryPage) {
+  S3Blobs blobs(options());
+  for (int i = 0; i < 1005; ++i)  // s3rver pages at 1000 keys
+    ASSERT_TRUE(blobs.put(prefix() + std::to_string(i), "x").ok());
+  auto keys = blobs.list(prefix());
+  ASSERT_TRUE(keys.ok()) << keys.error().message;
+  EXPECT_EQ(keys->size(), 1005U);
+}
+
+TEST_F(S3, UnknownCredentialsAreRefusedAndNothingIsWritten) {
+  auto wrong = options();
+  wrong.access_key_id = "NOT-A-KEY";
+  S3Blobs refused(wrong);
+  auto put = refused.put(prefix() + "x", "data");
+  ASSERT_FALSE(put.ok());
+  EXPECT_NE(put.error().message.find("403 InvalidAccessKeyId"), std::string::npos)
+      << put.error().message;
+  EXPECT_EQ(S3Blobs(options()).get(prefix() + "x").error().code, Code::kNotFound);
+}
+
+TEST_F(S3, AnUnreachableEndpointFailsAfterItsRetries) {
+  auto gone = options();
+  gone.endpoint = "http://127.0.0.1:9";  // discard port: nothing listens
+  gone.attempts = 3;
+  auto put = S3Blobs(gone).put("x", "data");
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().code, Code::kUnavailable);
+}
+
+TEST(S3Addressing, PathStyleAndVirtualHostStyle) {
+  S3Options path{.endpoint = "https://s3.eu-west-1.amazonaws.com/", .bucket = "models"};
+  EXPECT_EQ(S3Blobs(path).url_of("checkpoints/a b.pb"),
+            "https://s3.eu-west-1.amazonaws.com/models/checkpoints/a%20b.pb");
+  path.path_style = false;
+  EXPECT_EQ(S3Blobs(path).url_of("k"), "https://models.s3.eu-west-1.amazonaws.com/k");
+}
+
+}  // namespace
+}  // namespace esp::store

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs (npm ci from tests/s3's lock) and starts or stops s3rver, an S3-protocol
+# server, on a free loopback port in FOLDER with the bucket esp-test. Writes
+# FOLDER/endpoint for the tests. s3rver accepts the access key S3RVER with the secret
+# S3RVER and checks request signatures.
+# Usage: s3rver.sh start FOLDER | s3rver.sh stop FOLDER
+set -euo pipefail
+action=$1 folder=$2
+here=$(cd "$(dirname "$0")/../s3" && pwd)
+case "$action" in
+  start)
+    "$0" stop "$folder" 2>/dev/null || true
+    mkdir -p "$folder/install" "$folder/data"
+    if ! cmp -s "$here/package-lock.json" "$folder/install/package-lock.json"; then
+      cp "$here/package.json" "$here/package-lock.json" "$folder/install/"
+      (cd "$folder/install" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+    port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    rm -rf "$folder/data"/*
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # s3rver opens every listed object at once
+    # s3rver 3 makes continuation tokens with a cipher OpenSSL 3 keeps in its legacy provider.
+    NODE_OPTIONS=--openssl-legacy-provider nohup node "$folder/install/node_modules/s3rver/bin/s3rver.js" --directory "$folder/data" \
+      --address 127.0.0.1 --port "$port" --configure-bucket esp-test --silent \
+      >"$folder/server.log" 2>&1 &
+    echo $! >"$folder/pid"
+    for _ in $(seq 1 600); do
+      (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && { echo "http://127.0.0.1:$port" >"$folder/endpoint"; exit 0; }
+      sleep 0.05
+    done
+    echo "s3rver did not start: $(cat "$folder/server.log")" >&2; exit 1
+    ;;
+  stop)
+    [[ -f $folder/pid ]] || exit 0
+    kill "$(cat "$folder/pid")" 2>/dev/null || true
+    rm -f "$folder/pid"
+    ;;
+  *) echo "usage: $0 start|stop FOLDER" >&2; exit 2 ;;
+esac
