@@ -83,6 +83,12 @@ int serve(const config::Config& config) {
   // Storage calls of REST handlers: short, but they may wait on a disk flush.
   boost::asio::thread_pool storage_pool(4);
   population::JobBoard job_board;
+  if (store->notifications) {
+    store->notifications->listen([&job_board](store::JobNotifications::Event event) {
+      event == store::JobNotifications::Event::kQueued ? job_board.job_queued()
+                                                       : job_board.job_ended();
+    });
+  }
   population::Generations generations(*store, job_board);
   population::ExperimentRecords experiment_records(*store);
   population::Workers workers(*store, job_board,
@@ -184,6 +190,7 @@ int serve(const config::Config& config) {
   blocking.join();
   storage_pool.join();
   workers.stop();
+  if (store->notifications) store->notifications->stop();
   log::info("stopped",
             {{"drained", drained}, {"open_connections", http_server.open_connections()}});
   return 0;

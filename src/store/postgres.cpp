@@ -1,15 +1,18 @@
 #include "store/postgres.h"
 
+#include <atomic>
 #include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <pqxx/pqxx>
+#include <thread>
 #include <vector>
 
 namespace esp::store {
 namespace {
 
 constexpr long kMigrationLock = 0x65737064;  // "espd"
+constexpr const char* kJobChannel = "esp_jobs";
 
 const std::vector<std::string_view> kMigrations = {
     R"sql(
@@ -367,6 +370,7 @@ class PgJobs final : public Jobs {
           "finished_at = 0, error = '' WHERE jobs.status IN ('failed', 'cancelled')",
           j.id, j.owner, j.experiment_id, j.idempotency_key, j.source_checkpoint, j.params_json,
           j.input_blob_key, j.created_at);
+      w.exec_params("SELECT pg_notify($1, 'queued')", kJobChannel);  // sent at commit
       return read_job(w.exec_params1(
           std::string("SELECT ") + kJobColumns + " FROM jobs WHERE idempotency_key = $1",
           j.idempotency_key));
@@ -423,25 +427,30 @@ class PgJobs final : public Jobs {
           "UPDATE jobs SET status = 'succeeded', finished_at = $1, result_checkpoint = (SELECT "
           "checkpoint_id FROM checkpoints WHERE job_id = $2) WHERE id = $2",
           unix_millis(), job_id);
+      w.exec_params("SELECT pg_notify($1, 'ended')", kJobChannel);
       return true;
     });
   }
   Result<bool> fail(const std::string& job_id, const std::string& worker,
                     const std::string& error) override {
     return pool_->run([&](pqxx::work& w) -> Result<bool> {
-      return w.exec_params(
-                  "UPDATE jobs SET status = 'failed', error = $1, finished_at = $2 WHERE "
-                  "id = $3 AND lease_owner = $4 AND status = 'running'",
-                  error, unix_millis(), job_id, worker)
-                 .affected_rows() == 1;
+      const bool failed =
+          w.exec_params(
+               "UPDATE jobs SET status = 'failed', error = $1, finished_at = $2 WHERE "
+               "id = $3 AND lease_owner = $4 AND status = 'running'",
+               error, unix_millis(), job_id, worker)
+              .affected_rows() == 1;
+      if (failed) w.exec_params("SELECT pg_notify($1, 'ended')", kJobChannel);
+      return failed;
     });
   }
   Result<std::optional<Job>> cancel(const std::string& job_id) override {
     return pool_->run([&](pqxx::work& w) -> Result<std::optional<Job>> {
-      w.exec_params(
-          "UPDATE jobs SET status = 'cancelled', finished_at = $1, lease_owner = '' "
-          "WHERE id = $2 AND status IN ('queued', 'running')",
-          unix_millis(), job_id);
+      if (w.exec_params("UPDATE jobs SET status = 'cancelled', finished_at = $1, lease_owner = '' "
+                        "WHERE id = $2 AND status IN ('queued', 'running')",
+                        unix_millis(), job_id)
+              .affected_rows() == 1)
+        w.exec_params("SELECT pg_notify($1, 'ended')", kJobChannel);
       return first<Job>(
           w.exec_params(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = $1", job_id),
           read_job);
@@ -450,6 +459,56 @@ class PgJobs final : public Jobs {
 
  private:
   std::shared_ptr<Pool> pool_;
+};
+
+// One connection that LISTENs on the job channel; reopened after a failure.
+class PgJobNotifications final : public JobNotifications {
+ public:
+  explicit PgJobNotifications(std::string url) : url_(std::move(url)) {}
+  ~PgJobNotifications() override { stop(); }
+
+  void listen(std::function<void(Event)> on_event) override {
+    thread_ = std::thread([this, on_event = std::move(on_event)] { run(on_event); });
+  }
+  void stop() override {
+    stopping_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  class Receiver final : public pqxx::notification_receiver {
+   public:
+    Receiver(pqxx::connection& connection, std::function<void(Event)> on_event)
+        : pqxx::notification_receiver(connection, kJobChannel), on_event_(std::move(on_event)) {}
+    void operator()(const std::string& payload, int /*backend_pid*/) override {
+      on_event_(payload == "queued" ? Event::kQueued : Event::kEnded);
+    }
+
+   private:
+    std::function<void(Event)> on_event_;
+  };
+
+  void run(const std::function<void(Event)>& on_event) {
+    while (!stopping_) {
+      try {
+        pqxx::connection connection(url_);
+        Receiver receiver(connection, on_event);
+        // A change missed while (re)connecting is caught by the pollers; waking them now
+        // makes up for it sooner.
+        on_event(Event::kQueued);
+        on_event(Event::kEnded);
+        while (!stopping_)
+          connection.await_notification(0, 200'000);  // 200 ms: sees stop()
+      } catch (const std::exception&) {
+        for (int i = 0; i < 10 && !stopping_; ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));  // reconnect pacing
+      }
+    }
+  }
+
+  std::string url_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
 };
 
 Result<bool> migrate(const std::string& url) {
@@ -484,7 +543,8 @@ Result<Store> open_postgres(const PostgresOptions& options) {
                .experiments = std::make_unique<PgExperiments>(pool),
                .checkpoints = std::make_unique<PgCheckpoints>(pool),
                .jobs = std::make_unique<PgJobs>(pool),
-               .blobs = std::make_unique<FileBlobs>(options.blobs_dir)};
+               .blobs = std::make_unique<FileBlobs>(options.blobs_dir),
+               .notifications = std::make_unique<PgJobNotifications>(options.url)};
 }
 
 }  // namespace esp::store

@@ -16,13 +16,15 @@ START_TIMEOUT_S = 60
 class Espd:
     """One espd process with its own data folder; use as a context manager."""
 
-    def __init__(self, *args, env=None, ports=None, defer_start=False):
+    def __init__(self, *args, env=None, ports=None, defer_start=False, storage_args=None):
         """ports=(http, grpc) fixes the ports instead of reading them from the
         'listening' log line, for runs whose log level hides that line. With
         ESP_TEST_POSTGRES_URL_FILE set (ctest's PostgreSQL fixture), each instance gets
         a database of its own there instead of SQLite."""
         self.args = list(args)
-        self.storage_args = postgres_database_args() + s3_bucket_args()
+        # storage_args: share one database and bucket between replicas.
+        self.storage_args = storage_args if storage_args is not None else (
+            postgres_database_args() + s3_bucket_args())
         self.ports = ports
         self.defer_start = defer_start  # True: the test runs admin commands, then start()
         self.env = dict(os.environ, **(env or {}))
@@ -114,6 +116,8 @@ class Espd:
         return self.process.wait(timeout=timeout_s)
 
     def stop(self):
+        if not hasattr(self, "process"):
+            return None  # never started
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
