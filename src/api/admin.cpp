@@ -1,40 +1,15 @@
 #include "api/admin.h"
 
-#include <termios.h>
-#include <unistd.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <string>
 
 #include "api/storage.h"
 #include "auth/accounts.h"
+#include "core/prompt.h"
 
 namespace esp::api {
 namespace {
-
-// One line from standard input; on a terminal, prompted and not echoed. Never from argv,
-// where other users of the machine could read it.
-std::string read_password() {
-  const bool terminal = ::isatty(STDIN_FILENO) != 0;
-  termios saved{};
-  if (terminal) {
-    std::fputs("Password: ", stderr);
-    ::tcgetattr(STDIN_FILENO, &saved);
-    termios quiet = saved;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-  }
-  std::string password;
-  std::getline(std::cin, password);
-  if (terminal) {
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-    std::fputs("\n", stderr);
-  }
-  if (!password.empty() && password.back() == '\r') password.pop_back();
-  return password;
-}
 
 int fail(const Error& error) {
   std::cerr << "espd: " << error.message << "\n";
@@ -56,7 +31,7 @@ int run_admin(const config::Config& config, const config::AdminCommand& command)
   const auto scopes = auth::Scopes::parse(command.scopes);
   switch (command.kind) {
     case Kind::kUsersAdd: {
-      auto added = accounts.add_user(command.target, read_password(), scopes);
+      auto added = accounts.add_user(command.target, read_secret_line("Password: "), scopes);
       if (!added.ok()) return fail(added.error());
       std::cout << "added user " << command.target << " (" << scopes.to_string() << ")\n";
       return 0;

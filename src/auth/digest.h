@@ -1,18 +1,17 @@
-// SHA-256 (OpenSSL EVP) and random identifiers, used wherever esp names or keys things.
+// Random identifiers, and SHA-256 (core/digest.h) under the names auth has always used.
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 
+#include "core/digest.h"
 #include "core/error.h"
 
 namespace esp::auth {
 
-// The 32-byte digest.
-std::string sha256(std::string_view data);
-// The digest as 64 lowercase hex digits.
-std::string sha256_hex(std::string_view data);
+using esp::sha256;
+using esp::sha256_hex;
 
 // `bytes` bytes from OpenSSL's CSPRNG, base64url-encoded: token ids, client ids, secrets.
 Result<std::string> random_id(std::size_t bytes);

@@ -2,7 +2,6 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +13,8 @@
 #include "cli/run.h"
 #include "cli/server.h"
 #include "cli/tokens.h"
+#include "core/percent_encode.h"
+#include "core/prompt.h"
 #include "population/population_json.h"
 
 namespace esp::cli {
@@ -45,23 +46,8 @@ void write_file(const std::string& path, const std::string& text) {
   if (!file) throw Failure{"cannot write " + path};
 }
 
-// Without echo on a terminal; a line of standard input otherwise (scripts, tests).
 std::string read_password() {
-  const bool terminal = ::isatty(STDIN_FILENO) != 0;
-  termios saved{};
-  if (terminal) {
-    std::cerr << "Password: " << std::flush;
-    ::tcgetattr(STDIN_FILENO, &saved);
-    termios quiet = saved;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
-  }
-  std::string password;
-  std::getline(std::cin, password);
-  if (terminal) {
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-    std::cerr << "\n";
-  }
+  std::string password = read_secret_line("Password: ");
   if (password.empty()) throw Failure{"no password given"};
   return password;
 }
@@ -82,18 +68,6 @@ void save_population(const std::string& path, const std::string& experiment_id,
                      const ::population::PopulationResponse& population) {
   if (!path.empty())
     write_file(path, population::population_json(experiment_id, population).dump(2) + "\n");
-}
-
-std::string escaped(const std::string& segment) {
-  std::string out;
-  for (unsigned char c : segment) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
 }
 
 struct Arguments {
@@ -194,7 +168,7 @@ void operation_wait(const Arguments& a) {
     const double left =
         std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
     auto operation =
-        must(server.rest("GET", fmt::format("/v1/operations/{}?wait={:.0f}", escaped(a.id),
+        must(server.rest("GET", fmt::format("/v1/operations/{}?wait={:.0f}", percent_encode(a.id),
                                             std::clamp(left, 0.0, 60.0))));
     const std::string status = operation.value("status", "");
     if (status == "failed") {
@@ -324,16 +298,17 @@ int run_command_line(int argc, char** argv) {
     if (get_cmd->parsed()) get_population_command(a);
     if (list->parsed()) list_experiments(a);
     if (show->parsed())
-      print_json(must(connect(a).rest("GET", "/v1/experiments/" + escaped(a.id))));
+      print_json(must(connect(a).rest("GET", "/v1/experiments/" + percent_encode(a.id))));
     if (remove->parsed()) {
-      must(connect(a).rest("DELETE", "/v1/experiments/" + escaped(a.id)));
+      must(connect(a).rest("DELETE", "/v1/experiments/" + percent_encode(a.id)));
       std::cerr << "deleted experiment " << a.id << "\n";
     }
     if (op_show->parsed())
-      print_json(must(connect(a).rest("GET", "/v1/operations/" + escaped(a.id))));
+      print_json(must(connect(a).rest("GET", "/v1/operations/" + percent_encode(a.id))));
     if (op_wait->parsed()) operation_wait(a);
     if (op_cancel->parsed())
-      print_json(must(connect(a).rest("POST", "/v1/operations/" + escaped(a.id) + ":cancel")));
+      print_json(
+          must(connect(a).rest("POST", "/v1/operations/" + percent_encode(a.id) + ":cancel")));
     if (run_cmd->parsed()) run_command(a);
   } catch (const Failure& failure) {
     std::cerr << "esp: " << failure.message << std::endl;

@@ -11,27 +11,13 @@
 
 #include "auth/base64url.h"
 #include "auth/http_fetch.h"
+#include "core/percent_encode.h"
 
 namespace esp::cli {
 namespace {
 
 using Json = nlohmann::json;
 namespace fs = std::filesystem;
-
-std::string form_encode(const std::string& text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      constexpr char kHex[] = "0123456789ABCDEF";
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 // The error a token endpoint gave: problem+json detail or OAuth2 error_description.
 std::string refusal(const auth::HttpAnswer& answer) {
@@ -135,9 +121,9 @@ Result<Token> login(const std::string& server, const std::string& email,
 
 Result<Token> client_credentials(const std::string& token_url, const std::string& client_id,
                                  const std::string& client_secret, const std::string& audience) {
-  std::string form = "grant_type=client_credentials&client_id=" + form_encode(client_id) +
-                     "&client_secret=" + form_encode(client_secret);
-  if (!audience.empty()) form += "&audience=" + form_encode(audience);
+  std::string form = "grant_type=client_credentials&client_id=" + percent_encode(client_id) +
+                     "&client_secret=" + percent_encode(client_secret);
+  if (!audience.empty()) form += "&audience=" + percent_encode(audience);
   auto answer = auth::http_call({.method = "POST",
                                  .url = token_url,
                                  .headers = {{"Content-Type", "application/x-www-form-urlencoded"}},

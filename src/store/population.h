@@ -64,6 +64,10 @@ struct PageRequest {
   int limit = 50;
 };
 
+// Stores page by an increasing row position; `next` is the last position seen. The
+// position to list after: 0 for the first page, kInvalidArgument for a made-up token.
+Result<std::int64_t> position_after(const PageRequest& page);
+
 // What deleting an experiment removed from the records; the payloads are the caller's
 // to delete, after the records are gone, so no record ever points at a missing blob.
 struct RemovedExperiment {

@@ -1,7 +1,6 @@
 #include "store/postgres.h"
 
 #include <atomic>
-#include <charconv>
 #include <condition_variable>
 #include <mutex>
 #include <pqxx/pqxx>
@@ -110,16 +109,6 @@ template <typename Record, typename Read>
 std::optional<Record> first(const pqxx::result& rows, Read read) {
   if (rows.empty()) return std::nullopt;
   return read(rows[0]);
-}
-
-Result<std::int64_t> seq_after(const PageRequest& page) {
-  if (page.after.empty()) return std::int64_t{0};
-  std::int64_t seq = 0;
-  const auto* end = page.after.data() + page.after.size();
-  auto [stop, failure] = std::from_chars(page.after.data(), end, seq);
-  if (failure != std::errc() || stop != end || seq <= 0)
-    return Error{Code::kInvalidArgument, "page_token is not one this server handed out"};
-  return seq;
 }
 
 // Rows selected with seq first, one more than the page asked for.
@@ -275,7 +264,7 @@ class PgExperiments final : public Experiments {
     });
   }
   Result<Page<Experiment>> list(const std::string& owner, const PageRequest& page) override {
-    auto after = seq_after(page);
+    auto after = position_after(page);
     if (!after.ok()) return after.error();
     return pool_->run([&](pqxx::work& w) -> Result<Page<Experiment>> {
       auto rows = w.exec_params(
@@ -334,7 +323,7 @@ class PgCheckpoints final : public Checkpoints {
   }
   Result<Page<Checkpoint>> list(const std::string& owner, const std::string& experiment_id,
                                 const PageRequest& page) override {
-    auto after = seq_after(page);
+    auto after = position_after(page);
     if (!after.ok()) return after.error();
     return pool_->run([&](pqxx::work& w) -> Result<Page<Checkpoint>> {
       auto rows = w.exec_params(std::string("SELECT seq, ") + kCheckpointColumns +

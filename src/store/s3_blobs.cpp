@@ -1,44 +1,16 @@
 #include "store/s3_blobs.h"
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 
 #include <memory>
 #include <regex>
 #include <thread>
 
+#include "core/digest.h"
+#include "core/percent_encode.h"
+
 namespace esp::store {
 namespace {
-
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
-}
-
-// RFC 3986 unreserved characters stay; '/' separates key segments.
-std::string escape_key(const std::string& key, bool keep_slash) {
-  std::string out;
-  for (unsigned char c : key) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' ||
-        (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      static constexpr char kHex[] = "0123456789ABCDEF";
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
 
 // curl_global_init is not thread-safe; run it once before the first handle.
 void init_curl_once() {
@@ -71,7 +43,7 @@ std::string S3Blobs::url_of(const std::string& key) const {
     const auto scheme_end = base.find("://");
     url = base.substr(0, scheme_end + 3) + options_.bucket + "." + base.substr(scheme_end + 3);
   }
-  return key.empty() ? url : url + "/" + escape_key(key, true);
+  return key.empty() ? url : url + "/" + percent_encode(key, true);
 }
 
 Result<S3Blobs::Answer> S3Blobs::send(const std::string& method, const std::string& url,
@@ -151,8 +123,8 @@ Result<std::vector<std::string>> S3Blobs::list(const std::string& prefix) {
   std::vector<std::string> keys;
   std::string token;
   for (;;) {
-    std::string url = url_of("") + "?list-type=2&prefix=" + escape_key(prefix, false);
-    if (!token.empty()) url += "&continuation-token=" + escape_key(token, false);
+    std::string url = url_of("") + "?list-type=2&prefix=" + percent_encode(prefix, false);
+    if (!token.empty()) url += "&continuation-token=" + percent_encode(token, false);
     auto answer = send("GET", url, "");
     if (!answer.ok()) return answer.error();
     if (answer->status != 200)

@@ -99,17 +99,6 @@ Checkpoint read_checkpoint(const Statement& row, int first = 0) {
           .created_at = row.integer(first + 8)};
 }
 
-// Pages follow SQLite's rowid, the insertion order; the cursor is the last rowid seen.
-Result<std::int64_t> rowid_after(const PageRequest& page) {
-  if (page.after.empty()) return std::int64_t{0};
-  std::int64_t rowid = 0;
-  const auto* end = page.after.data() + page.after.size();
-  auto [stop, failure] = std::from_chars(page.after.data(), end, rowid);
-  if (failure != std::errc() || stop != end || rowid <= 0)
-    return Error{Code::kInvalidArgument, "page_token is not one this server handed out"};
-  return rowid;
-}
-
 // Runs `select` (bound, selecting the rowid as its first column) and reads up to
 // `limit` records, one more row telling whether a next page exists.
 template <typename Record, typename Read>
@@ -172,7 +161,7 @@ class SqliteExperiments final : public Experiments {
   }
 
   Result<Page<Experiment>> list(const std::string& owner, const PageRequest& page) override {
-    auto after = rowid_after(page);
+    auto after = position_after(page);
     if (!after.ok()) return after.error();
     auto guard = db_->lock();
     auto select = db_->prepare(
@@ -253,7 +242,7 @@ class SqliteCheckpoints final : public Checkpoints {
 
   Result<Page<Checkpoint>> list(const std::string& owner, const std::string& experiment_id,
                                 const PageRequest& page) override {
-    auto after = rowid_after(page);
+    auto after = position_after(page);
     if (!after.ok()) return after.error();
     auto guard = db_->lock();
     auto select = db_->prepare(std::string("SELECT rowid, ") + kCheckpointColumns +
@@ -404,6 +393,16 @@ class SqliteJobs final : public Jobs {
 };
 
 }  // namespace
+
+Result<std::int64_t> position_after(const PageRequest& page) {
+  if (page.after.empty()) return std::int64_t{0};
+  std::int64_t position = 0;
+  const auto* end = page.after.data() + page.after.size();
+  auto [stop, failure] = std::from_chars(page.after.data(), end, position);
+  if (failure != std::errc() || stop != end || position <= 0)
+    return Error{Code::kInvalidArgument, "page_token is not one this server handed out"};
+  return position;
+}
 
 std::string_view name_of(JobStatus status) {
   return kStatusNames[static_cast<std::size_t>(status)];
