@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <fmt/format.h>
+
+#include <array>
 #include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <filesystem>
@@ -19,6 +22,7 @@
 #include "api/rest/routes.h"
 #include "api/storage.h"
 #include "auth/accounts.h"
+#include "auth/digest.h"
 #include "auth/issuer.h"
 #include "auth/key_config.h"
 #include "auth/verifier.h"
@@ -32,6 +36,16 @@ namespace esp::api {
 namespace asio = boost::asio;
 
 namespace {
+
+// Names this process in job leases. Containers all run espd as pid 1, so the host name
+// (the pod's) and a random part keep two replicas, or a restarted one, from sharing a
+// name and renewing or finishing each other's jobs.
+std::string replica_name() {
+  std::array<char, 256> host{};
+  if (::gethostname(host.data(), host.size() - 1) != 0) host[0] = '\0';
+  auto nonce = auth::random_id(4);
+  return fmt::format("{}:{}:{}", host.data(), ::getpid(), nonce.ok() ? *nonce : "");
+}
 
 std::optional<std::string> check_writable(const std::filesystem::path& folder) {
   if (::access(folder.c_str(), W_OK) != 0)
@@ -84,9 +98,17 @@ int serve(const config::Config& config) {
   boost::asio::thread_pool storage_pool(4);
   population::JobBoard job_board;
   if (store->notifications) {
-    store->notifications->listen([&job_board](store::JobNotifications::Event event) {
-      event == store::JobNotifications::Event::kQueued ? job_board.job_queued()
-                                                       : job_board.job_ended();
+    store->notifications->listen([&job_board, connections = 0](auto event) mutable {
+      using Event = store::JobNotifications::Event;
+      if (event == Event::kListening) {
+        log::info("job_notifications_listening", {{"connection", ++connections}});
+        // A change missed while (re)connecting is caught by the pollers; waking them now
+        // makes up for it sooner.
+        job_board.job_queued();
+        job_board.job_ended();
+      } else {
+        event == Event::kQueued ? job_board.job_queued() : job_board.job_ended();
+      }
     });
   }
   population::Generations generations(*store, job_board);
@@ -94,7 +116,9 @@ int serve(const config::Config& config) {
   population::Workers workers(*store, job_board,
                               {.workers = config.workers,
                                .engine_threads = std::max(1U, std::thread::hardware_concurrency()),
-                               .replica = std::to_string(::getpid())});
+                               .lease = config.job_lease,
+                               .heartbeat = config.job_lease / 3,
+                               .replica = replica_name()});
   workers.start();
 
   metrics::Registry registry;

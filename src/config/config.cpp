@@ -56,6 +56,7 @@ struct RawFlags {
   std::string http_addr = "127.0.0.1:8080";
   std::string grpc_addr = "127.0.0.1:50051";
   std::string workers;
+  std::string job_lease_ms = "30000";
   std::string io_threads;
   std::string log_level = "info";
   std::string max_body = "64MiB";
@@ -111,6 +112,8 @@ void add_options(CLI::App& app, RawFlags& raw) {
   option("--grpc-addr", raw.grpc_addr, "ESP_GRPC_ADDR", "gRPC listen address host:port");
   option("--workers", raw.workers, "ESP_WORKERS",
          "Generation job workers (default: number of cores; 0 serves the API only)");
+  option("--job-lease-ms", raw.job_lease_ms, "ESP_JOB_LEASE_MS",
+         "How long a replica that stops renewing a running job keeps it before another runs it");
   option("--io-threads", raw.io_threads, "ESP_IO_THREADS",
          "HTTP I/O threads (default: number of cores)");
   option("--log-level", raw.log_level, "LOG_LEVEL", "trace, debug, info, warn, error or off");
@@ -243,6 +246,12 @@ Config validate(const RawFlags& raw, std::vector<std::string>& problems) {
   // 0 workers: a replica that serves the API while others run the jobs.
   check_count("--workers (ESP_WORKERS)", raw.workers, default_thread_count(), config.workers,
               problems, 0);
+  check_millis("--job-lease-ms (ESP_JOB_LEASE_MS)", raw.job_lease_ms, config.job_lease, problems);
+  if (config.job_lease < std::chrono::milliseconds(300)) {
+    problems.push_back(fmt::format(
+        "--job-lease-ms (ESP_JOB_LEASE_MS): must be at least 300 (renewed every third), got '{}'",
+        raw.job_lease_ms));
+  }
   check_count("--io-threads (ESP_IO_THREADS)", raw.io_threads, default_thread_count(),
               config.io_threads, problems);
 

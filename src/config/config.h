@@ -72,6 +72,8 @@ struct Config {
   Address http_addr{"127.0.0.1", 8080};
   Address grpc_addr{"127.0.0.1", 50051};
   unsigned workers = 1;
+  // A job whose replica stops renewing it for this long is run again by another.
+  std::chrono::milliseconds job_lease{30'000};
   unsigned io_threads = 1;
   log::Level log_level = log::Level::kInfo;
   http::Limits http;

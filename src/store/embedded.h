@@ -15,7 +15,8 @@ namespace esp::store {
 // idle workers and waiting calls wake at once instead of at their next poll.
 class JobNotifications {
  public:
-  enum class Event { kQueued, kEnded };
+  // kListening: (re)connected; anything may have changed while it was not listening.
+  enum class Event { kQueued, kEnded, kListening };
   virtual ~JobNotifications() = default;
   // Calls `on_event` from a background thread until stop(); reconnects on its own.
   virtual void listen(std::function<void(Event)> on_event) = 0;

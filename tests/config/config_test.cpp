@@ -91,6 +91,19 @@ TEST_F(ConfigTest, ZeroWorkersMakesAnApiOnlyReplica) {
   EXPECT_EQ(parse_args({"--io-threads", "0"}).exit_code, 2);
 }
 
+TEST_F(ConfigTest, JobLeaseIsMillisecondsOfAtLeast300) {
+  EXPECT_EQ(parse_args({}).config->job_lease, std::chrono::milliseconds(30'000));
+  const auto parsed = parse_args({"--job-lease-ms", "2000"});
+  ASSERT_TRUE(parsed.config) << parsed.message;
+  EXPECT_EQ(parsed.config->job_lease, std::chrono::milliseconds(2000));
+  for (const char* bad : {"299", "0", "soon"}) {
+    const auto refused = parse_args({"--job-lease-ms", bad});
+    EXPECT_EQ(refused.exit_code, 2) << bad;
+    EXPECT_NE(refused.message.find("--job-lease-ms (ESP_JOB_LEASE_MS)"), std::string::npos)
+        << refused.message;
+  }
+}
+
 TEST_F(ConfigTest, GrpcTlsNeedsBothCertificateAndKey) {
   const auto parsed = parse_args({"--grpc-tls-cert", "cert.pem"});
   EXPECT_EQ(parsed.exit_code, 2);
@@ -119,6 +132,8 @@ TEST_F(ConfigTest, HelpListsEverySettingAndItsEnvironmentVariable) {
                            "ESP_HTTP_ADDR",
                            "ESP_GRPC_ADDR",
                            "ESP_WORKERS",
+                           "ESP_JOB_LEASE_MS",
+                           "ESP_DATABASE_POOL",
                            "LOG_LEVEL",
                            "ESP_MAX_BODY",
                            "ESP_MAX_HEADER",

@@ -2,9 +2,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
+#include <optional>
 #include <pqxx/pqxx>
 #include <thread>
 
@@ -289,6 +293,89 @@ TEST_P(Backend, Checkpoints_ListedPerExperimentWithTheNewestAsLatest) {
   EXPECT_TRUE(listed->next.empty());
   EXPECT_EQ((*t.store.checkpoints->latest("alice", "e"))->checkpoint_id, "e/3/t");
   EXPECT_TRUE(t.store.checkpoints->list("bob", "e", {.limit = 10})->items.empty());
+}
+
+// What a database restart does to espd's connections, without restarting the server the
+// other tests share: the server ends every session of the test's database.
+class Postgres : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::getenv("ESP_TEST_SERVERS_DIR") == nullptr)
+      GTEST_SKIP() << "no PostgreSQL server for this run (ctest starts one)";
+    store_.emplace("postgres");
+  }
+  std::size_t sessions() {
+    pqxx::connection admin(store_->admin_url_);
+    return pqxx::nontransaction(admin)
+        .exec_params1("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1", store_->database_)[0]
+        .as<std::size_t>();
+  }
+  void end_every_session() {
+    pqxx::connection admin(store_->admin_url_);
+    pqxx::nontransaction(admin).exec_params(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+        store_->database_);
+  }
+  std::optional<TempStore> store_;
+};
+
+TEST_F(Postgres, EveryStaleConnectionIsReopenedAfterTheServerEndsThem) {
+  auto& jobs = *store_->store.jobs;
+  // Concurrent calls until the pool holds several open connections.
+  for (int round = 0; round < 50 && sessions() < 4; ++round) {
+    std::vector<std::jthread> callers;
+    for (int i = 0; i < 4; ++i)
+      callers.emplace_back([&jobs] {
+        for (int n = 0; n < 5; ++n)
+          ASSERT_TRUE(jobs.claim("w", milliseconds(1000)).ok());
+      });
+  }
+  ASSERT_GE(sessions(), 4U);
+  end_every_session();
+
+  // No call fails, however many run at once: one that finds its connection broken
+  // opens a new one, never another stale one.
+  std::atomic<int> failures = 0;
+  {
+    std::vector<std::jthread> callers;
+    for (int t = 0; t < 6; ++t)
+      callers.emplace_back([&jobs, &failures, t] {
+        for (int i = 0; i < 4; ++i) {
+          const auto id = std::to_string(t) + "-" + std::to_string(i);
+          if (!jobs.enqueue(job("j" + id, "k" + id)).ok()) ++failures;
+        }
+      });
+  }
+  EXPECT_EQ(failures, 0);
+  auto claimed = jobs.claim("w", milliseconds(1000));
+  ASSERT_TRUE(claimed.ok()) << claimed.error().message;
+  EXPECT_TRUE(claimed->has_value());
+}
+
+TEST_F(Postgres, NotificationsResumeAfterTheListeningSessionIsEnded) {
+  std::mutex mutex;
+  std::condition_variable changed;
+  int listening = 0;
+  int queued = 0;
+  store_->store.notifications->listen([&](JobNotifications::Event event) {
+    std::lock_guard lock(mutex);
+    if (event == JobNotifications::Event::kListening) ++listening;
+    if (event == JobNotifications::Event::kQueued) ++queued;
+    changed.notify_all();
+  });
+  const auto wait_for = [&](int& counter, int count) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, std::chrono::seconds(20), [&] { return counter >= count; });
+  };
+  ASSERT_TRUE(wait_for(listening, 1));
+  ASSERT_TRUE(store_->store.jobs->enqueue(job("a", "a")).ok());
+  ASSERT_TRUE(wait_for(queued, 1));
+
+  end_every_session();
+  ASSERT_TRUE(wait_for(listening, 2));
+  ASSERT_TRUE(store_->store.jobs->enqueue(job("b", "b")).ok());
+  EXPECT_TRUE(wait_for(queued, 2));  // NOTIFY reaches the new session
+  store_->store.notifications->stop();
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, Backend, ::testing::Values("sqlite", "postgres"),

@@ -66,16 +66,7 @@ class Espd:
     def _wait_until_accepting(self):
         """Both listeners accept: HTTP starts before gRPC, so HTTP alone is not enough."""
         for port in (self.http_port, self.grpc_port):
-            for _ in range(START_TIMEOUT_S * 100):
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"espd exited: {self.stderr.decode(errors='replace')}")
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                    break
-                except ConnectionRefusedError:
-                    threading.Event().wait(0.01)
-            else:
-                raise RuntimeError(f"espd did not start accepting connections on port {port}")
+            wait_for_port(port, self.process, lambda: self.stderr.decode(errors="replace"))
 
     def _read_stdout(self):
         for raw in self.process.stdout:
@@ -156,6 +147,20 @@ def s3_bucket_args():
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "S3RVER")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "S3RVER")
     return ["--models-bucket", "esp-test", "--s3-endpoint", endpoint]
+
+
+def wait_for_port(port, process, describe_exit=lambda: ""):
+    """Returns once something accepts connections on the loopback port; raises if
+    `process` exits first or nothing listens within START_TIMEOUT_S."""
+    for _ in range(START_TIMEOUT_S * 100):
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited: {describe_exit()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except ConnectionRefusedError:
+            threading.Event().wait(0.01)
+    raise RuntimeError(f"nothing accepts connections on port {port}")
 
 
 def free_port():

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Starts or stops a throw-away PostgreSQL (Debian's postgresql package) on a free
 # loopback port in FOLDER, for the storage tests. Writes FOLDER/url for them.
-# Usage: postgres.sh start FOLDER | postgres.sh stop FOLDER
+# Usage: postgres.sh start|restart|stop FOLDER
 set -euo pipefail
-action=$1 folder=$2
+action=$1 folder=$(realpath -m "$2")  # the socket folder must be absolute
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 # PostgreSQL refuses to run as root; the package's postgres user runs it then.
 as_owner=()
@@ -21,9 +21,12 @@ case "$action" in
       -o "-p $port -k $folder -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
     echo "postgresql://esp@127.0.0.1:$port/postgres" >"$folder/url"
     ;;
+  restart)  # as after a crash (immediate shutdown), on the same port; also starts a stopped one
+    "${as_owner[@]}" "$bin/pg_ctl" -D "$folder/data" -l "$folder/server.log" -m immediate -w restart >/dev/null
+    ;;
   stop)
     [[ -d $folder/data ]] || exit 0
     "${as_owner[@]}" "$bin/pg_ctl" -D "$folder/data" -m immediate -w stop >/dev/null
     ;;
-  *) echo "usage: $0 start|stop FOLDER" >&2; exit 2 ;;
+  *) echo "usage: $0 start|restart|stop FOLDER" >&2; exit 2 ;;
 esac
