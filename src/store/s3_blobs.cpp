@@ -123,8 +123,11 @@ Result<std::vector<std::string>> S3Blobs::list(const std::string& prefix) {
   std::vector<std::string> keys;
   std::string token;
   for (;;) {
-    std::string url = url_of("") + "?list-type=2&prefix=" + percent_encode(prefix, false);
-    if (!token.empty()) url += "&continuation-token=" + percent_encode(token, false);
+    // In sorted order: libcurl 7.88 signs the query string as written, and S3 signs it
+    // sorted by name.
+    std::string url = url_of("") + "?";
+    if (!token.empty()) url += "continuation-token=" + percent_encode(token, false) + "&";
+    url += "list-type=2&prefix=" + percent_encode(prefix, false);
     auto answer = send("GET", url, "");
     if (!answer.ok()) return answer.error();
     if (answer->status != 200)

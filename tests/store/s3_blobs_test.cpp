@@ -1,5 +1,5 @@
-// Checkpoint payloads in S3, against s3rver on loopback (ctest starts it; its endpoint
-// is in ESP_TEST_SERVERS_DIR/test-s3rver).
+// Checkpoint payloads in S3, against s3rver on loopback behind a gate that checks V4
+// signatures (ctest starts both; the endpoint is in ESP_TEST_SERVERS_DIR/test-s3rver).
 #include "store/s3_blobs.h"
 
 #include <gtest/gtest.h>
@@ -73,6 +73,18 @@ TEST_F(S3, UnknownCredentialsAreRefusedAndNothingIsWritten) {
   ASSERT_FALSE(put.ok());
   EXPECT_NE(put.error().message.find("403 InvalidAccessKeyId"), std::string::npos)
       << put.error().message;
+  EXPECT_EQ(S3Blobs(options()).get(prefix() + "x").error().code, Code::kNotFound);
+}
+
+TEST_F(S3, AWrongSecretIsRefusedBySignatureAndNothingIsWritten) {
+  auto wrong = options();
+  wrong.secret_access_key = "not-the-secret";
+  S3Blobs refused(wrong);
+  for (auto failure : {refused.put(prefix() + "x", "data").error(), refused.get(prefix()).error(),
+                       refused.list(prefix()).error()}) {
+    EXPECT_NE(failure.message.find("403 SignatureDoesNotMatch"), std::string::npos)
+        << failure.message;
+  }
   EXPECT_EQ(S3Blobs(options()).get(prefix() + "x").error().code, Code::kNotFound);
 }
 

@@ -1,0 +1,152 @@
+"""Checks the AWS Signature Version 4 of every request, then passes it to s3rver.
+
+s3rver checks the access key but not V4 signatures (its authentication middleware
+leaves the V4 calculation unimplemented), so a client signing with the wrong secret,
+or signing the wrong canonical request, would pass. This gate recomputes each
+signature the way S3 does, with botocore's reference signer (Debian's
+python3-botocore), and answers as S3 would: 403 SignatureDoesNotMatch, 403
+RequestTimeTooSkewed, 400 XAmzContentSHA256Mismatch. What passes goes to s3rver
+unchanged.
+
+Usage: sigv4_gate.py LISTEN_PORT S3RVER_PORT ACCESS_KEY_ID:SECRET..."""
+import datetime
+import hashlib
+import hmac
+import http.client
+import re
+import sys
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.compat import HTTPHeaders
+from botocore.credentials import Credentials
+
+AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request,\s*"
+                           r"SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$")
+MAX_SKEW = datetime.timedelta(minutes=15)
+HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+
+class SignedHeadersOnly(S3SigV4Auth):
+    """botocore's S3 signer, over exactly the headers the client said it signed."""
+
+    def __init__(self, credentials, service, region, received, signed_names):
+        super().__init__(credentials, service, region)
+        self.received, self.signed_names = received, signed_names
+
+    def headers_to_sign(self, request):
+        headers = HTTPHeaders()
+        for name in self.signed_names:
+            headers[name] = self.received[name]
+        return headers
+
+
+def canonical_params(query):
+    """S3 decodes the query and signs it re-encoded; so does this (botocore encodes)."""
+    pairs = []
+    for pair in query.split("&") if query else []:
+        key, _, value = pair.partition("=")
+        pairs.append((urllib.parse.unquote(key), urllib.parse.unquote(value)))
+    return pairs
+
+
+def problem(code, message):
+    return f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>{code}</Code><Message>{message}</Message></Error>'
+
+
+class Gate(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    secrets = {}
+    upstream_port = 0
+
+    def log_message(self, *args):
+        pass
+
+    def check(self, body):
+        """None when the signature is right (or the key unknown: s3rver refuses that
+        itself, as S3 does), else (status, code, message)."""
+        authorization = self.headers.get("Authorization")
+        if authorization is None:
+            return None  # anonymous: s3rver decides
+        match = AUTHORIZATION.match(authorization)
+        if not match:
+            return 400, "AuthorizationHeaderMalformed", "not an AWS4-HMAC-SHA256 authorization header"
+        key_id, date, region, service, signed, signature = match.groups()
+        if key_id not in self.secrets:
+            return None
+        received = {name.lower(): value for name, value in self.headers.items()}
+        missing = [n for n in signed.split(";") if n not in received]
+        if missing or "host" not in signed.split(";"):
+            return 403, "AccessDenied", f"signed headers missing: {missing or ['host']}"
+        timestamp = received.get("x-amz-date", "")
+        try:
+            when = datetime.datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+        except ValueError:
+            return 403, "AccessDenied", "x-amz-date missing or malformed"
+        if abs(datetime.datetime.now(datetime.timezone.utc) - when) > MAX_SKEW or not timestamp.startswith(date):
+            return 403, "RequestTimeTooSkewed", "x-amz-date is too far from the server's time"
+        content_hash = received.get("x-amz-content-sha256")
+        if content_hash is None:
+            return 400, "InvalidRequest", "x-amz-content-sha256 is required"
+        if content_hash != hashlib.sha256(body).hexdigest():
+            return 400, "XAmzContentSHA256Mismatch", "x-amz-content-sha256 does not match the body"
+
+        path, _, query = self.path.partition("?")
+        request = AWSRequest(method=self.command,
+                             url="http://" + received["host"] + urllib.parse.quote(urllib.parse.unquote(path), safe="/~"),
+                             headers=dict(self.headers.items()), data=body,
+                             params=canonical_params(query))
+        request.context["timestamp"] = timestamp
+        signer = SignedHeadersOnly(Credentials(key_id, self.secrets[key_id]), service, region, received,
+                                   signed.split(";"))
+        expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
+        if not hmac.compare_digest(expected, signature):
+            return 403, "SignatureDoesNotMatch", "The request signature we calculated does not match the " \
+                                                 "signature you provided. Check your key and signing method."
+        return None
+
+    def handle_any(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        refused = self.check(body)
+        if refused:
+            status, code, message = refused
+            self.answer(status, [("Content-Type", "application/xml")], problem(code, message).encode())
+            return
+        upstream = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
+        try:
+            upstream.request(self.command, self.path, body=body or None, headers=dict(self.headers.items()))
+            response = upstream.getresponse()
+            data = response.read()
+            headers = [(k, v) for k, v in response.getheaders() if k.lower() not in HOP_BY_HOP]
+            if self.command == "HEAD":
+                headers.append(("Content-Length", response.getheader("Content-Length", "0")))
+                data = b""
+            self.answer(response.status, headers, data, set_length=self.command != "HEAD")
+        finally:
+            upstream.close()
+
+    def answer(self, status, headers, data, set_length=True):
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        if set_length:
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+def main():
+    listen_port, upstream_port = int(sys.argv[1]), int(sys.argv[2])
+    Gate.upstream_port = upstream_port
+    Gate.secrets = dict(pair.split(":", 1) for pair in sys.argv[3:])
+    server = ThreadingHTTPServer(("127.0.0.1", listen_port), Gate)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
