@@ -32,6 +32,33 @@ std::string s3_error(long status, const std::string& body) {
 
 }  // namespace
 
+struct S3Blobs::Handle {
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl{curl_easy_init(), curl_easy_cleanup};
+};
+
+S3Blobs::S3Blobs(S3Options options) : options_(std::move(options)) {}
+S3Blobs::~S3Blobs() = default;
+
+std::unique_ptr<S3Blobs::Handle> S3Blobs::borrow_handle() {
+  {
+    std::lock_guard lock(idle_mutex_);
+    if (!idle_.empty()) {
+      auto handle = std::move(idle_.back());
+      idle_.pop_back();
+      curl_easy_reset(handle->curl.get());  // keeps its open connections
+      return handle;
+    }
+  }
+  init_curl_once();
+  return std::make_unique<Handle>();
+}
+
+void S3Blobs::return_handle(std::unique_ptr<Handle> handle) {
+  constexpr std::size_t kMostIdle = 16;
+  std::lock_guard lock(idle_mutex_);
+  if (idle_.size() < kMostIdle) idle_.push_back(std::move(handle));
+}
+
 std::string S3Blobs::url_of(const std::string& key) const {
   std::string base = options_.endpoint;
   while (!base.empty() && base.back() == '/')
@@ -48,13 +75,12 @@ std::string S3Blobs::url_of(const std::string& key) const {
 
 Result<S3Blobs::Answer> S3Blobs::send(const std::string& method, const std::string& url,
                                       std::string_view body) {
-  init_curl_once();
   auto backoff = options_.first_backoff;
   std::string last_failure;
   for (int attempt = 1; attempt <= options_.attempts; ++attempt) {
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-    if (!curl) return Error{Code::kInternal, "libcurl could not start"};
-    CURL* handle = curl.get();
+    auto borrowed = borrow_handle();
+    if (!borrowed->curl) return Error{Code::kInternal, "libcurl could not start"};
+    CURL* handle = borrowed->curl.get();
     // S3 signs the payload's hash; curl puts x-amz-* headers into the SigV4 signature.
     std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(
         curl_slist_append(nullptr, ("x-amz-content-sha256: " + sha256_hex(body)).c_str()),
@@ -80,6 +106,7 @@ Result<S3Blobs::Answer> S3Blobs::send(const std::string& method, const std::stri
     const CURLcode code = curl_easy_perform(handle);
     if (code == CURLE_OK) {
       curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &answer.status);
+      return_handle(std::move(borrowed));
       if (answer.status < 500) return answer;
       last_failure = s3_error(answer.status, answer.body);
     } else {
