@@ -6,3 +6,4 @@ cd "$(dirname "$0")"
 ./auth/run.sh "$@"
 ./evolution/run.sh
 ./population/run.sh
+./scale/run.sh
