@@ -1,8 +1,7 @@
 #include "api/service.h"
 
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <array>
 #include <boost/asio/signal_set.hpp>

@@ -8,13 +8,21 @@ python3-botocore), and answers as S3 would: 403 SignatureDoesNotMatch, 403
 RequestTimeTooSkewed, 400 XAmzContentSHA256Mismatch. What passes goes to s3rver
 unchanged.
 
+It also plays S3 under strain, for the client's retry tests, by key: a path with a
+segment fail-503-N (or fail-500-N) is answered 503 SlowDown (500 InternalError) the
+first N times each method asks for it; one with stall-MSms waits that long before the
+first answer to each method.
+
 Usage: sigv4_gate.py LISTEN_PORT S3RVER_PORT ACCESS_KEY_ID:SECRET..."""
+import collections
 import datetime
 import hashlib
 import hmac
 import http.client
 import re
 import sys
+import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -27,6 +35,8 @@ AUTHORIZATION = re.compile(r"AWS4-HMAC-SHA256 Credential=([^/]+)/(\d{8})/([^/]+)
                            r"SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$")
 MAX_SKEW = datetime.timedelta(minutes=15)
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+FAULT = re.compile(r"/fail-(500|503)-(\d+)/|/stall-(\d+)ms/")
+FAULT_CODES = {500: "InternalError", 503: "SlowDown"}
 
 
 class SignedHeadersOnly(S3SigV4Auth):
@@ -60,6 +70,8 @@ class Gate(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     secrets = {}
     upstream_port = 0
+    asked = collections.Counter()  # (method, path): requests so far, for the faults
+    asked_lock = threading.Lock()
 
     def log_message(self, *args):
         pass
@@ -114,6 +126,18 @@ class Gate(BaseHTTPRequestHandler):
             status, code, message = refused
             self.answer(status, [("Content-Type", "application/xml")], problem(code, message).encode())
             return
+        fault = FAULT.search(self.path.partition("?")[0])
+        if fault:
+            with self.asked_lock:
+                earlier = self.asked[(self.command, self.path)]
+                self.asked[(self.command, self.path)] += 1
+            status, times, stall_ms = fault.groups()
+            if status and earlier < int(times):
+                code = FAULT_CODES[int(status)]
+                self.answer(int(status), [("Content-Type", "application/xml")], problem(code, code).encode())
+                return
+            if stall_ms and earlier == 0:
+                time.sleep(int(stall_ms) / 1000)  # a slow server, for the client's timeout
         upstream = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
         try:
             upstream.request(self.command, self.path, body=body or None, headers=dict(self.headers.items()))

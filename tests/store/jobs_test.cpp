@@ -307,7 +307,8 @@ class Postgres : public ::testing::Test {
   std::size_t sessions() {
     pqxx::connection admin(store_->admin_url_);
     return pqxx::nontransaction(admin)
-        .exec_params1("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1", store_->database_)[0]
+        .exec_params1("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1",
+                      store_->database_)[0]
         .as<std::size_t>();
   }
   void end_every_session() {

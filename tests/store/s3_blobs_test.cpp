@@ -3,6 +3,7 @@
 #include "store/s3_blobs.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -29,8 +30,10 @@ class S3 : public ::testing::Test {
             .first_backoff = std::chrono::milliseconds(10)};
   }
   std::string prefix() const {
-    return std::string("t/") + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-           "/";
+    // The process id keeps a rerun against the same server apart (the gate counts
+    // requests per key).
+    return "t/" + std::to_string(::getpid()) + "/" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name() + "/";
   }
   std::string endpoint_;
 };
@@ -86,6 +89,36 @@ TEST_F(S3, AWrongSecretIsRefusedBySignatureAndNothingIsWritten) {
         << failure.message;
   }
   EXPECT_EQ(S3Blobs(options()).get(prefix() + "x").error().code, Code::kNotFound);
+}
+
+// The gate in front of s3rver answers 503 SlowDown or 500 InternalError, or stalls, for
+// keys that ask for it (tests/s3/sigv4_gate.py).
+TEST_F(S3, ServerErrorsAreRetriedWithBackoff) {
+  auto options = this->options();
+  options.attempts = 4;
+  options.first_backoff = std::chrono::milliseconds(10);
+  S3Blobs blobs(options);
+  ASSERT_TRUE(blobs.put(prefix() + "fail-503-2/k", "after two refusals").ok());
+  ASSERT_TRUE(blobs.put(prefix() + "fail-500-3/k", "after three errors").ok());
+  EXPECT_EQ(*blobs.get(prefix() + "fail-503-2/k"), "after two refusals");
+  EXPECT_EQ(*blobs.get(prefix() + "fail-500-3/k"), "after three errors");
+
+  auto refused = blobs.put(prefix() + "fail-503-4/k", "never stored");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Code::kUnavailable);
+  EXPECT_NE(refused.error().message.find("503 SlowDown"), std::string::npos)
+      << refused.error().message;
+  EXPECT_EQ(blobs.list(prefix() + "fail-503-4/")->size(), 0U);  // listing is not refused
+}
+
+TEST_F(S3, ARequestThatTimesOutIsRetried) {
+  ASSERT_TRUE(S3Blobs(options()).put(prefix() + "stall-2000ms/k", "slow the first time").ok());
+  auto impatient = options();
+  impatient.timeout = std::chrono::milliseconds(500);
+  impatient.first_backoff = std::chrono::milliseconds(10);
+  auto read = S3Blobs(impatient).get(prefix() + "stall-2000ms/k");
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(*read, "slow the first time");
 }
 
 TEST_F(S3, AnUnreachableEndpointFailsAfterItsRetries) {
