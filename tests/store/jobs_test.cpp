@@ -353,6 +353,32 @@ TEST_F(Postgres, EveryStaleConnectionIsReopenedAfterTheServerEndsThem) {
   EXPECT_TRUE(claimed->has_value());
 }
 
+TEST_F(Postgres, ReplicasStartingTogetherMigrateOnce) {
+  const std::string fresh = store_->database_ + "_fresh";
+  pqxx::connection admin(store_->admin_url_);
+  pqxx::nontransaction(admin).exec("CREATE DATABASE " + fresh);
+  const auto url = store_->admin_url_.substr(0, store_->admin_url_.rfind('/') + 1) + fresh;
+  std::atomic<int> opened = 0;
+  {
+    std::vector<std::jthread> replicas;
+    for (int i = 0; i < 4; ++i)
+      replicas.emplace_back([&] {
+        if (open_postgres({.url = url, .pool_size = 1, .blobs_dir = store_->folder / "blobs"}).ok())
+          ++opened;
+      });
+  }
+  EXPECT_EQ(opened, 4);
+  {
+    pqxx::connection connection(url);
+    pqxx::nontransaction session(connection);
+    const auto versions = session.exec("SELECT version FROM schema_migrations ORDER BY version");
+    ASSERT_FALSE(versions.empty());
+    for (std::size_t i = 0; i < versions.size(); ++i)
+      EXPECT_EQ(versions[i][0].as<std::size_t>(), i + 1);  // each applied once, in order
+  }
+  pqxx::nontransaction(admin).exec("DROP DATABASE " + fresh + " WITH (FORCE)");
+}
+
 TEST_F(Postgres, NotificationsResumeAfterTheListeningSessionIsEnded) {
   std::mutex mutex;
   std::condition_variable changed;

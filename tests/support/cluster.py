@@ -87,11 +87,19 @@ class Cluster:
         try:
             for replica in self.replicas:
                 replica.__enter__()
+            # All at once on the fresh database, as pods of a new Deployment start: the
+            # migrations' advisory lock lets one migrate while the others wait.
+            starts = [threading.Thread(target=replica.start) for replica in self.replicas]
+            for start in starts:
+                start.start()
+            for start in starts:
+                start.join()
+            for replica in self.replicas:
+                if not hasattr(replica, "http_port"):
+                    raise RuntimeError(f"a replica did not start: {replica.stderr.decode(errors='replace')}")
             added = self.replicas[0].admin("users", "add", EMAIL, password=PASSWORD + "\n")
             if added.returncode != 0:
                 raise RuntimeError(added.stderr)
-            for replica in self.replicas:
-                replica.start()
             self.balancer = Balancer([r.http_port for r in self.replicas])
             token = call(self.balancer.url("/auth"), "POST", json_body={"email": EMAIL, "password": PASSWORD})
             self.headers = bearer(token.json()["token"])
