@@ -41,14 +41,14 @@ Result<store::Experiment> ExperimentRecords::create(const std::string& owner, co
       .owner = owner, .id = id, .params_json = params_json, .created_at = store::unix_millis()};
   auto stored = store_.experiments->create_if_absent(wanted);
   if (!stored.ok()) return stored.error();
-  created = stored->created_at == wanted.created_at && stored->params_json == params_json;
-  if (stored->params_json != params_json) {
+  created = stored->inserted;
+  if (stored->experiment.params_json != params_json) {
     return Error{Code::kAlreadyExists,
                  fmt::format("experiment {} exists with other parameters; choose another id, or "
                              "send changed evolution settings with the next generation",
                              id)};
   }
-  return stored;
+  return std::move(stored->experiment);
 }
 
 Result<store::Page<store::Experiment>> ExperimentRecords::list(const std::string& owner,

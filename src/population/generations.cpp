@@ -184,7 +184,8 @@ Result<store::Job> Generations::submit(const Caller& caller, const pb::Populatio
                                                           .params_json = request.config(),
                                                           .created_at = store::unix_millis()});
   if (!experiment.ok()) return experiment.error();
-  if (auto different = check_same_network(*experiment, request.config())) return *different;
+  if (auto different = check_same_network(experiment->experiment, request.config()))
+    return *different;
 
   std::string source;
   std::string input_key;

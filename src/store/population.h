@@ -77,8 +77,11 @@ struct RemovedExperiment {
 class Experiments {
  public:
   virtual ~Experiments() = default;
-  // The stored experiment: the new one, or the existing one with this owner and id.
-  virtual Result<Experiment> create_if_absent(const Experiment& experiment) = 0;
+  struct Stored {
+    Experiment experiment;  // the new one, or the existing one with this owner and id
+    bool inserted = false;  // whether this call made it
+  };
+  virtual Result<Stored> create_if_absent(const Experiment& experiment) = 0;
   virtual Result<std::optional<Experiment>> find(const std::string& owner,
                                                  const std::string& id) = 0;
   // Oldest first. `owner` empty lists every owner's experiments.

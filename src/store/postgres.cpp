@@ -257,15 +257,18 @@ class PgClients final : public Clients {
 class PgExperiments final : public Experiments {
  public:
   explicit PgExperiments(std::shared_ptr<Pool> pool) : pool_(std::move(pool)) {}
-  Result<Experiment> create_if_absent(const Experiment& e) override {
-    return pool_->run([&](pqxx::work& w) -> Result<Experiment> {
-      w.exec_params(
-          "INSERT INTO experiments (owner, id, params_json, created_at) VALUES ($1, $2, $3, $4) "
-          "ON CONFLICT DO NOTHING",
-          e.owner, e.id, e.params_json, e.created_at);
-      return read_experiment(w.exec_params1(
-          "SELECT owner, id, params_json, created_at FROM experiments WHERE owner = $1 AND id = $2",
-          e.owner, e.id));
+  Result<Stored> create_if_absent(const Experiment& e) override {
+    return pool_->run([&](pqxx::work& w) -> Result<Stored> {
+      const bool inserted =
+          !w.exec_params(
+                "INSERT INTO experiments (owner, id, params_json, created_at) VALUES ($1, $2, $3, "
+                "$4) ON CONFLICT DO NOTHING RETURNING id",
+                e.owner, e.id, e.params_json, e.created_at)
+               .empty();
+      return Stored{read_experiment(w.exec_params1("SELECT owner, id, params_json, created_at FROM "
+                                                   "experiments WHERE owner = $1 AND id = $2",
+                                                   e.owner, e.id)),
+                    inserted};
     });
   }
   Result<std::optional<Experiment>> find(const std::string& owner, const std::string& id) override {

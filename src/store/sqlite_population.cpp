@@ -137,19 +137,20 @@ class SqliteExperiments final : public Experiments {
  public:
   explicit SqliteExperiments(std::shared_ptr<Database> db) : db_(std::move(db)) {}
 
-  Result<Experiment> create_if_absent(const Experiment& experiment) override {
+  Result<Stored> create_if_absent(const Experiment& experiment) override {
     auto guard = db_->lock();
     auto insert = db_->prepare(
-        "INSERT OR IGNORE INTO experiments (owner, id, params_json, created_at) VALUES (?, ?, ?, "
-        "?)");
+        "INSERT INTO experiments (owner, id, params_json, created_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT DO NOTHING RETURNING id");
     if (!insert.ok()) return insert.error();
     insert->bind(1, experiment.owner).bind(2, experiment.id).bind(3, experiment.params_json);
     insert->bind(4, experiment.created_at);
-    if (auto done = insert->step(); !done.ok()) return done.error();
+    auto inserted = insert->step();
+    if (!inserted.ok()) return inserted.error();
     auto stored = find(experiment.owner, experiment.id);
     if (!stored.ok()) return stored.error();
     if (!stored->has_value()) return Error{Code::kInternal, "experiment vanished after insert"};
-    return **stored;
+    return Stored{std::move(**stored), *inserted};
   }
 
   Result<std::optional<Experiment>> find(const std::string& owner, const std::string& id) override {

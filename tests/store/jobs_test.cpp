@@ -163,8 +163,11 @@ TEST_P(Backend, Experiments_CreatedOncePerOwnerAndId) {
   auto made = t.store.experiments->create_if_absent({"alice", "e", "{\"a\":1}", 1});
   auto again = t.store.experiments->create_if_absent({"alice", "e", "{\"a\":2}", 2});
   auto other = t.store.experiments->create_if_absent({"bob", "e", "{\"b\":1}", 3});
-  EXPECT_EQ(again->params_json, "{\"a\":1}");
-  EXPECT_EQ(other->params_json, "{\"b\":1}");
+  EXPECT_TRUE(made->inserted);
+  EXPECT_FALSE(again->inserted);
+  EXPECT_TRUE(other->inserted);
+  EXPECT_EQ(again->experiment.params_json, "{\"a\":1}");
+  EXPECT_EQ(other->experiment.params_json, "{\"b\":1}");
   EXPECT_FALSE(t.store.experiments->find("carol", "e")->has_value());
 }
 
