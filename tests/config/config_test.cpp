@@ -91,6 +91,12 @@ TEST_F(ConfigTest, ZeroWorkersMakesAnApiOnlyReplica) {
   EXPECT_EQ(parse_args({"--io-threads", "0"}).exit_code, 2);
 }
 
+TEST_F(ConfigTest, DatabasePoolIsAPositiveCount) {
+  EXPECT_EQ(parse_args({}).config->database_pool, 8U);
+  EXPECT_EQ(parse_args({"--database-pool", "3"}).config->database_pool, 3U);
+  EXPECT_EQ(parse_args({"--database-pool", "0"}).exit_code, 2);
+}
+
 TEST_F(ConfigTest, JobLeaseIsMillisecondsOfAtLeast300) {
   EXPECT_EQ(parse_args({}).config->job_lease, std::chrono::milliseconds(30'000));
   const auto parsed = parse_args({"--job-lease-ms", "2000"});

@@ -307,19 +307,27 @@ class Postgres : public ::testing::Test {
       GTEST_SKIP() << "no PostgreSQL server for this run (ctest starts one)";
     store_.emplace("postgres");
   }
+  // The store's sessions (autovacuum workers show in pg_stat_activity too), counted over
+  // `admin`'s connection to another database.
+  std::size_t sessions(pqxx::connection& admin) {
+    return pqxx::nontransaction(admin)
+        .exec_params1(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1 AND " + kClientBackend,
+            store_->database_)[0]
+        .as<std::size_t>();
+  }
   std::size_t sessions() {
     pqxx::connection admin(store_->admin_url_);
-    return pqxx::nontransaction(admin)
-        .exec_params1("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1",
-                      store_->database_)[0]
-        .as<std::size_t>();
+    return sessions(admin);
   }
   void end_every_session() {
     pqxx::connection admin(store_->admin_url_);
     pqxx::nontransaction(admin).exec_params(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND " +
+            kClientBackend,
         store_->database_);
   }
+  const std::string kClientBackend = "backend_type = 'client backend'";
   std::optional<TempStore> store_;
 };
 
@@ -354,6 +362,25 @@ TEST_F(Postgres, EveryStaleConnectionIsReopenedAfterTheServerEndsThem) {
   auto claimed = jobs.claim("w", milliseconds(1000));
   ASSERT_TRUE(claimed.ok()) << claimed.error().message;
   EXPECT_TRUE(claimed->has_value());
+}
+
+TEST_F(Postgres, NeverOpensMoreConnectionsThanThePoolSize) {
+  auto& jobs = *store_->store.jobs;  // the fixture's pool holds 4
+  std::atomic<bool> done = false;
+  std::vector<std::jthread> callers;
+  for (int i = 0; i < 12; ++i)
+    callers.emplace_back([&jobs, &done] {
+      while (!done)
+        ASSERT_TRUE(jobs.claim("w", milliseconds(1000)).ok());
+    });
+  pqxx::connection admin(store_->admin_url_);
+  std::size_t most = 0;
+  for (int sample = 0; sample < 100; ++sample)
+    most = std::max(most, sessions(admin));
+  done = true;
+  callers.clear();
+  EXPECT_LE(most, 4U);
+  EXPECT_GE(most, 2U);  // the callers did share it
 }
 
 TEST_F(Postgres, ReplicasStartingTogetherMigrateOnce) {
