@@ -185,8 +185,18 @@ void write(Level level, std::string_view event, std::span<const Field> fields) {
 
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; };
   out += '"';
   for (size_t i = 0; i < text.size();) {
+    // Runs of characters that need no escaping (nearly every key and value) in one append.
+    size_t run = i;
+    while (run < text.size() && plain(static_cast<unsigned char>(text[run])))
+      ++run;
+    if (run > i) {
+      out.append(text.substr(i, run - i));
+      i = run;
+      continue;
+    }
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       const size_t length = utf8_sequence_length(text, i);

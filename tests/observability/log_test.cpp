@@ -14,6 +14,7 @@ std::string quoted(std::string_view text) {
 TEST(LogJson, EscapesQuotesBackslashesAndControlCharacters) {
   EXPECT_EQ(quoted("a\"b\\c"), R"("a\"b\\c")");
   EXPECT_EQ(quoted("line\nnext\ttab\x01"), R"("line\nnext\ttab\u0001")");
+  EXPECT_EQ(quoted("del\x7f end"), R"("del\u007f end")");
 }
 
 TEST(LogJson, KeepsValidUtf8AndReplacesInvalidBytes) {
