@@ -1,9 +1,13 @@
 # Shared settings and helpers for the throughput benchmarks; sourced from the
 # repository root as `source bench/lib.sh "$@"` with the script's arguments:
-# [seconds-per-round] [rounds]. ESP_BENCH_THREADS and ESP_BENCH_CONNECTIONS override.
+# [seconds-per-round] [rounds]. ESP_BENCH_THREADS (server threads) and
+# ESP_BENCH_CONNECTIONS override.
 seconds=${1:-10}
 rounds=${2:-3}
-threads=${ESP_BENCH_THREADS:-$(nproc)}
+# Server threads: the cores wrk (one thread) leaves free. Giving the servers every core
+# makes them and wrk share, and then both espd and nginx measure the scheduler more than
+# themselves (on 2 cores: nginx 76k req/s with 1 worker, 61k with 2).
+threads=${ESP_BENCH_THREADS:-$(($(nproc) > 1 ? $(nproc) - 1 : 1))}
 connections=${ESP_BENCH_CONNECTIONS:-64}
 espd=build/release/espd
 [[ -x $espd ]] || { echo "build espd first: make build" >&2; exit 1; }
