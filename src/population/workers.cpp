@@ -96,7 +96,9 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
     log::error(
         "job_failed",
         {{"operation", job.id}, {"detail", checkpoint.error().message}, {"seconds", seconds}});
-    (void)store_.jobs->fail(job.id, worker, checkpoint.error().message);
+    // If this is not recorded either, the lease runs out and the job is tried again.
+    if (auto failed = store_.jobs->fail(job.id, worker, checkpoint.error().message); !failed.ok())
+      log::error("job_record_failed", {{"operation", job.id}, {"detail", failed.error().message}});
   }
   board_.job_ended();
 }
