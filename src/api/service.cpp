@@ -110,9 +110,10 @@ int serve(const config::Config& config) {
       }
     });
   }
-  population::Generations generations(*store, job_board);
+  population::FreshPopulations fresh_populations;
+  population::Generations generations(*store, job_board, fresh_populations);
   population::ExperimentRecords experiment_records(*store);
-  population::Workers workers(*store, job_board,
+  population::Workers workers(*store, job_board, fresh_populations,
                               {.workers = config.workers,
                                .engine_threads = std::max(1U, std::thread::hardware_concurrency()),
                                .lease = config.job_lease,

@@ -243,6 +243,26 @@ Result<store::Job> Generations::wait(const std::string& job_id,
   }
 }
 
+Result<Generations::Ended> Generations::await_population(
+    const std::string& job_id, std::chrono::steady_clock::time_point deadline) {
+  fresh_.await(job_id);
+  auto job = wait(job_id, deadline);
+  auto handed = fresh_.take(job_id);  // ends the wait whatever happened
+  if (!job.ok()) return job.error();
+  Ended ended{.job = std::move(*job), .population = std::nullopt};
+  if (ended.job.status != store::JobStatus::kSucceeded) return ended;
+  // A worker that lost its lease may have bred it too; only the recorded result counts.
+  if (handed && handed->checkpoint_id() == ended.job.result_checkpoint) {
+    ended.population = std::move(*handed);
+    return ended;
+  }
+  auto population =
+      checkpoint(ended.job.owner, ended.job.experiment_id, ended.job.result_checkpoint);
+  if (!population.ok()) return population.error();
+  ended.population = std::move(*population);
+  return ended;
+}
+
 Result<store::Job> Generations::operation(const Caller& caller, const std::string& job_id) {
   auto job = store_.jobs->find(job_id);
   if (!job.ok()) return job.error();
@@ -278,7 +298,7 @@ Result<pb::PopulationResponse> Generations::checkpoint(const std::string& owner,
 
 Result<store::Checkpoint> run_generation_job(store::Store& store, const store::Job& job,
                                              unsigned threads, RecentPopulations& recent,
-                                             JobTimings& timings) {
+                                             FreshPopulations& fresh, JobTimings& timings) {
   Stopwatch watch;
   auto params = evolution::parse_params(job.params_json);
   if (!params.ok()) return params.error();
@@ -305,12 +325,16 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     timings.engine_ms = watch.lap_ms();
   }
   const std::string checkpoint_id = checkpoint_id_for(job.experiment_id, next.generation);
-  const std::string payload = to_message(shape, next, checkpoint_id, stats).SerializeAsString();
+  auto message =
+      std::make_unique<pb::PopulationResponse>(to_message(shape, next, checkpoint_id, stats));
+  const std::string payload = message->SerializeAsString();
   timings.encode_ms = watch.lap_ms();
   const std::string blob_key =
       "checkpoints/" + auth::sha256_hex(job.owner).substr(0, 16) + "/" + job.id + ".pb";
   if (auto stored = store.blobs->put(blob_key, payload); !stored.ok()) return stored.error();
   timings.store_ms = watch.lap_ms();
+  // Before the job is recorded, so a waiting call finds it when it wakes.
+  fresh.offer(job.id, std::move(message));
   const int generation = next.generation;
   recent.add(job.owner + '\0' + job.experiment_id, blob_key,
              std::make_shared<const evolution::Population>(std::move(next)));

@@ -3,10 +3,12 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "core/error.h"
 #include "population/experiments.h"
+#include "population/fresh_populations.h"
 #include "population/job_board.h"
 #include "population/recent_populations.h"
 #include "population_structs.pb.h"
@@ -16,7 +18,8 @@ namespace esp::population {
 
 class Generations {
  public:
-  Generations(store::Store& store, JobBoard& board) : store_(store), board_(board) {}
+  Generations(store::Store& store, JobBoard& board, FreshPopulations& fresh)
+      : store_(store), board_(board), fresh_(fresh) {}
 
   // Validates the parameters, creates the experiment on its first request, stores the
   // client's metrics and queues the job, all keyed so the same request returns the same
@@ -27,6 +30,16 @@ class Generations {
   // The job once it has ended, or kDeadlineExceeded at `deadline`.
   Result<store::Job> wait(const std::string& job_id,
                           std::chrono::steady_clock::time_point deadline);
+
+  // What a synchronous caller (gRPC NextPopulation) gets: the job once it has ended and,
+  // if it succeeded, its population, handed over by this process's worker when it bred
+  // it, else read from the checkpoint. kDeadlineExceeded at `deadline`.
+  struct Ended {
+    store::Job job;
+    std::optional<::population::PopulationResponse> population;
+  };
+  Result<Ended> await_population(const std::string& job_id,
+                                 std::chrono::steady_clock::time_point deadline);
 
   // The job as it stands, if the caller may see it (its owner, or an admin).
   Result<store::Job> operation(const Caller& caller, const std::string& job_id);
@@ -41,6 +54,7 @@ class Generations {
  private:
   store::Store& store_;
   JobBoard& board_;
+  FreshPopulations& fresh_;
 };
 
 // Where a job's time went, for its log line and the population benchmark.
@@ -53,9 +67,10 @@ struct JobTimings {
 
 // Runs one claimed job to a checkpoint: breeds the generation and stores it.
 // `threads` is the engine's parallelism; `recent` supplies the source population when
-// this process bred it and keeps the new one.
+// this process bred it and keeps the new one; `fresh` gets the population message for a
+// call in this process that awaits the job.
 Result<store::Checkpoint> run_generation_job(store::Store& store, const store::Job& job,
                                              unsigned threads, RecentPopulations& recent,
-                                             JobTimings& timings);
+                                             FreshPopulations& fresh, JobTimings& timings);
 
 }  // namespace esp::population

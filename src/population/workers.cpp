@@ -8,8 +8,9 @@
 
 namespace esp::population {
 
-Workers::Workers(store::Store& store, JobBoard& board, WorkerOptions options)
-    : store_(store), board_(board), options_(std::move(options)) {}
+Workers::Workers(store::Store& store, JobBoard& board, FreshPopulations& fresh,
+                 WorkerOptions options)
+    : store_(store), board_(board), fresh_(fresh), options_(std::move(options)) {}
 
 void Workers::start() {
   for (unsigned i = 0; i < options_.workers; ++i) {
@@ -61,7 +62,8 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
     }
   });
   JobTimings timings;
-  auto checkpoint = run_generation_job(store_, job, options_.engine_threads, recent_, timings);
+  auto checkpoint =
+      run_generation_job(store_, job, options_.engine_threads, recent_, fresh_, timings);
   {
     std::lock_guard lock(done_mutex);
     done = true;

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "population/fresh_populations.h"
 #include "population/job_board.h"
 #include "population/recent_populations.h"
 #include "store/embedded.h"
@@ -25,7 +26,7 @@ struct WorkerOptions {
 
 class Workers {
  public:
-  Workers(store::Store& store, JobBoard& board, WorkerOptions options);
+  Workers(store::Store& store, JobBoard& board, FreshPopulations& fresh, WorkerOptions options);
   ~Workers() { stop(); }
   Workers(const Workers&) = delete;
   Workers& operator=(const Workers&) = delete;
@@ -42,6 +43,7 @@ class Workers {
 
   store::Store& store_;
   JobBoard& board_;
+  FreshPopulations& fresh_;
   WorkerOptions options_;
   std::atomic<bool> stopping_{false};
   std::atomic<unsigned> alive_{0};

@@ -77,19 +77,16 @@ grpc::Status PopulationService::next_population(std::string& subject, grpc::Serv
   }
   auto job = generations_.submit(*caller, *request);
   if (!job.ok()) return status_of(job.error());
-  auto ended = generations_.wait(job->id, deadline_of(*context));
+  auto ended = generations_.await_population(job->id, deadline_of(*context));
   if (!ended.ok()) return status_of(ended.error());
-  if (ended->status == store::JobStatus::kFailed) {
-    log::error("generation_failed", {{"operation", ended->id}, {"detail", ended->error}});
-    return {grpc::StatusCode::INTERNAL, "the generation failed (operation " + ended->id + ")"};
+  if (ended->job.status == store::JobStatus::kFailed) {
+    log::error("generation_failed", {{"operation", ended->job.id}, {"detail", ended->job.error}});
+    return {grpc::StatusCode::INTERNAL, "the generation failed (operation " + ended->job.id + ")"};
   }
-  if (ended->status == store::JobStatus::kCancelled) {
-    return {grpc::StatusCode::CANCELLED, "operation " + ended->id + " was cancelled"};
+  if (ended->job.status == store::JobStatus::kCancelled) {
+    return {grpc::StatusCode::CANCELLED, "operation " + ended->job.id + " was cancelled"};
   }
-  auto population =
-      generations_.checkpoint(caller->subject, request->experiment_id(), ended->result_checkpoint);
-  if (!population.ok()) return status_of(population.error());
-  return answer(std::move(*population), response);
+  return answer(std::move(*ended->population), response);
 }
 
 grpc::Status PopulationService::get_population(
