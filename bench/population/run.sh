@@ -3,6 +3,8 @@
 # each against a fresh release espd: time per generation split into transport,
 # queueing, engine and persistence, and espd's peak RSS.
 # Usage: bench/population/run.sh [generations]
+# ESPD_ENV="NAME=value ..." sets environment variables for espd alone (e.g. glibc
+# malloc tunables; see docs/benchmarks.md).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib.sh
@@ -15,7 +17,7 @@ run_case() {  # population hidden inputs outputs objectives
     --scopes "esp:read esp:write" >/dev/null 2>&1
   local http grpc
   http=$(free_port); grpc=$(free_port)
-  $espd --data-dir "$work/data" --http-addr "127.0.0.1:$http" --grpc-addr "127.0.0.1:$grpc" \
+  env $ESPD_ENV $espd --data-dir "$work/data" --http-addr "127.0.0.1:$http" --grpc-addr "127.0.0.1:$grpc" \
     --grpc-max-message 1GiB --workers 1 >"$work/espd.log" 2>&1 &
   local pid=$!
   # Stop this espd however the case ends (a failing client must not leave it running).
