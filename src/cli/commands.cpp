@@ -167,9 +167,11 @@ void operation_wait(const Arguments& a) {
   for (;;) {
     const double left =
         std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+    // 50 s, not espd's 60 s maximum: a load balancer with the common 60 s idle timeout
+    // would cut a poll that stays silent for the whole minute.
     auto operation =
         must(server.rest("GET", fmt::format("/v1/operations/{}?wait={:.0f}", percent_encode(a.id),
-                                            std::clamp(left, 0.0, 60.0))));
+                                            std::clamp(left, 0.0, 50.0))));
     const std::string status = operation.value("status", "");
     if (status == "failed") {
       throw Failure{"operation failed: " +
