@@ -25,7 +25,7 @@ case "$action" in
     "${as_owner[@]}" "$bin/pg_ctl" -D "$folder/data" -l "$folder/server.log" -m immediate -w restart >/dev/null
     ;;
   stop)
-    [[ -d $folder/data ]] || exit 0
+    [[ -f $folder/data/postmaster.pid ]] || exit 0  # not running: nothing to stop
     "${as_owner[@]}" "$bin/pg_ctl" -D "$folder/data" -m immediate -w stop >/dev/null
     ;;
   *) echo "usage: $0 start|restart|stop FOLDER" >&2; exit 2 ;;
