@@ -48,6 +48,9 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
                             {"experiment", job.experiment_id},
                             {"attempt", job.attempts},
                             {"worker", worker}});
+  // Job lines are few and are what an operator reads after a crash: out at once, not
+  // with the next batch of access-log lines.
+  log::flush();
   const auto started = std::chrono::steady_clock::now();
   // The lease is renewed while the engine runs, so only a dead process loses it.
   std::mutex done_mutex;
@@ -102,6 +105,7 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
     if (auto failed = store_.jobs->fail(job.id, worker, checkpoint.error().message); !failed.ok())
       log::error("job_record_failed", {{"operation", job.id}, {"detail", failed.error().message}});
   }
+  log::flush();
   board_.job_ended();
 }
 
