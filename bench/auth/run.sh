@@ -11,6 +11,7 @@ work=$(mktemp -d)
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [[ -f $work/espd.pids ]] && kill $(cat "$work/espd.pids") 2>/dev/null || true
   stop_nginx "$work"
   wait 2>/dev/null || true
   rm -rf "$work"
@@ -21,6 +22,7 @@ secret=$(head -c 32 /dev/urandom | base64)
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$work/rs256.pem" 2>/dev/null
 
 # start_espd NAME ENV...: an espd with its own data folder and one user; prints its port.
+# It runs in a $(...) subshell, so its pid goes to a file for cleanup, not to `pids`.
 start_espd() {
   local name=$1; shift
   local port; port=$(free_port)
@@ -28,7 +30,7 @@ start_espd() {
   echo "bench-password" | env "$@" "$espd" --data-dir "$work/$name" users add bench@example.com >/dev/null
   env "$@" "$espd" --data-dir "$work/$name" --http-addr "127.0.0.1:$port" --grpc-addr 127.0.0.1:0 \
     --io-threads "$threads" --issuer "http://127.0.0.1:$port/" >"$work/$name.log" 2>&1 &
-  pids+=($!)
+  echo $! >>"$work/espd.pids"
   wait_for_port "$port"
   echo "$port"
 }
