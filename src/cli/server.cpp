@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "auth/http_fetch.h"
+#include "core/http_client.h"
 
 namespace esp::cli {
 namespace {
@@ -152,12 +152,12 @@ Result<::population::PopulationResponse> Server::get_population(const std::strin
 
 Result<Json> Server::rest(const std::string& method, const std::string& path,
                           const std::string& body) {
-  auth::HttpCall call{.method = method,
-                      .url = connection_.rest_url() + path,
-                      .headers = {{"Authorization", "Bearer " + token_}},
-                      .body = body};
+  HttpCall call{.method = method,
+                .url = connection_.rest_url() + path,
+                .headers = {{"Authorization", "Bearer " + token_}},
+                .body = body};
   if (!body.empty()) call.headers.emplace_back("Content-Type", "application/json");
-  auto answer = auth::http_call(call, {.timeout = std::chrono::seconds(90), .max_bytes = 1 << 30});
+  auto answer = http_call(call, {.timeout = std::chrono::seconds(90), .max_bytes = 1 << 30});
   if (!answer.ok())
     return Error{Code::kUnavailable, "cannot reach espd at " + answer.error().message};
   const auto json =

@@ -10,7 +10,7 @@
 #include <sstream>
 
 #include "auth/base64url.h"
-#include "auth/http_fetch.h"
+#include "core/http_client.h"
 #include "core/percent_encode.h"
 
 namespace esp::cli {
@@ -20,7 +20,7 @@ using Json = nlohmann::json;
 namespace fs = std::filesystem;
 
 // The error a token endpoint gave: problem+json detail or OAuth2 error_description.
-std::string refusal(const auth::HttpAnswer& answer) {
+std::string refusal(const HttpAnswer& answer) {
   const auto body = Json::parse(answer.body, nullptr, false);
   if (body.is_object()) {
     for (const char* field : {"detail", "error_description", "error"}) {
@@ -30,7 +30,7 @@ std::string refusal(const auth::HttpAnswer& answer) {
   return "HTTP " + std::to_string(answer.status);
 }
 
-Result<Token> token_from(const Result<auth::HttpAnswer>& answer, const char* field,
+Result<Token> token_from(const Result<HttpAnswer>& answer, const char* field,
                          const std::string& where) {
   if (!answer.ok()) return Error{Code::kUnavailable, "cannot reach " + answer.error().message};
   if (answer->status != 200)
@@ -112,10 +112,10 @@ Result<bool> TokenCache::store(const std::string& server, const Token& token) co
 Result<Token> login(const std::string& server, const std::string& email,
                     const std::string& password) {
   const std::string url = server + "/auth";
-  auto answer = auth::http_call({.method = "POST",
-                                 .url = url,
-                                 .headers = {{"Content-Type", "application/json"}},
-                                 .body = Json{{"email", email}, {"password", password}}.dump()});
+  auto answer = http_call({.method = "POST",
+                           .url = url,
+                           .headers = {{"Content-Type", "application/json"}},
+                           .body = Json{{"email", email}, {"password", password}}.dump()});
   return token_from(answer, "token", url);
 }
 
@@ -124,10 +124,10 @@ Result<Token> client_credentials(const std::string& token_url, const std::string
   std::string form = "grant_type=client_credentials&client_id=" + percent_encode(client_id) +
                      "&client_secret=" + percent_encode(client_secret);
   if (!audience.empty()) form += "&audience=" + percent_encode(audience);
-  auto answer = auth::http_call({.method = "POST",
-                                 .url = token_url,
-                                 .headers = {{"Content-Type", "application/x-www-form-urlencoded"}},
-                                 .body = form});
+  auto answer = http_call({.method = "POST",
+                           .url = token_url,
+                           .headers = {{"Content-Type", "application/x-www-form-urlencoded"}},
+                           .body = form});
   return token_from(answer, "access_token", token_url);
 }
 

@@ -1,8 +1,6 @@
 #include "store/s3_blobs.h"
 
-#include <curl/curl.h>
-
-#include <memory>
+#include <limits>
 #include <regex>
 #include <thread>
 
@@ -12,17 +10,6 @@
 namespace esp::store {
 namespace {
 
-// curl_global_init is not thread-safe; run it once before the first handle.
-void init_curl_once() {
-  static const bool initialised = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
-  (void)initialised;
-}
-
-std::size_t append(char* chunk, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(chunk, size * count);
-  return size * count;
-}
-
 std::string s3_error(long status, const std::string& body) {
   std::smatch code;
   if (std::regex_search(body, code, std::regex("<Code>([^<]+)</Code>")))
@@ -31,33 +18,6 @@ std::string s3_error(long status, const std::string& body) {
 }
 
 }  // namespace
-
-struct S3Blobs::Handle {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl{curl_easy_init(), curl_easy_cleanup};
-};
-
-S3Blobs::S3Blobs(S3Options options) : options_(std::move(options)) {}
-S3Blobs::~S3Blobs() = default;
-
-std::unique_ptr<S3Blobs::Handle> S3Blobs::borrow_handle() {
-  {
-    std::lock_guard lock(idle_mutex_);
-    if (!idle_.empty()) {
-      auto handle = std::move(idle_.back());
-      idle_.pop_back();
-      curl_easy_reset(handle->curl.get());  // keeps its open connections
-      return handle;
-    }
-  }
-  init_curl_once();
-  return std::make_unique<Handle>();
-}
-
-void S3Blobs::return_handle(std::unique_ptr<Handle> handle) {
-  constexpr std::size_t kMostIdle = 16;
-  std::lock_guard lock(idle_mutex_);
-  if (idle_.size() < kMostIdle) idle_.push_back(std::move(handle));
-}
 
 std::string S3Blobs::url_of(const std::string& key) const {
   std::string base = options_.endpoint;
@@ -73,51 +33,30 @@ std::string S3Blobs::url_of(const std::string& key) const {
   return key.empty() ? url : url + "/" + percent_encode(key, true);
 }
 
-Result<S3Blobs::Answer> S3Blobs::send(const std::string& method, const std::string& url,
-                                      std::string_view body) {
+Result<HttpAnswer> S3Blobs::send(const std::string& method, const std::string& url,
+                                 std::string_view body) {
+  // S3 signs the payload's hash; libcurl puts x-amz-* headers into the SigV4 signature.
+  const HttpCall call{.method = method,
+                      .url = url,
+                      .headers = {{"x-amz-content-sha256", sha256_hex(body)}},
+                      .body = body,
+                      .aws_sigv4 = "aws:amz:" + options_.region + ":s3",
+                      .credentials = options_.access_key_id + ":" + options_.secret_access_key};
+  const HttpLimits limits{.timeout = options_.timeout,
+                          .max_bytes = std::numeric_limits<std::size_t>::max()};
   auto backoff = options_.first_backoff;
   std::string last_failure;
   for (int attempt = 1; attempt <= options_.attempts; ++attempt) {
-    auto borrowed = borrow_handle();
-    if (!borrowed->curl) return Error{Code::kInternal, "libcurl could not start"};
-    CURL* handle = borrowed->curl.get();
-    // S3 signs the payload's hash; curl puts x-amz-* headers into the SigV4 signature.
-    std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(
-        curl_slist_append(nullptr, ("x-amz-content-sha256: " + sha256_hex(body)).c_str()),
-        curl_slist_free_all);
-    const std::string sigv4 = "aws:amz:" + options_.region + ":s3";
-    const std::string credentials = options_.access_key_id + ":" + options_.secret_access_key;
-    Answer answer;
-    curl_easy_setopt(handle, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, method.c_str());
-    curl_easy_setopt(handle, CURLOPT_AWS_SIGV4, sigv4.c_str());
-    curl_easy_setopt(handle, CURLOPT_USERPWD, credentials.c_str());
-    curl_easy_setopt(handle, CURLOPT_HTTPHEADER, headers.get());
-    if (method == "PUT") {
-      curl_easy_setopt(handle, CURLOPT_POSTFIELDS, body.data());
-      curl_easy_setopt(handle, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    }
-    if (method == "HEAD") curl_easy_setopt(handle, CURLOPT_NOBODY, 1L);
-    curl_easy_setopt(handle, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(handle, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(handle, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout.count()));
-    curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, append);
-    curl_easy_setopt(handle, CURLOPT_WRITEDATA, &answer.body);
-    const CURLcode code = curl_easy_perform(handle);
-    if (code == CURLE_OK) {
-      curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &answer.status);
-      return_handle(std::move(borrowed));
-      if (answer.status < 500) return answer;
-      last_failure = s3_error(answer.status, answer.body);
-    } else {
-      last_failure = std::string(curl_easy_strerror(code));
-    }
+    auto answer = http_call(call, limits);
+    if (answer.ok() && answer->status < 500) return answer;
+    last_failure =
+        answer.ok() ? url + ": " + s3_error(answer->status, answer->body) : answer.error().message;
     if (attempt < options_.attempts) {
       std::this_thread::sleep_for(backoff);  // backoff between retries, not synchronisation
       backoff *= 2;
     }
   }
-  return Error{Code::kUnavailable, method + " " + url + ": " + last_failure};
+  return Error{Code::kUnavailable, method + " " + last_failure};
 }
 
 Result<bool> S3Blobs::put(const std::string& key, std::string_view bytes) {

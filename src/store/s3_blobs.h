@@ -5,11 +5,11 @@
 #pragma once
 
 #include <chrono>
-#include <memory>
-#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "core/http_client.h"
 #include "store/blobs.h"
 
 namespace esp::store {
@@ -28,8 +28,7 @@ struct S3Options {
 
 class S3Blobs final : public Blobs {
  public:
-  explicit S3Blobs(S3Options options);
-  ~S3Blobs() override;
+  explicit S3Blobs(S3Options options) : options_(std::move(options)) {}
   Result<bool> put(const std::string& key, std::string_view bytes) override;
   Result<std::string> get(const std::string& key) override;
   Result<bool> remove(const std::string& key) override;
@@ -39,20 +38,8 @@ class S3Blobs final : public Blobs {
   std::string url_of(const std::string& key) const;
 
  private:
-  struct Answer {
-    long status = 0;
-    std::string body;
-  };
-  // A libcurl handle keeps its connections open between requests (keep-alive, TLS
-  // sessions); handles are lent to one request at a time.
-  struct Handle;
-  std::unique_ptr<Handle> borrow_handle();
-  void return_handle(std::unique_ptr<Handle> handle);
-
-  Result<Answer> send(const std::string& method, const std::string& url, std::string_view body);
+  Result<HttpAnswer> send(const std::string& method, const std::string& url, std::string_view body);
   S3Options options_;
-  std::mutex idle_mutex_;
-  std::vector<std::unique_ptr<Handle>> idle_;
 };
 
 }  // namespace esp::store
