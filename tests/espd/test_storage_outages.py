@@ -15,7 +15,7 @@ import tempfile
 import unittest
 
 from cluster import score
-from espd import Espd, free_port, wait_for_port
+from espd import Espd, free_port, s3_bucket_args, wait_for_port
 from httpjson import bearer, call
 
 FIXTURE = json.load(open(__file__.rsplit("/", 2)[0] + "/fixtures/experiment.json"))
@@ -58,9 +58,7 @@ class ObjectStore:
         self.process.wait()
 
     def args(self):
-        os.environ.setdefault("AWS_ACCESS_KEY_ID", "S3RVER")
-        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "S3RVER")
-        return ["--models-bucket", "esp-test", "--s3-endpoint", f"http://127.0.0.1:{self.port}"]
+        return s3_bucket_args(f"http://127.0.0.1:{self.port}")
 
 
 class OutageTest(unittest.TestCase):

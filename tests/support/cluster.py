@@ -75,14 +75,16 @@ http {{
 
 
 class Cluster:
-    """`replicas` espd processes on one fresh database and the test bucket, with an
-    account and a token valid on each, behind a Balancer."""
+    """espd replicas on one fresh database and the test bucket, with an account and a
+    token valid on each, behind a Balancer. `replicas` is a count, or a list with each
+    replica's own arguments; `args` go to all of them."""
 
     def __init__(self, replicas, *args, storage_args=None):
         self.storage = storage_args if storage_args is not None else postgres_database_args() + s3_bucket_args()
+        own_args = [[]] * replicas if isinstance(replicas, int) else replicas
         common = ["--issuer", "http://esp.test/", *args]
-        self.replicas = [Espd(*common, env=SHARED_ENV, storage_args=self.storage, defer_start=True)
-                         for _ in range(replicas)]
+        self.replicas = [Espd(*common, *own, env=SHARED_ENV, storage_args=self.storage, defer_start=True)
+                         for own in own_args]
         self.balancer = None
         try:
             for replica in self.replicas:

@@ -122,13 +122,20 @@ class Espd:
         return socket.create_connection(("127.0.0.1", self.http_port), timeout=timeout_s)
 
 
+def fixture_value(variable):
+    """What the file named by `variable` holds (ctest's server fixtures write them), or None."""
+    path = os.environ.get(variable)
+    if not path:
+        return None
+    with open(path) as f:
+        return f.read().strip()
+
+
 def postgres_database_args():
     """["--database-url", URL] of a new database on the test run's PostgreSQL, or []."""
-    url_file = os.environ.get("ESP_TEST_POSTGRES_URL_FILE")
-    if not url_file:
+    admin_url = fixture_value("ESP_TEST_POSTGRES_URL_FILE")
+    if not admin_url:
         return []
-    with open(url_file) as f:
-        admin_url = f.read().strip()
     name = f"espd_{os.getpid()}_{next(_databases)}"
     subprocess.run(["psql", admin_url, "-q", "-c", f"CREATE DATABASE {name}"], check=True, capture_output=True)
     return ["--database-url", admin_url.rsplit("/", 1)[0] + "/" + name]
@@ -137,13 +144,12 @@ def postgres_database_args():
 _databases = itertools.count()
 
 
-def s3_bucket_args():
-    """Checkpoints in the test run's s3rver (ESP_TEST_S3_ENDPOINT_FILE), or []."""
-    endpoint_file = os.environ.get("ESP_TEST_S3_ENDPOINT_FILE")
-    if not endpoint_file:
+def s3_bucket_args(endpoint=None):
+    """Checkpoints in the test run's s3rver (ESP_TEST_S3_ENDPOINT_FILE, unless `endpoint`
+    is given), or []."""
+    endpoint = endpoint or fixture_value("ESP_TEST_S3_ENDPOINT_FILE")
+    if not endpoint:
         return []
-    with open(endpoint_file) as f:
-        endpoint = f.read().strip()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "S3RVER")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "S3RVER")
     return ["--models-bucket", "esp-test", "--s3-endpoint", endpoint]
