@@ -12,8 +12,11 @@ done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-"$bin/evolution_bench" --benchmark_format=json --benchmark_repetitions=3 \
-  --benchmark_report_aggregates_only=true >"$work/esp.json"
+# Repetitions of every benchmark are interleaved in random order, so a slow spell on a
+# noisy machine lands on the step and on the copy floor alike.
+"$bin/evolution_bench" --benchmark_format=json --benchmark_repetitions=5 \
+  --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true \
+  >"$work/esp.json"
 {
   echo "{"
   echo "\"pagmo 10000 2\": $("$bin/pagmo_sort" 10000 2 2),"

@@ -5,6 +5,8 @@
 #include <bit>
 #include <cmath>
 
+#include "evolution/vector_clones.h"
+
 namespace esp::evolution {
 namespace {
 
@@ -69,6 +71,7 @@ void mutate_all(std::span<float> genome, const MutationSettings& settings, Rando
 
 }  // namespace
 
+ESP_VECTOR_CLONES
 void uniform_crossover(std::span<const float> first, std::span<const float> second,
                        std::span<float> child, RandomStream& random, OperatorScratch& scratch) {
   const std::size_t n = child.size();

@@ -1,12 +1,16 @@
-// Built with -ffast-math (see CMakeLists.txt) so that the logarithm, square root
-// and sine/cosine loops use glibc's vector math. Results stay identical for a given
-// binary whatever the thread count, since every stream is a pure function of its key.
+// The bulk fills are plain loops over the kernels in unit_math.h, cloned for AVX2 and AVX-512.
+// Every clone gives the same bits: the kernels use exactly rounded operations only, and
+// this file is built with -ffp-contract=off (see CMakeLists.txt). Results are also the same
+// whatever the thread count, since every stream is a pure function of its key.
 #include "evolution/random.h"
 
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <numbers>
+#include <cstring>
+
+#include "evolution/unit_math.h"
+#include "evolution/vector_clones.h"
 
 namespace esp::evolution {
 namespace {
@@ -14,7 +18,7 @@ namespace {
 __extension__ using Uint128 = unsigned __int128;
 
 constexpr std::uint64_t kGamma = 0x9E3779B97F4A7C15ULL;
-constexpr std::size_t kChunk = 256;
+constexpr std::size_t kChunk = 256;  // floats per bulk step; scratch stays in L1
 
 inline std::uint64_t splitmix(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -22,8 +26,52 @@ inline std::uint64_t splitmix(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
-inline float unit_from_bits(std::uint32_t bits24) {
-  return static_cast<float>(bits24) * 0x1.0p-24F;
+// Uniform in (0, 1] from the top 24 bits of a word.
+inline float open_unit(std::uint32_t word) {
+  return 1.0F - static_cast<float>(word >> 8) * 0x1.0p-24F;
+}
+
+ESP_VECTOR_CLONES
+void splitmix_fill(std::uint64_t base, std::uint64_t* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = splitmix(base + (i + 1) * kGamma);
+}
+
+// Two uniforms per 64-bit draw, one from each half.
+ESP_VECTOR_CLONES
+void open_units(std::uint64_t base, float* out, std::size_t count) {
+  std::array<std::uint64_t, kChunk / 2> draws;
+  std::array<std::uint32_t, kChunk> words;
+  const std::size_t n = (count + 1) / 2;
+  for (std::size_t i = 0; i < n; ++i)
+    draws[i] = splitmix(base + (i + 1) * kGamma);
+  std::memcpy(words.data(), draws.data(), n * sizeof(std::uint64_t));
+  for (std::size_t i = 0; i < count; ++i)
+    out[i] = open_unit(words[i]);
+}
+
+// Box-Muller: units[i] sets a radius and units[pairs + i] an angle, giving out[i] and,
+// while i < count - pairs, out[pairs + i].
+ESP_VECTOR_CLONES
+void normals_from(const float* units, std::size_t pairs, float* out, std::size_t count) {
+  std::array<float, kChunk / 2> sines;
+  for (std::size_t i = 0; i < pairs; ++i) {
+    const float radius = std::sqrt(-2.0F * unit_math::log_unit(units[i]));
+    const auto [sin, cos] = unit_math::sincos_turn(units[pairs + i]);
+    out[i] = radius * cos;
+    sines[i] = radius * sin;
+  }
+  std::copy_n(sines.data(), count - pairs, out + pairs);
+}
+
+ESP_VECTOR_CLONES
+void skips_from(const float* units, float scale, std::uint32_t* out, std::size_t count) {
+  constexpr float kMaxSkip = 2147483520.0F;  // the largest float below 2^31
+  for (std::size_t i = 0; i < count; ++i) {
+    // log(u) * scale >= 0, so truncation is the floor.
+    const float skip = std::min(unit_math::log_unit(units[i]) * scale, kMaxSkip);
+    out[i] = static_cast<std::uint32_t>(static_cast<std::int32_t>(skip));
+  }
 }
 
 }  // namespace
@@ -44,7 +92,7 @@ std::uint64_t RandomStream::next_u64() {
 }
 
 float RandomStream::next_float() {
-  return unit_from_bits(next_u64() >> 40);
+  return static_cast<float>(next_u64() >> 40) * 0x1.0p-24F;
 }
 
 std::uint64_t RandomStream::next_below(std::uint64_t bound) {
@@ -59,27 +107,15 @@ std::uint64_t RandomStream::next_below(std::uint64_t bound) {
 }
 
 void RandomStream::fill_u64(std::span<std::uint64_t> out) {
-  const std::uint64_t base = key_ + counter_ * kGamma;
-  const std::size_t n = out.size();
-  std::uint64_t* data = out.data();
-  for (std::size_t i = 0; i < n; ++i)
-    data[i] = splitmix(base + (i + 1) * kGamma);
-  counter_ += n;
+  splitmix_fill(key_ + counter_ * kGamma, out.data(), out.size());
+  counter_ += out.size();
 }
 
-// Two 24-bit uniforms per 64-bit draw.
 void RandomStream::fill_open_unit(std::span<float> out) {
-  std::array<std::uint64_t, kChunk / 2> bits;
   for (std::size_t start = 0; start < out.size(); start += kChunk) {
-    std::size_t count = std::min(kChunk, out.size() - start);
-    std::size_t draws = (count + 1) / 2;
-    fill_u64({bits.data(), draws});
-    float* dest = out.data() + start;
-    for (std::size_t i = 0; i < count / 2; ++i) {
-      dest[2 * i] = 1.0F - unit_from_bits(static_cast<std::uint32_t>(bits[i] >> 40));
-      dest[2 * i + 1] = 1.0F - unit_from_bits(static_cast<std::uint32_t>(bits[i] >> 8) & 0xFFFFFF);
-    }
-    if (count % 2 == 1) dest[count - 1] = 1.0F - unit_from_bits(bits[draws - 1] >> 40);
+    const std::size_t count = std::min(kChunk, out.size() - start);
+    open_units(key_ + counter_ * kGamma, out.data() + start, count);
+    counter_ += (count + 1) / 2;
   }
 }
 
@@ -91,42 +127,22 @@ void RandomStream::fill_uniform(std::span<float> out, float low, float high) {
 }
 
 void RandomStream::fill_normal(std::span<float> out) {
-  constexpr float kTwoPi = 2.0F * std::numbers::pi_v<float>;
-  constexpr std::size_t kPairs = kChunk / 2;
-  std::array<float, kChunk> u;
-  std::array<float, kPairs> radius;
-  std::array<float, kPairs> angle;
+  std::array<float, kChunk> units;
   for (std::size_t start = 0; start < out.size(); start += kChunk) {
     const std::size_t count = std::min(kChunk, out.size() - start);
     const std::size_t pairs = (count + 1) / 2;
-    fill_open_unit({u.data(), 2 * pairs});
-    // Separate loops: a loop with both sin and cos becomes sincosf, which has no vector form.
-    for (std::size_t i = 0; i < pairs; ++i)
-      radius[i] = std::sqrt(-2.0F * std::log(u[i]));
-    for (std::size_t i = 0; i < pairs; ++i)
-      angle[i] = kTwoPi * u[pairs + i];
-    float* dest = out.data() + start;
-    for (std::size_t i = 0; i < pairs; ++i)
-      dest[i] = radius[i] * std::cos(angle[i]);
-    const std::size_t rest = count - pairs;
-    for (std::size_t i = 0; i < rest; ++i)
-      dest[pairs + i] = radius[i] * std::sin(angle[i]);
+    fill_open_unit({units.data(), 2 * pairs});
+    normals_from(units.data(), pairs, out.data() + start, count);
   }
 }
 
 void RandomStream::fill_skips(std::span<std::uint32_t> out, double p) {
-  std::array<float, kChunk> u;
-  const float scale = static_cast<float>(1.0 / std::log1p(-p));
-  constexpr float kMaxSkip = 2147483520.0F;  // the largest float below 2^31
+  std::array<float, kChunk> units;
+  const auto scale = static_cast<float>(1.0 / unit_math::log_one_minus(p));
   for (std::size_t start = 0; start < out.size(); start += kChunk) {
     const std::size_t count = std::min(kChunk, out.size() - start);
-    fill_open_unit({u.data(), count});
-    std::uint32_t* dest = out.data() + start;
-    for (std::size_t i = 0; i < count; ++i) {
-      // log(u) * scale >= 0, so truncation is the floor.
-      float skip = std::min(std::log(u[i]) * scale, kMaxSkip);
-      dest[i] = static_cast<std::uint32_t>(static_cast<std::int32_t>(skip));
-    }
+    fill_open_unit({units.data(), count});
+    skips_from(units.data(), scale, out.data() + start, count);
   }
 }
 
