@@ -69,6 +69,19 @@ void GenerationStep(benchmark::State& state) {
   state.counters["W"] = static_cast<double>(NetworkShape(params.network).weight_count());
 }
 
+// The first population of an experiment, with the default orthogonal initialisation.
+void InitialPopulation(benchmark::State& state) {
+  auto params = step_params(static_cast<std::size_t>(state.range(0)),
+                            static_cast<std::size_t>(state.range(1)), 2);
+  params.evolution.initialization_distribution = Initialization::kOrthogonal;
+  const auto threads = static_cast<unsigned>(state.range(2));
+  Seed seed = 5;
+  for (auto _ : state) {
+    auto population = initial_population(params, seed++, {.threads = threads});
+    benchmark::DoNotOptimize(population.genomes[0].data());
+  }
+}
+
 void NondominatedSort(benchmark::State& state) {
   const auto points = static_cast<std::size_t>(state.range(0));
   const auto objectives = static_cast<std::size_t>(state.range(1));
@@ -114,6 +127,11 @@ void step_sizes(benchmark::internal::Benchmark* bench) {
 }
 
 BENCHMARK(GenerationStep)->Apply(step_sizes)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(InitialPopulation)
+    ->Args({1000, 10000, 1})
+    ->Args({1000, 10000, static_cast<long>(bench_threads())})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK(NondominatedSort)
     ->Args({10000, 2})
     ->Args({10000, 3})

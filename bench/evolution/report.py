@@ -36,6 +36,9 @@ def main():
         print(f"| sort N={n} M={m} vs pagmo2 | {ours:.2f} | {peer:.0f} | {peer / ours:.0f}x faster |")
     for n, m in [(100000, 2), (100000, 3)]:
         print(f"| sort N={n} M={m} | {esp[f'NondominatedSort/{n}/{m}']:.1f} | | |")
+    for t in sorted({1, threads}):
+        ours = esp[f"InitialPopulation/1000/10000/{t}/real_time"]
+        print(f"| initial population P=1000 W~10000 (orthogonal), {t} thread(s) | {ours:.1f} | | |")
 
 
 if __name__ == "__main__":

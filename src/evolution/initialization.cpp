@@ -1,37 +1,55 @@
 #include "evolution/initialization.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <vector>
+
+#include "evolution/vector_clones.h"
 
 namespace esp::evolution {
 namespace {
 
-// Orthonormalises the columns of a rows x cols matrix (rows >= cols, row-major) by
-// modified Gram-Schmidt; a column that collapses is redrawn.
-void orthonormalize_columns(std::vector<double>& m, std::size_t rows, std::size_t cols,
-                            RandomStream& random) {
-  std::vector<float> redraw(rows);
-  for (std::size_t c = 0; c < cols; ++c) {
+// a[i] * b[i] summed in eight fixed lanes: vectorisable, and the same bits at every width.
+[[gnu::always_inline]] inline double dot(const double* a, const double* b, std::size_t n) {
+  constexpr std::size_t kLanes = 8;
+  std::array<double, kLanes> lanes{};
+  std::size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (std::size_t lane = 0; lane < kLanes; ++lane)
+      lanes[lane] += a[i + lane] * b[i + lane];
+  }
+  double sum = 0;
+  for (; i < n; ++i)
+    sum += a[i] * b[i];
+  for (double lane : lanes)
+    sum += lane;
+  return sum;
+}
+
+// Orthonormalises vectors of `length` doubles stored one after another, by modified
+// Gram-Schmidt; a vector that collapses is redrawn.
+ESP_VECTOR_CLONES
+void orthonormalize(std::span<double> vectors, std::size_t length, RandomStream& random) {
+  std::vector<float> redraw(length);
+  for (std::size_t c = 0; c * length < vectors.size(); ++c) {
+    double* v = vectors.data() + c * length;
     for (int attempt = 0;; ++attempt) {
       for (std::size_t p = 0; p < c; ++p) {
-        double dot = 0;
-        for (std::size_t r = 0; r < rows; ++r)
-          dot += m[r * cols + c] * m[r * cols + p];
-        for (std::size_t r = 0; r < rows; ++r)
-          m[r * cols + c] -= dot * m[r * cols + p];
+        const double* u = vectors.data() + p * length;
+        const double projection = dot(v, u, length);
+        for (std::size_t r = 0; r < length; ++r)
+          v[r] -= projection * u[r];
       }
-      double norm = 0;
-      for (std::size_t r = 0; r < rows; ++r)
-        norm += m[r * cols + c] * m[r * cols + c];
-      norm = std::sqrt(norm);
+      const double norm = std::sqrt(dot(v, v, length));
       if (norm > 1e-6 || attempt == 8) {
-        for (std::size_t r = 0; r < rows; ++r)
-          m[r * cols + c] /= (norm > 0 ? norm : 1.0);
+        const double divisor = norm > 0 ? norm : 1.0;
+        for (std::size_t r = 0; r < length; ++r)
+          v[r] /= divisor;
         break;
       }
       random.fill_normal(redraw);
-      for (std::size_t r = 0; r < rows; ++r)
-        m[r * cols + c] = redraw[r];
+      std::copy(redraw.begin(), redraw.end(), v);
     }
   }
 }
@@ -39,16 +57,15 @@ void orthonormalize_columns(std::vector<double>& m, std::size_t rows, std::size_
 // A fan_in x fan_out kernel whose columns (or rows, when wider than tall) are orthonormal.
 void orthogonal(std::span<float> kernel, std::size_t fan_in, std::size_t fan_out, float gain,
                 RandomStream& random) {
-  bool tall = fan_in >= fan_out;
-  std::size_t rows = tall ? fan_in : fan_out;
-  std::size_t cols = tall ? fan_out : fan_in;
-  std::vector<float> draws(rows * cols);
+  const bool tall = fan_in >= fan_out;
+  const std::size_t length = tall ? fan_in : fan_out;
+  std::vector<float> draws(fan_in * fan_out);
   random.fill_normal(draws);
-  std::vector<double> m(draws.begin(), draws.end());
-  orthonormalize_columns(m, rows, cols, random);
+  std::vector<double> vectors(draws.begin(), draws.end());
+  orthonormalize(vectors, length, random);
   for (std::size_t i = 0; i < fan_in; ++i) {
     for (std::size_t j = 0; j < fan_out; ++j) {
-      double value = tall ? m[i * cols + j] : m[j * cols + i];
+      const double value = tall ? vectors[j * length + i] : vectors[i * length + j];
       kernel[i * fan_out + j] = static_cast<float>(gain * value);
     }
   }

@@ -99,6 +99,9 @@ TEST(Initialization, OrthogonalWideKernelHasOrthonormalRows) {
 TEST(Initialization, OrthogonalSquareKernel) {
   expect_orthogonal(16, 16, 0.5F);
 }
+TEST(Initialization, OrthogonalKernelOfAHundredNeurons) {
+  expect_orthogonal(99, 100, 1.0F);
+}
 
 TEST(Initialization, BiasesAreSmallButNotZero) {
   NetworkShape shape({{.inputs = 3, .outputs = 2000, .use_bias = true}}, 0);
