@@ -74,29 +74,33 @@ struct KernelOutputs {
   bool operator==(const KernelOutputs&) const = default;
 };
 
-#define ESP_KERNEL_LOOP(units, out)                     \
-  for (std::size_t i = 0; i < (units).size(); ++i) {    \
-    (out).logs[i] = unit_math::log_unit((units)[i]);    \
-    const auto sc = unit_math::sincos_turn((units)[i]); \
-    (out).sines[i] = sc.sin;                            \
-    (out).cosines[i] = sc.cos;                          \
+// Inlined into each caller below, so it is vectorised for the caller's target.
+[[gnu::always_inline]] inline void run_kernels(const std::vector<float>& units,
+                                               KernelOutputs& out) {
+  for (std::size_t i = 0; i < units.size(); ++i) {
+    out.logs[i] = unit_math::log_unit(units[i]);
+    const auto [sin, cos] = unit_math::sincos_turn(units[i]);
+    out.sines[i] = sin;
+    out.cosines[i] = cos;
   }
+}
 
 __attribute__((optimize("no-tree-vectorize", "no-tree-slp-vectorize"))) void one_at_a_time(
     const std::vector<float>& units, KernelOutputs& out) {
-  ESP_KERNEL_LOOP(units, out)
+  run_kernels(units, out);
 }
 void baseline_width(const std::vector<float>& units, KernelOutputs& out) {
-  ESP_KERNEL_LOOP(units, out)
+  run_kernels(units, out);
 }
 #if defined(__x86_64__)
 __attribute__((target("avx2"))) void avx2_width(const std::vector<float>& units,
                                                 KernelOutputs& out) {
-  ESP_KERNEL_LOOP(units, out)
+  run_kernels(units, out);
 }
 __attribute__((target("arch=x86-64-v4"))) void avx512_width(const std::vector<float>& units,
-                                                            KernelOutputs& out){
-    ESP_KERNEL_LOOP(units, out)}
+                                                            KernelOutputs& out) {
+  run_kernels(units, out);
+}
 #endif
 
 TEST(UnitMath, EveryVectorWidthGivesTheSameBits) {
