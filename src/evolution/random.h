@@ -1,6 +1,7 @@
 // Deterministic random numbers for evolution. Every candidate draws from its own
 // stream, keyed by (seed, generation, purpose, index), so results do not depend on
-// how work is split across threads. Bulk fills are plain loops the compiler vectorises.
+// how work is split across threads, nor on the CPU: bulk fills are plain loops over
+// unit_math.h kernels that give the same bits in every vector clone.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +34,7 @@ class RandomStream {
   void fill_open_unit(std::span<float> out);
   // Uniform in [low, high).
   void fill_uniform(std::span<float> out, float low, float high);
-  // Standard normal (Box-Muller over bulk uniforms; tails cut at 5.7 sigma).
+  // Standard normal (Box-Muller over bulk uniforms; tails cut at 5.77 sigma).
   void fill_normal(std::span<float> out);
   // Geometric with success probability p in (0, 1): the number of failures before a
   // success, i.e. the gap to the next mutated weight. Saturates at 2^31.
