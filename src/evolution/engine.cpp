@@ -153,7 +153,7 @@ void prefetch(std::span<const float> genome) {
 void breed(const ExperimentParams& params, const NetworkShape& shape, const Population& evaluated,
            std::span<const ParentPair> parents, Seed seed, unsigned threads, Population& next) {
   const EvolutionSpec& evolution = params.evolution;
-  const MutationSettings mutation = mutation_settings(evolution);
+  const Mutation mutation(mutation_settings(evolution));
   const std::size_t first_child = next.candidates.size() - parents.size();
   parallel_for(parents.size(), threads, [&](std::size_t begin, std::size_t end) {
     OperatorScratch scratch;
@@ -177,7 +177,7 @@ void breed(const ExperimentParams& params, const NetworkShape& shape, const Popu
       } else {
         std::copy(first.begin(), first.end(), child.begin());
       }
-      mutate(child, mutation, random, scratch);
+      mutation.apply(child, random, scratch);
       identity.parents.push_back(evaluated.candidates[parents[k].first].id);
       if (crosses) {
         identity.parents.push_back(evaluated.candidates[parents[k].second].id);

@@ -108,12 +108,16 @@ void one_point_crossover(const NetworkShape& shape, std::span<const float> first
   }
 }
 
-void mutate(std::span<float> genome, const MutationSettings& settings, RandomStream& random,
-            OperatorScratch& scratch) {
-  const double p = settings.probability;
+Mutation::Mutation(const MutationSettings& settings) : settings_(settings) {
+  if (settings.probability > 0 && settings.probability < 1) gaps_.emplace(settings.probability);
+}
+
+void Mutation::apply(std::span<float> genome, RandomStream& random,
+                     OperatorScratch& scratch) const {
+  const double p = settings_.probability;
   if (p <= 0 || genome.empty()) return;
   if (p >= 1) {
-    mutate_all(genome, settings, random, scratch);
+    mutate_all(genome, settings_, random, scratch);
     return;
   }
   // Skip straight from one mutated weight to the next (geometric gaps): the work and the
@@ -126,12 +130,12 @@ void mutate(std::span<float> genome, const MutationSettings& settings, RandomStr
   scratch.noise.resize(chunk);
   std::size_t position = 0;
   for (;;) {
-    random.fill_skips(scratch.skips, p);
-    fill_draws(settings, random, scratch.noise);
+    random.fill_skips(scratch.skips, *gaps_);
+    fill_draws(settings_, random, scratch.noise);
     for (std::size_t k = 0; k < chunk; ++k) {
       position += scratch.skips[k];
       if (position >= genome.size()) return;
-      apply_noise(settings.type, settings.factor, genome[position], scratch.noise[k]);
+      apply_noise(settings_.type, settings_.factor, genome[position], scratch.noise[k]);
       ++position;
     }
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -36,8 +37,17 @@ void one_point_crossover(const NetworkShape& shape, std::span<const float> first
                          std::span<const float> second, std::span<float> child,
                          RandomStream& random);
 
-// Mutates each weight independently with settings.probability.
-void mutate(std::span<float> genome, const MutationSettings& settings, RandomStream& random,
-            OperatorScratch& scratch);
+// Mutates each weight independently with settings.probability. Built once per generation,
+// applied to every child.
+class Mutation {
+ public:
+  explicit Mutation(const MutationSettings& settings);
+
+  void apply(std::span<float> genome, RandomStream& random, OperatorScratch& scratch) const;
+
+ private:
+  MutationSettings settings_;
+  std::optional<GeometricGaps> gaps_;  // when 0 < probability < 1
+};
 
 }  // namespace esp::evolution

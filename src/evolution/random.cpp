@@ -31,10 +31,16 @@ inline float open_unit(std::uint32_t word) {
   return 1.0F - static_cast<float>(word >> 8) * 0x1.0p-24F;
 }
 
-ESP_VECTOR_CLONES
-void splitmix_fill(std::uint64_t base, std::uint64_t* out, std::size_t n) {
+// Values 1..n of the stream whose counter stands at `base`; inlined into each clone below.
+[[gnu::always_inline]] inline void splitmix_run(std::uint64_t base, std::uint64_t* out,
+                                                std::size_t n) {
   for (std::size_t i = 0; i < n; ++i)
     out[i] = splitmix(base + (i + 1) * kGamma);
+}
+
+ESP_VECTOR_CLONES
+void splitmix_fill(std::uint64_t base, std::uint64_t* out, std::size_t n) {
+  splitmix_run(base, out, n);
 }
 
 // Two uniforms per 64-bit draw, one from each half.
@@ -43,8 +49,7 @@ void open_units(std::uint64_t base, float* out, std::size_t count) {
   std::array<std::uint64_t, kChunk / 2> draws;
   std::array<std::uint32_t, kChunk> words;
   const std::size_t n = (count + 1) / 2;
-  for (std::size_t i = 0; i < n; ++i)
-    draws[i] = splitmix(base + (i + 1) * kGamma);
+  splitmix_run(base, draws.data(), n);
   std::memcpy(words.data(), draws.data(), n * sizeof(std::uint64_t));
   for (std::size_t i = 0; i < count; ++i)
     out[i] = open_unit(words[i]);
@@ -136,13 +141,15 @@ void RandomStream::fill_normal(std::span<float> out) {
   }
 }
 
-void RandomStream::fill_skips(std::span<std::uint32_t> out, double p) {
+GeometricGaps::GeometricGaps(double p)
+    : scale_(static_cast<float>(1.0 / unit_math::log_one_minus(p))) {}
+
+void RandomStream::fill_skips(std::span<std::uint32_t> out, const GeometricGaps& gaps) {
   std::array<float, kChunk> units;
-  const auto scale = static_cast<float>(1.0 / unit_math::log_one_minus(p));
   for (std::size_t start = 0; start < out.size(); start += kChunk) {
     const std::size_t count = std::min(kChunk, out.size() - start);
     fill_open_unit({units.data(), count});
-    skips_from(units.data(), scale, out.data() + start, count);
+    skips_from(units.data(), gaps.scale_, out.data() + start, count);
   }
 }
 

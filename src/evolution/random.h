@@ -18,6 +18,18 @@ Seed seed_from(std::string_view experiment_id);
 // Mixes two 64-bit values into one well-spread key (SplitMix64 finaliser).
 std::uint64_t mix_key(std::uint64_t a, std::uint64_t b);
 
+// Geometric gaps with success probability p in (0, 1): the number of failures before a
+// success, i.e. the gap to the next mutated weight. Building one takes a logarithm, so a
+// caller builds it once per probability, not once per fill.
+class GeometricGaps {
+ public:
+  explicit GeometricGaps(double p);
+
+ private:
+  friend class RandomStream;
+  float scale_;  // 1 / ln(1 - p)
+};
+
 // SplitMix64 over a counter: value i is a pure function of (key, i).
 class RandomStream {
  public:
@@ -36,9 +48,8 @@ class RandomStream {
   void fill_uniform(std::span<float> out, float low, float high);
   // Standard normal (Box-Muller over bulk uniforms; tails cut at 5.77 sigma).
   void fill_normal(std::span<float> out);
-  // Geometric with success probability p in (0, 1): the number of failures before a
-  // success, i.e. the gap to the next mutated weight. Saturates at 2^31.
-  void fill_skips(std::span<std::uint32_t> out, double p);
+  // Draws from `gaps`; saturates at 2^31.
+  void fill_skips(std::span<std::uint32_t> out, const GeometricGaps& gaps);
 
  private:
   std::uint64_t key_;

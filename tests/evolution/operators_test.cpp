@@ -52,9 +52,8 @@ TEST(Mutation, MutatesTheConfiguredShareOfAMillionWeights) {
     auto after = before;
     RandomStream random(11);
     OperatorScratch scratch;
-    mutate(after,
-           {.type = MutationType::kGaussianNoiseFixed, .probability = float(p), .factor = 0.1F},
-           random, scratch);
+    Mutation({.type = MutationType::kGaussianNoiseFixed, .probability = float(p), .factor = 0.1F})
+        .apply(after, random, scratch);
     expect_rate(changes(before, after).count, kMillion, p);
   }
 }
@@ -64,8 +63,8 @@ TEST(Mutation, MutatedPositionsAreSpreadEvenly) {
   auto genome = std::vector<float>(kMillion, 1.0F);
   RandomStream random(3);
   OperatorScratch scratch;
-  mutate(genome, {.type = MutationType::kGaussianNoiseFixed, .probability = 0.05F, .factor = 1.0F},
-         random, scratch);
+  Mutation({.type = MutationType::kGaussianNoiseFixed, .probability = 0.05F, .factor = 1.0F})
+      .apply(genome, random, scratch);
   std::vector<double> buckets(100, 0);
   for (std::size_t i = 0; i < genome.size(); ++i)
     buckets[i / 10000] += genome[i] != 1.0F;
@@ -82,8 +81,8 @@ TEST(Mutation, FixedNoiseHasTheFactorAsStandardDeviation) {
   auto after = before;
   RandomStream random(5);
   OperatorScratch scratch;
-  mutate(after, {.type = MutationType::kGaussianNoiseFixed, .probability = 0.2F, .factor = 0.3F},
-         random, scratch);
+  Mutation({.type = MutationType::kGaussianNoiseFixed, .probability = 0.2F, .factor = 0.3F})
+      .apply(after, random, scratch);
   auto c = changes(before, after);
   EXPECT_NEAR(c.mean, 0.0, 0.003);
   EXPECT_NEAR(c.stddev, 0.3, 0.003);
@@ -96,9 +95,8 @@ TEST(Mutation, PercentageNoiseScalesWithTheWeight) {
   auto after = before;
   RandomStream random(9);
   OperatorScratch scratch;
-  mutate(after,
-         {.type = MutationType::kGaussianNoisePercentage, .probability = 0.2F, .factor = 0.1F},
-         random, scratch);
+  Mutation({.type = MutationType::kGaussianNoisePercentage, .probability = 0.2F, .factor = 0.1F})
+      .apply(after, random, scratch);
   double large = 0;
   double small = 0;
   std::size_t n_large = 0;
@@ -117,8 +115,8 @@ TEST(Mutation, UniformResetDrawsFromTheInitializationRange) {
   auto genome = std::vector<float>(kMillion, 100.0F);
   RandomStream random(13);
   OperatorScratch scratch;
-  mutate(genome, {.type = MutationType::kUniformReset, .probability = 0.3F, .reset_range = 2.0F},
-         random, scratch);
+  Mutation({.type = MutationType::kUniformReset, .probability = 0.3F, .reset_range = 2.0F})
+      .apply(genome, random, scratch);
   std::size_t reset = 0;
   double sum = 0;
   for (float w : genome) {
@@ -136,11 +134,11 @@ TEST(Mutation, ProbabilityZeroChangesNothingAndOneChangesEverything) {
   auto genome = ones(1000);
   RandomStream random(1);
   OperatorScratch scratch;
-  mutate(genome, {.type = MutationType::kGaussianNoiseFixed, .probability = 0.0F, .factor = 1.0F},
-         random, scratch);
+  Mutation({.type = MutationType::kGaussianNoiseFixed, .probability = 0.0F, .factor = 1.0F})
+      .apply(genome, random, scratch);
   EXPECT_EQ(genome, ones(1000));
-  mutate(genome, {.type = MutationType::kGaussianNoiseFixed, .probability = 1.0F, .factor = 1.0F},
-         random, scratch);
+  Mutation({.type = MutationType::kGaussianNoiseFixed, .probability = 1.0F, .factor = 1.0F})
+      .apply(genome, random, scratch);
   EXPECT_EQ(changes(ones(1000), genome).count, 1000U);
 }
 
@@ -148,9 +146,8 @@ TEST(Mutation, ResultsAreFinite) {
   std::vector<float> genome(kMillion, 3.0F);
   RandomStream random(2);
   OperatorScratch scratch;
-  mutate(genome,
-         {.type = MutationType::kGaussianNoisePercentage, .probability = 1.0F, .factor = 5.0F},
-         random, scratch);
+  Mutation({.type = MutationType::kGaussianNoisePercentage, .probability = 1.0F, .factor = 5.0F})
+      .apply(genome, random, scratch);
   EXPECT_TRUE(std::all_of(genome.begin(), genome.end(), [](float w) { return std::isfinite(w); }));
 }
 

@@ -171,7 +171,7 @@ TEST(RandomStream, CountsEndingMidPairOrMidChunkFillEveryValue) {
 TEST(RandomStream, SkipsAreGeometric) {
   for (double p : {0.5, 0.1, 0.01}) {
     std::vector<std::uint32_t> skips(kMillion);
-    RandomStream(17).fill_skips(skips, p);
+    RandomStream(17).fill_skips(skips, GeometricGaps(p));
     const double n = double(skips.size());
     // P(skip >= k) = (1 - p)^k; each share within 5 standard deviations.
     for (std::uint32_t k : {1U, 2U, 5U, 20U}) {
