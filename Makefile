@@ -7,7 +7,7 @@ CMAKE_FLAGS := -G Ninja -Wno-dev
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
-.PHONY: deps build run test test-build bench format lint clean
+.PHONY: deps build run test test-build bench format lint clean image image-test
 
 deps:
 	@scripts/install-deps.sh build test
@@ -19,8 +19,14 @@ build: deps
 run: build
 	$(RELEASE_DIR)/espd $(ARGS)
 
+# The tests run the sanitizer build, and the release espd and esp where what is checked is
+# the shipped binary: the image's libraries, jobs under an address-space limit (which
+# AddressSanitizer's shadow memory cannot start under).
 test-build: deps
-	@cmake -S . -B $(DEBUG_DIR) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DESP_SANITIZE=ON >/dev/null
+	@cmake -S . -B $(RELEASE_DIR) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target espd esp
+	@cmake -S . -B $(DEBUG_DIR) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DESP_SANITIZE=ON \
+	  -DESP_RELEASE_DIR=$(CURDIR)/$(RELEASE_DIR) >/dev/null
 	@cmake --build $(DEBUG_DIR) -j $(JOBS)
 
 test: test-build
@@ -30,6 +36,16 @@ bench:
 	@scripts/install-deps.sh build bench
 	@$(MAKE) --no-print-directory build
 	bench/run-all.sh
+
+# The production image (deploy/Dockerfile) with podman/buildah; BASE_IMAGE, IMAGE and
+# CA_BUNDLE are passed through (docs/deploy.md).
+image:
+	@scripts/install-deps.sh image
+	@deploy/image/build-image.sh
+
+image-test:
+	@scripts/install-deps.sh image
+	@deploy/image/test-image.sh
 
 format:
 	@scripts/format.sh --fix

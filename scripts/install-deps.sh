@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages esp needs that are not installed yet.
-# Usage: install-deps.sh [build|test|bench]...  (default: build test)
+# Usage: install-deps.sh [build|test|bench|image]...  (default: build test)
 # Idempotent and silent when everything is present.
 set -euo pipefail
 
@@ -20,6 +20,9 @@ test_packages=(
 bench_packages=(
   libbenchmark-dev libpagmo-dev wrk nginx-light python3-deap python3-flask gunicorn
 )
+image_packages=(
+  podman buildah crun uidmap slirp4netns fuse-overlayfs containernetworking-plugins debootstrap curl
+)
 
 wanted=()
 for set in "${@:-build test}"; do
@@ -28,6 +31,7 @@ for set in "${@:-build test}"; do
       build) wanted+=("${build_packages[@]}") ;;
       test) wanted+=("${test_packages[@]}") ;;
       bench) wanted+=("${bench_packages[@]}") ;;
+      image) wanted+=("${image_packages[@]}") ;;
       *) echo "install-deps.sh: unknown package set '$name'" >&2; exit 2 ;;
     esac
   done

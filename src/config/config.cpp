@@ -386,7 +386,7 @@ void add_admin_commands(CLI::App& app, RawCommand& raw,
 
 Parsed parse(int argc, const char* const* argv) {
   CLI::App app{"espd: Evolutionary Surrogate-assisted Prescription service", "espd"};
-  app.set_version_flag("--version", std::string(ESP_VERSION));
+  app.set_version_flag("--version", std::string("espd " ESP_VERSION " (commit " ESP_COMMIT ")"));
   RawFlags raw;
   add_options(app, raw);
   RawCommand raw_command;

@@ -107,7 +107,8 @@ class DockerfileTest(unittest.TestCase):
         with open(os.path.join(DEPLOY, "Dockerfile")) as f:
             text = f.read()
         stages = re.findall(r"^FROM (\S+)", text, re.M)
-        self.assertEqual(stages, ["debian:12-slim", "debian:12-slim"])
+        self.assertEqual(stages, ["${BASE_IMAGE}", "${BASE_IMAGE}"])
+        self.assertRegex(text, r"(?m)^ARG BASE_IMAGE=debian:12-slim$")
         runtime = text.split("\nFROM ")[-1]
         self.assertRegex(runtime, r"\nUSER 10001")
         self.assertIn("HEALTHCHECK", runtime)
