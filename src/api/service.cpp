@@ -111,12 +111,14 @@ int serve(const config::Config& config) {
     });
   }
   population::FreshPopulations fresh_populations;
-  population::Generations generations(*store, job_board, fresh_populations);
+  population::Generations generations(*store, job_board, fresh_populations,
+                                      {.max_memory_bytes = config.max_generation_memory_bytes});
   population::ExperimentRecords experiment_records(*store);
   population::Workers workers(*store, job_board, fresh_populations,
                               {.workers = config.workers,
                                .engine_threads = std::max(1U, std::thread::hardware_concurrency()),
                                .lease = config.job_lease,
+                               .max_attempts = static_cast<int>(config.job_max_attempts),
                                .heartbeat = config.job_lease / 3,
                                .replica = replica_name()});
   workers.start();

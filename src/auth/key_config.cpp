@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/json.h"
+
 namespace esp::auth {
 namespace {
 
@@ -123,7 +125,9 @@ Result<std::vector<TrustedIssuer>> parse_trusted_issuers(std::string_view json_o
     if (!file.ok()) return invalid("ESP_TRUSTED_ISSUERS: " + file.error().message);
     text = *file;
   }
-  auto list = nlohmann::json::parse(text, nullptr, false);
+  auto parsed = json::parse(text);
+  if (!parsed.ok()) return invalid("ESP_TRUSTED_ISSUERS: " + parsed.issue->to_string());
+  const auto& list = parsed.value;
   if (!list.is_array()) return invalid("ESP_TRUSTED_ISSUERS: must be a JSON array");
   for (std::size_t i = 0; i < list.size(); ++i) {
     auto issuer =

@@ -9,7 +9,8 @@
 
 namespace esp::auth {
 
-// The parsed object, or nullopt for invalid JSON, a non-object, or a duplicate key at any depth.
+// The parsed object, or nullopt for invalid JSON, a non-object, a duplicate key at any depth,
+// or nesting deeper than json::kMaxDepth.
 std::optional<nlohmann::json> parse_strict_object(std::string_view text);
 
 }  // namespace esp::auth

@@ -8,6 +8,8 @@
 #include <functional>
 #include <thread>
 
+#include "core/memory_limit.h"
+
 namespace esp::config {
 namespace {
 
@@ -57,6 +59,8 @@ struct RawFlags {
   std::string grpc_addr = "127.0.0.1:50051";
   std::string workers;
   std::string job_lease_ms = "30000";
+  std::string job_max_attempts = "3";
+  std::string max_generation_memory;
   std::string io_threads;
   std::string log_level = "info";
   std::string max_body = "64MiB";
@@ -114,6 +118,11 @@ void add_options(CLI::App& app, RawFlags& raw) {
          "Generation job workers (default: number of cores; 0 serves the API only)");
   option("--job-lease-ms", raw.job_lease_ms, "ESP_JOB_LEASE_MS",
          "How long a replica that stops renewing a running job keeps it before another runs it");
+  option("--job-max-attempts", raw.job_max_attempts, "ESP_JOB_MAX_ATTEMPTS",
+         "Runs of a job whose process died before it fails for good");
+  option("--max-generation-memory", raw.max_generation_memory, "ESP_MAX_GENERATION_MEMORY",
+         "Largest estimated peak memory of one generation (413 / RESOURCE_EXHAUSTED beyond; "
+         "default: 3/4 of the cgroup limit, RLIMIT_AS or physical memory, the smallest)");
   option("--io-threads", raw.io_threads, "ESP_IO_THREADS",
          "HTTP I/O threads (default: number of cores)");
   option("--log-level", raw.log_level, "LOG_LEVEL", "trace, debug, info, warn, error or off");
@@ -251,6 +260,19 @@ Config validate(const RawFlags& raw, std::vector<std::string>& problems) {
     problems.push_back(fmt::format(
         "--job-lease-ms (ESP_JOB_LEASE_MS): must be at least 300 (renewed every third), got '{}'",
         raw.job_lease_ms));
+  }
+  check_count("--job-max-attempts (ESP_JOB_MAX_ATTEMPTS)", raw.job_max_attempts, 3,
+              config.job_max_attempts, problems);
+  if (raw.max_generation_memory.empty()) {
+    // The rest: espd itself, the populations workers keep in memory, allocator slack.
+    config.max_generation_memory_bytes = memory_bounds().tightest() / 4 * 3;
+  } else if (auto size = parse_byte_size(raw.max_generation_memory); size && *size >= (1U << 20)) {
+    config.max_generation_memory_bytes = *size;
+  } else {
+    problems.push_back(fmt::format(
+        "--max-generation-memory (ESP_MAX_GENERATION_MEMORY): must be a size of at least 1MiB, "
+        "got '{}'",
+        raw.max_generation_memory));
   }
   check_count("--io-threads (ESP_IO_THREADS)", raw.io_threads, default_thread_count(),
               config.io_threads, problems);

@@ -74,6 +74,10 @@ struct Config {
   unsigned workers = 1;
   // A job whose replica stops renewing it for this long is run again by another.
   std::chrono::milliseconds job_lease{30'000};
+  // A job whose process died this often while running it fails for good.
+  unsigned job_max_attempts = 3;
+  // A generation whose estimated peak memory is larger is refused when it is submitted.
+  std::uint64_t max_generation_memory_bytes = 0;
   unsigned io_threads = 1;
   log::Level log_level = log::Level::kInfo;
   http::Limits http;

@@ -30,4 +30,10 @@ std::string_view code_name(Code code) {
   return "internal";
 }
 
+std::string_view public_detail(Code code) {
+  if (code == Code::kInternal) return "internal error";
+  if (code == Code::kUnavailable) return "a storage service is unavailable; retry later";
+  return {};
+}
+
 }  // namespace esp

@@ -25,6 +25,11 @@ enum class Code {
 
 std::string_view code_name(Code code);
 
+// Internal and unavailable errors carry database texts, file paths and bucket names,
+// which are for operators: transports log them and answer this sentence instead.
+// Empty for codes whose messages are meant for the caller.
+std::string_view public_detail(Code code);
+
 struct Error {
   Code code = Code::kInternal;
   std::string message;

@@ -11,6 +11,8 @@
 #include <set>
 #include <utility>
 
+#include "core/json.h"
+
 namespace esp::evolution {
 namespace {
 
@@ -606,12 +608,13 @@ std::string ParamsIssue::to_string() const {
 }
 
 ParamsReport check_params(std::string_view json) {
-  Json root = Json::parse(json, nullptr, /*allow_exceptions=*/false);
+  auto parsed = json::parse(json, {.max_bytes = ParamsLimits::kMaxDocumentBytes});
   ParamsReport report;
-  if (root.is_discarded()) {
-    report.errors.push_back({"", "not valid JSON"});
+  if (!parsed.ok()) {
+    report.errors.push_back({parsed.issue->path, parsed.issue->reason});
     return report;
   }
+  const Json& root = parsed.value;
   if (!root.is_object()) {
     report.errors.push_back({"", "must be a JSON object, got " + describe(root)});
     return report;

@@ -98,6 +98,8 @@ struct ParamsLimits {
   static constexpr std::size_t kMaxLayerUnits = 1'000'000;
   static constexpr std::size_t kMaxWeights = 100'000'000;
   static constexpr std::size_t kMaxPopulationWeights = 1'000'000'000;
+  // A parameter document is a few KB; nested at most json::kMaxDepth levels.
+  static constexpr std::size_t kMaxDocumentBytes = std::size_t{1} << 20;
 };
 
 // One problem with one value, e.g. {"evolution.population_size", "must be >= 2, got 0"}.

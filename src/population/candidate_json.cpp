@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json.h"
+
 namespace esp::population {
 
 using Json = nlohmann::json;
@@ -19,7 +21,8 @@ std::string identity_json(const evolution::Candidate& candidate) {
 
 evolution::Identity identity_from_json(std::string_view text) {
   evolution::Identity identity;
-  auto json = Json::parse(text, nullptr, false);
+  const auto parsed = json::parse(text);
+  const Json& json = parsed.value;
   if (!json.is_object()) return identity;
   if (json.contains("generation") && json["generation"].is_number_integer()) {
     identity.generation = json["generation"].get<int>();
@@ -46,7 +49,9 @@ evolution::Identity identity_from_json(std::string_view text) {
 Result<evolution::MetricValues> metrics_from_json(std::string_view text) {
   evolution::MetricValues metrics;
   if (text.empty()) return metrics;
-  auto json = Json::parse(text, nullptr, false);
+  auto parsed = json::parse(text);
+  if (!parsed.ok()) return Error{Code::kInvalidArgument, "metrics: " + parsed.issue->to_string()};
+  const Json& json = parsed.value;
   if (!json.is_object()) return Error{Code::kInvalidArgument, "metrics must be a JSON object"};
   for (const auto& [name, value] : json.items()) {
     if (value.is_number()) metrics[name] = value.get<double>();

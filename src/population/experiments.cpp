@@ -14,12 +14,13 @@ Error no_experiment(const std::string& id) {
 
 }  // namespace
 
-std::optional<Error> check_experiment(const std::string& id, std::string_view params_json) {
+Result<evolution::ExperimentParams> check_experiment(const std::string& id,
+                                                     std::string_view params_json) {
   auto report = evolution::check_params(params_json);
   auto errors = report.errors;
   if (report.params && !evolution::valid_experiment_id(id))
     errors.push_back({"experiment_id", "must be 1 to 128 letters, digits, '-', '_' or '.'"});
-  if (errors.empty()) return std::nullopt;
+  if (errors.empty()) return std::move(*report.params);
   std::string message = "Invalid experiment parameters";
   for (const auto& issue : errors)
     message += fmt::format("\nPath: {}\nError: {}", issue.path, issue.reason);
@@ -36,7 +37,7 @@ Result<std::string> owner_for(const Caller& caller, const std::optional<std::str
 
 Result<store::Experiment> ExperimentRecords::create(const std::string& owner, const std::string& id,
                                                     const std::string& params_json, bool& created) {
-  if (auto invalid = check_experiment(id, params_json)) return *invalid;
+  if (auto checked = check_experiment(id, params_json); !checked.ok()) return checked.error();
   const store::Experiment wanted{
       .owner = owner, .id = id, .params_json = params_json, .created_at = store::unix_millis()};
   auto stored = store_.experiments->create_if_absent(wanted);

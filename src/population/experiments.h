@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "evolution/params.h"
 #include "store/embedded.h"
 
 namespace esp::population {
@@ -16,9 +17,10 @@ struct Caller {
   bool admin = false;   // may read every owner's records
 };
 
-// The parameters, then the id: nullopt when both are valid, else kInvalidArgument with
-// one "Path:" and "Error:" pair per problem (the gRPC contract's format).
-std::optional<Error> check_experiment(const std::string& id, std::string_view params_json);
+// The parameters, then the id: the parameters when both are valid, else kInvalidArgument
+// with one "Path:" and "Error:" pair per problem (the gRPC contract's format).
+Result<evolution::ExperimentParams> check_experiment(const std::string& id,
+                                                     std::string_view params_json);
 
 // Whose records a call reads: the caller's own unless an admin names another owner;
 // kPermissionDenied when anyone else does.

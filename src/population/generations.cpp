@@ -6,12 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/digest.h"
+#include "core/json.h"
 #include "evolution/engine.h"
 #include "evolution/network.h"
 #include "evolution/params.h"
 #include "evolution/random.h"
 #include "population/candidate_json.h"
 #include "population/interpretation.h"
+#include "population/job_size.h"
 
 namespace esp::population {
 namespace {
@@ -23,8 +25,9 @@ namespace pb = ::population;
 // network or the representation: candidates of other shapes could not be bred.
 std::optional<Error> check_same_network(const store::Experiment& experiment,
                                         const std::string& params_json) {
-  const auto stored = Json::parse(experiment.params_json, nullptr, false);
-  const auto given = Json::parse(params_json, nullptr, false);
+  // Both were validated (bounded) before they were stored or got here.
+  const auto stored = json::parse(experiment.params_json).value;
+  const auto given = json::parse(params_json).value;
   auto representation = [](const Json& params) {
     return params.contains("LEAF") && params["LEAF"].is_object()
                ? params["LEAF"].value("representation", "NNWeights")
@@ -55,10 +58,18 @@ Result<std::string> metrics_input(const pb::PopulationResponse& evaluated) {
   return metrics.dump();
 }
 
-std::string checkpoint_id_for(const std::string& experiment_id, int generation) {
-  return fmt::format(
-      "{}/{}/{:%Y%m%d-%H%M%S}", experiment_id, generation,
-      fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+// "<experiment>/<generation>/<yyyymmdd-hhmmss>.<mmm>-<6 characters of the job id>": the
+// contract's prefix, then what keeps two jobs of one second (or one millisecond) apart.
+std::string checkpoint_id_for(const std::string& experiment_id, int generation,
+                              const std::string& job_id) {
+  const auto now = std::chrono::system_clock::now();
+  const auto seconds = std::chrono::floor<std::chrono::seconds>(now);
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now - seconds);
+  const std::string_view job_part =
+      std::string_view(job_id).substr(job_id.starts_with("op_") ? 3 : 0, 6);
+  return fmt::format("{}/{}/{:%Y%m%d-%H%M%S}.{:03}-{}", experiment_id, generation,
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(seconds)), millis.count(),
+                     job_part);
 }
 
 Result<pb::PopulationResponse> load_population(store::Store& store,
@@ -115,7 +126,11 @@ Result<std::vector<evolution::MetricValues>> client_metrics(
     store::Store& store, const store::Job& job, const evolution::Population& evaluated) {
   auto input = store.blobs->get(job.input_blob_key);
   if (!input.ok()) return input.error();
-  const auto metrics_by_id = Json::parse(*input, nullptr, false);
+  auto parsed = json::parse(*input);
+  if (!parsed.ok())
+    return Error{Code::kInternal,
+                 "metrics of " + job.id + " are corrupt: " + parsed.issue->to_string()};
+  const Json& metrics_by_id = parsed.value;
   std::vector<evolution::MetricValues> metrics(evaluated.candidates.size());
   for (std::size_t i = 0; i < metrics.size(); ++i) {
     auto it = metrics_by_id.find(evaluated.candidates[i].id);
@@ -178,7 +193,9 @@ Result<store::Job> Generations::submit(const Caller& caller, const pb::Populatio
   if (request.config().empty())
     return Error{Code::kInvalidArgument, "No experiment params supplied"};
   const std::string& experiment_id = request.experiment_id();
-  if (auto invalid = check_experiment(experiment_id, request.config())) return *invalid;
+  auto params = check_experiment(experiment_id, request.config());
+  if (!params.ok()) return params.error();
+  if (auto too_big = check_job_size(*params, limits_.max_memory_bytes)) return *too_big;
   auto experiment = store_.experiments->create_if_absent({.owner = caller.subject,
                                                           .id = experiment_id,
                                                           .params_json = request.config(),
@@ -324,13 +341,21 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     stats = evaluation_stats(result->evaluated);
     timings.engine_ms = watch.lap_ms();
   }
-  const std::string checkpoint_id = checkpoint_id_for(job.experiment_id, next.generation);
+  const std::string checkpoint_id = checkpoint_id_for(job.experiment_id, next.generation, job.id);
   auto message =
       std::make_unique<pb::PopulationResponse>(to_message(shape, next, checkpoint_id, stats));
+  // SerializeAsString answers an empty string past protobuf's limit; never store that.
+  if (const std::size_t size = message->ByteSizeLong(); size > std::numeric_limits<int>::max()) {
+    return Error{
+        Code::kResourceExhausted,
+        fmt::format("the population is {} bytes, over protobuf's 2 GiB message limit", size)};
+  }
   const std::string payload = message->SerializeAsString();
   timings.encode_ms = watch.lap_ms();
-  const std::string blob_key =
-      "checkpoints/" + auth::sha256_hex(job.owner).substr(0, 16) + "/" + job.id + ".pb";
+  // One key per attempt: a worker that lost its lease and finishes late writes beside the
+  // payload its successor recorded, never over it.
+  const std::string blob_key = "checkpoints/" + auth::sha256_hex(job.owner).substr(0, 16) + "/" +
+                               job.id + "-" + std::to_string(job.attempts) + ".pb";
   if (auto stored = store.blobs->put(blob_key, payload); !stored.ok()) return stored.error();
   timings.store_ms = watch.lap_ms();
   // Before the job is recorded, so a waiting call finds it when it wakes.

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -16,15 +18,22 @@
 
 namespace esp::population {
 
+struct GenerationLimits {
+  // Jobs whose estimated peak (job_size.h) is larger are refused at submission.
+  std::uint64_t max_memory_bytes = std::numeric_limits<std::uint64_t>::max();
+};
+
 class Generations {
  public:
-  Generations(store::Store& store, JobBoard& board, FreshPopulations& fresh)
-      : store_(store), board_(board), fresh_(fresh) {}
+  Generations(store::Store& store, JobBoard& board, FreshPopulations& fresh,
+              GenerationLimits limits = {})
+      : store_(store), board_(board), fresh_(fresh), limits_(limits) {}
 
   // Validates the parameters, creates the experiment on its first request, stores the
   // client's metrics and queues the job, all keyed so the same request returns the same
   // job. kInvalidArgument ("Path: ...\nError: ..." lines), kNotFound for an unknown
-  // source checkpoint, kFailedPrecondition when the network differs from the experiment's.
+  // source checkpoint, kFailedPrecondition when the network differs from the experiment's,
+  // kResourceExhausted for a job larger than the limits.
   Result<store::Job> submit(const Caller& caller, const ::population::PopulationRequest& request);
 
   // The job once it has ended, or kDeadlineExceeded at `deadline`.
@@ -55,6 +64,7 @@ class Generations {
   store::Store& store_;
   JobBoard& board_;
   FreshPopulations& fresh_;
+  GenerationLimits limits_;
 };
 
 // Where a job's time went, for its log line and the population benchmark.

@@ -1,14 +1,16 @@
 #include "population/population_json.h"
 
 #include "auth/base64url.h"
+#include "core/json.h"
 
 namespace esp::population {
 
 using Json = nlohmann::json;
 
 Json embedded_json(const std::string& bytes) {
-  auto parsed = Json::parse(bytes, nullptr, false);
-  return parsed.is_discarded() ? Json(bytes) : parsed;
+  // Stored before bounds were enforced, a hostile document comes back as its text.
+  auto parsed = json::parse(bytes);
+  return parsed.ok() ? std::move(parsed.value) : Json(bytes);
 }
 
 Json population_json(const std::string& experiment_id,

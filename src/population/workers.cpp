@@ -9,8 +9,12 @@
 namespace esp::population {
 
 Workers::Workers(store::Store& store, JobBoard& board, FreshPopulations& fresh,
-                 WorkerOptions options)
-    : store_(store), board_(board), fresh_(fresh), options_(std::move(options)) {}
+                 WorkerOptions options, JobRunner runner)
+    : store_(store),
+      board_(board),
+      fresh_(fresh),
+      options_(std::move(options)),
+      runner_(std::move(runner)) {}
 
 void Workers::start() {
   for (unsigned i = 0; i < options_.workers; ++i) {
@@ -31,7 +35,7 @@ void Workers::run(const std::string& worker) {
   ++alive_;
   while (!stopping_ && !board_.closed()) {
     const auto seen = board_.queued_count();
-    auto job = store_.jobs->claim(worker, options_.lease);
+    auto job = store_.jobs->claim(worker, options_.lease, options_.max_attempts);
     if (!job.ok()) {
       log::error("job_claim_failed", {{"worker", worker}, {"detail", job.error().message}});
     } else if (job->has_value()) {
@@ -65,8 +69,7 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
     }
   });
   JobTimings timings;
-  auto checkpoint =
-      run_generation_job(store_, job, options_.engine_threads, recent_, fresh_, timings);
+  auto checkpoint = run_job(job, timings);
   {
     std::lock_guard lock(done_mutex);
     done = true;
@@ -107,6 +110,18 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
   }
   log::flush();
   board_.job_ended();
+}
+
+Result<store::Checkpoint> Workers::run_job(const store::Job& job, JobTimings& timings) {
+  try {
+    return runner_(store_, job, options_.engine_threads, recent_, fresh_, timings);
+  } catch (const std::bad_alloc&) {
+    return Error{Code::kResourceExhausted,
+                 "the generation ran out of memory; use fewer candidates or a smaller network, "
+                 "or give espd more memory"};
+  } catch (const std::exception& e) {
+    return Error{Code::kInternal, std::string("the generation failed: ") + e.what()};
+  }
 }
 
 }  // namespace esp::population

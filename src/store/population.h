@@ -22,7 +22,7 @@ struct Experiment {
 struct Checkpoint {
   std::string owner;
   std::string experiment_id;
-  std::string checkpoint_id;  // "<experiment_id>/<generation>/<yyyymmdd-hhmmss>"
+  std::string checkpoint_id;  // "<experiment_id>/<generation>/<yyyymmdd-hhmmss>.<mmm>-<job>"
   int generation = 0;
   std::string job_id;    // the job that produced it, exactly once
   std::string blob_key;  // where the population payload lives
@@ -115,9 +115,10 @@ class Jobs {
   virtual Result<Job> enqueue(const Job& job) = 0;
   virtual Result<std::optional<Job>> find(const std::string& id) = 0;
   // Takes the oldest queued job, or a running one whose lease expired, for `worker`
-  // until now + lease.
+  // until now + lease. A running job whose lease expired after `max_attempts` claims (its
+  // process died that often while running it) is failed for good instead, saying so.
   virtual Result<std::optional<Job>> claim(const std::string& worker,
-                                           std::chrono::milliseconds lease) = 0;
+                                           std::chrono::milliseconds lease, int max_attempts) = 0;
   // Extends the lease; false when the job is no longer this worker's.
   virtual Result<bool> heartbeat(const std::string& job_id, const std::string& worker,
                                  std::chrono::milliseconds lease) = 0;
@@ -133,5 +134,11 @@ class Jobs {
 };
 
 std::int64_t unix_millis();
+
+// The error of a job that claim() gave up on: kGaveUpBefore, its attempts, kGaveUpAfter.
+inline constexpr std::string_view kGaveUpBefore = "gave up after ";
+inline constexpr std::string_view kGaveUpAfter =
+    " attempts: the process running this job ended each time before it finished (out of "
+    "memory, or killed?)";
 
 }  // namespace esp::store

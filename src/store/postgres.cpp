@@ -389,10 +389,16 @@ class PgJobs final : public Jobs {
           read_job);
     });
   }
-  Result<std::optional<Job>> claim(const std::string& worker,
-                                   std::chrono::milliseconds lease) override {
+  Result<std::optional<Job>> claim(const std::string& worker, std::chrono::milliseconds lease,
+                                   int max_attempts) override {
     const std::int64_t now = unix_millis();
     return pool_->run([&](pqxx::work& w) -> Result<std::optional<Job>> {
+      const auto given_up = w.exec_params(
+          "UPDATE jobs SET status = 'failed', lease_owner = '', finished_at = $1, error = $2 || "
+          "attempts || $3 WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND "
+          "lease_expires_at < $1 AND attempts >= $4 FOR UPDATE SKIP LOCKED) RETURNING id",
+          now, std::string(kGaveUpBefore), std::string(kGaveUpAfter), max_attempts);
+      if (!given_up.empty()) w.exec_params("SELECT pg_notify($1, 'ended')", kJobChannel);
       return first<Job>(
           w.exec_params(
               std::string("UPDATE jobs SET status = 'running', lease_owner = $1, "

@@ -302,10 +302,19 @@ class SqliteJobs final : public Jobs {
     return one_row<Job>(select, read_job);
   }
 
-  Result<std::optional<Job>> claim(const std::string& worker,
-                                   std::chrono::milliseconds lease) override {
+  Result<std::optional<Job>> claim(const std::string& worker, std::chrono::milliseconds lease,
+                                   int max_attempts) override {
     auto guard = db_->lock();
     const std::int64_t now = unix_millis();
+    auto give_up = db_->prepare(
+        "UPDATE jobs SET status = 'failed', lease_owner = '', finished_at = ?1, error = ?2 || "
+        "attempts || ?3 WHERE status = 'running' AND lease_expires_at < ?1 AND attempts >= ?4");
+    if (!give_up.ok()) return give_up.error();
+    give_up->bind(1, now)
+        .bind(2, kGaveUpBefore)
+        .bind(3, kGaveUpAfter)
+        .bind(4, std::int64_t{max_attempts});
+    if (auto done = give_up->step(); !done.ok()) return done.error();
     auto update = db_->prepare(
         std::string(
             "UPDATE jobs SET status = 'running', lease_owner = ?1, lease_expires_at = ?2, "

@@ -94,7 +94,7 @@ class EspClientTest(unittest.TestCase):
                          "--experiment-params-file", os.path.join(EXAMPLES, "function.json"),
                          "--output", "seed.json")
         self.assertEqual(first.returncode, 0, first.stderr)
-        self.assertRegex(first.stdout, r"^individuals:60\ngeneration:1\ncheckpoint_id:abc123/1/\d{8}-\d{6}\n$")
+        self.assertRegex(first.stdout, r"^individuals:60\ngeneration:1\ncheckpoint_id:abc123/1/\d{8}-\d{6}\.\d{3}-[\w-]{6}\n$")
         checkpoint = first.stdout.strip().rsplit("checkpoint_id:", 1)[1]
         seed = json.load(open(os.path.join(self.work, "seed.json")))
         self.assertEqual((seed["checkpoint_id"], len(seed["population"])), (checkpoint, 60))

@@ -59,7 +59,7 @@ class PopulationGrpcTest(unittest.TestCase):
         seed = self.next_population("loop")
         self.assertEqual(seed.generation_count, 1)
         self.assertEqual(len(seed.population), 20)
-        self.assertRegex(seed.checkpoint_id, r"^loop/1/\d{8}-\d{6}$")
+        self.assertRegex(seed.checkpoint_id, r"^loop/1/\d{8}-\d{6}\.\d{3}-[\w-]{6}$")
         weights, layers = decode_weights(seed.population[0].interpretation)
         self.assertEqual(layers, 2)
         self.assertEqual(len(weights), 4 * 16 + 16 + 16 * 2 + 2)

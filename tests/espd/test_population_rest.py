@@ -104,7 +104,7 @@ class PopulationRestTest(unittest.TestCase):
         self.assertEqual([s["name"] for s in done["stages"]], ["queued", "running", "succeeded"])
         self.assertEqual(done["result"]["generation"], 1)
         seed_id = done["result"]["checkpoint_id"]
-        self.assertRegex(seed_id, r"^loop/1/\d{8}-\d{6}$")
+        self.assertRegex(seed_id, r"^loop/1/\d{8}-\d{6}\.\d{3}-[\w-]{6}$")
 
         seed = self.checkpoint("loop", seed_id).json()
         self.assertEqual((seed["generation"], seed["checkpoint_id"]), (1, seed_id))

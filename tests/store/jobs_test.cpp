@@ -20,6 +20,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
+// Runs of a job before it fails for good, for tests that are not about that limit.
+constexpr int kAttempts = 3;
 
 // A fresh store per test: SQLite in a temporary folder, or a new database on the
 // PostgreSQL server the test run started (in ESP_TEST_SERVERS_DIR/test-postgres).
@@ -113,11 +115,11 @@ TEST_P(Backend, Jobs_TheSameRequestKeyGivesTheSameJob) {
 TEST_P(Backend, Jobs_EachJobIsClaimedByOneWorkerWhileItsLeaseLasts) {
   TempStore t(GetParam());
   ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
-  auto claimed = t.store.jobs->claim("w1", milliseconds(60'000));
+  auto claimed = t.store.jobs->claim("w1", milliseconds(60'000), kAttempts);
   ASSERT_TRUE(claimed.ok() && claimed->has_value());
   EXPECT_EQ((*claimed)->status, JobStatus::kRunning);
   EXPECT_EQ((*claimed)->attempts, 1);
-  auto nothing = t.store.jobs->claim("w2", milliseconds(60'000));
+  auto nothing = t.store.jobs->claim("w2", milliseconds(60'000), kAttempts);
   ASSERT_TRUE(nothing.ok());
   EXPECT_FALSE(nothing->has_value());
   EXPECT_TRUE(*t.store.jobs->heartbeat("op_1", "w1", milliseconds(60'000)));
@@ -127,9 +129,9 @@ TEST_P(Backend, Jobs_EachJobIsClaimedByOneWorkerWhileItsLeaseLasts) {
 TEST_P(Backend, Jobs_AnExpiredLeaseIsClaimedAgainAndOnlyTheHolderFinishes) {
   TempStore t(GetParam());
   ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
-  ASSERT_TRUE(t.store.jobs->claim("dead-worker", milliseconds(1))->has_value());
+  ASSERT_TRUE(t.store.jobs->claim("dead-worker", milliseconds(1), kAttempts)->has_value());
   std::this_thread::sleep_for(milliseconds(5));  // let the 1 ms lease lapse (not synchronisation)
-  auto again = t.store.jobs->claim("w2", milliseconds(60'000));
+  auto again = t.store.jobs->claim("w2", milliseconds(60'000), kAttempts);
   ASSERT_TRUE(again.ok() && again->has_value());
   EXPECT_EQ((*again)->attempts, 2);
   EXPECT_FALSE(*t.store.jobs->succeed("op_1", "dead-worker", checkpoint_for("op_1", "e/1/a")));
@@ -141,8 +143,36 @@ TEST_P(Backend, Jobs_AnExpiredLeaseIsClaimedAgainAndOnlyTheHolderFinishes) {
   ASSERT_TRUE(recorded.ok() && recorded->has_value());
   EXPECT_EQ((*recorded)->checkpoint_id, "e/1/b");
   EXPECT_FALSE(t.store.checkpoints->find("alice", "e/1/a")->has_value());
-  EXPECT_FALSE(
-      t.store.jobs->claim("w3", milliseconds(1))->has_value());  // finished jobs stay finished
+  EXPECT_FALSE(t.store.jobs->claim("w3", milliseconds(1), kAttempts)
+                   ->has_value());  // finished jobs stay finished
+}
+
+TEST_P(Backend, Jobs_AJobWhoseProcessDiedMaxAttemptsTimesFailsForGood) {
+  TempStore t(GetParam());
+  ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
+  // op_1 is claimed twice by workers that die (their 1 ms leases lapse).
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    auto claimed = t.store.jobs->claim("doomed", milliseconds(1), 2);
+    ASSERT_TRUE(claimed.ok() && claimed->has_value());
+    EXPECT_EQ((*claimed)->id, "op_1");
+    EXPECT_EQ((*claimed)->attempts, attempt);
+    std::this_thread::sleep_for(milliseconds(5));  // the lease lapses (not synchronisation)
+  }
+  // The third claim fails op_1 for good and takes the next job instead.
+  ASSERT_TRUE(t.store.jobs->enqueue(job("op_2", "k2")).ok());
+  auto next = t.store.jobs->claim("w", milliseconds(60'000), 2);
+  ASSERT_TRUE(next.ok() && next->has_value());
+  EXPECT_EQ((*next)->id, "op_2");
+  auto failed = t.store.jobs->find("op_1");
+  ASSERT_TRUE(failed.ok() && failed->has_value());
+  EXPECT_EQ((*failed)->status, JobStatus::kFailed);
+  EXPECT_EQ((*failed)->attempts, 2);
+  EXPECT_EQ((*failed)->error, std::string(kGaveUpBefore) + "2" + std::string(kGaveUpAfter));
+  EXPECT_NE((*failed)->finished_at, 0);
+  EXPECT_FALSE(*t.store.jobs->succeed("op_1", "doomed", checkpoint_for("op_1", "e/1/late")));
+  // A running job whose lease still holds is never given up, whatever its attempts.
+  EXPECT_FALSE(t.store.jobs->claim("w2", milliseconds(60'000), 1)->has_value());
+  EXPECT_EQ((*t.store.jobs->find("op_2"))->status, JobStatus::kRunning);
 }
 
 TEST_P(Backend, Blobs_WritesAtomicallyAndRefusesKeysOutsideTheRoot) {
@@ -175,7 +205,8 @@ TEST_P(Backend, Jobs_ACancelledJobIsNeverClaimedAndALateResultIsRefused) {
   TempStore t(GetParam());
   ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
   ASSERT_TRUE(t.store.jobs->enqueue(job("op_2", "k2")).ok());
-  ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000))->has_value());  // op_1 runs
+  ASSERT_TRUE(
+      t.store.jobs->claim("w1", milliseconds(60'000), kAttempts)->has_value());  // op_1 runs
   auto running = t.store.jobs->cancel("op_1");
   auto queued = t.store.jobs->cancel("op_2");
   ASSERT_TRUE(running.ok() && queued.ok());
@@ -184,14 +215,14 @@ TEST_P(Backend, Jobs_ACancelledJobIsNeverClaimedAndALateResultIsRefused) {
   EXPECT_GT((*queued)->finished_at, 0);
   EXPECT_FALSE(*t.store.jobs->succeed("op_1", "w1", checkpoint_for("op_1", "e/1/a")));
   EXPECT_FALSE(t.store.checkpoints->find_by_job("op_1")->has_value());
-  EXPECT_FALSE(t.store.jobs->claim("w2", milliseconds(60'000))->has_value());
+  EXPECT_FALSE(t.store.jobs->claim("w2", milliseconds(60'000), kAttempts)->has_value());
   EXPECT_FALSE(t.store.jobs->cancel("op_missing")->has_value());
 }
 
 TEST_P(Backend, Jobs_CancellingAnEndedJobLeavesItAsItWas) {
   TempStore t(GetParam());
   ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
-  ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000))->has_value());
+  ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000), kAttempts)->has_value());
   ASSERT_TRUE(*t.store.jobs->succeed("op_1", "w1", checkpoint_for("op_1", "e/1/a")));
   auto after = t.store.jobs->cancel("op_1");
   ASSERT_TRUE(after.ok() && after->has_value());
@@ -202,7 +233,7 @@ TEST_P(Backend, Jobs_CancellingAnEndedJobLeavesItAsItWas) {
 TEST_P(Backend, Jobs_SendingAFailedOrCancelledRequestAgainQueuesTheSameJob) {
   TempStore t(GetParam());
   ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
-  ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000))->has_value());
+  ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000), kAttempts)->has_value());
   ASSERT_TRUE(*t.store.jobs->fail("op_1", "w1", "engine said no"));
   auto retried = t.store.jobs->enqueue(job("op_9", "k1"));
   ASSERT_TRUE(retried.ok());
@@ -212,7 +243,7 @@ TEST_P(Backend, Jobs_SendingAFailedOrCancelledRequestAgainQueuesTheSameJob) {
   EXPECT_EQ(retried->started_at, 0);
   ASSERT_TRUE(t.store.jobs->cancel("op_1")->has_value());
   EXPECT_EQ(t.store.jobs->enqueue(job("op_9", "k1"))->status, JobStatus::kQueued);
-  auto claimed = t.store.jobs->claim("w2", milliseconds(60'000));
+  auto claimed = t.store.jobs->claim("w2", milliseconds(60'000), kAttempts);
   ASSERT_TRUE(claimed.ok() && claimed->has_value());
   EXPECT_EQ((*claimed)->attempts, 2);
 }
@@ -262,7 +293,7 @@ TEST_P(Backend, Experiments_RemovingTakesItsCheckpointsAndJobsAndNamesTheirBlobs
   auto kept_job = job("op_2", "k2");
   kept_job.experiment_id = "kept";
   ASSERT_TRUE(t.store.jobs->enqueue(kept_job).ok());
-  ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000))->has_value());
+  ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000), kAttempts)->has_value());
   ASSERT_TRUE(*t.store.jobs->succeed("op_1", "w1", checkpoint_for("op_1", "e/1/a")));
 
   auto removed = t.store.experiments->remove("alice", "e");
@@ -284,7 +315,7 @@ TEST_P(Backend, Checkpoints_ListedPerExperimentWithTheNewestAsLatest) {
   for (int generation = 1; generation <= 3; ++generation) {
     const std::string id = "op_" + std::to_string(generation);
     ASSERT_TRUE(t.store.jobs->enqueue(job(id, id)).ok());
-    ASSERT_TRUE(t.store.jobs->claim("w", milliseconds(60'000))->has_value());
+    ASSERT_TRUE(t.store.jobs->claim("w", milliseconds(60'000), kAttempts)->has_value());
     auto checkpoint = checkpoint_for(id, "e/" + std::to_string(generation) + "/t");
     checkpoint.generation = generation;
     ASSERT_TRUE(*t.store.jobs->succeed(id, "w", checkpoint));
@@ -339,7 +370,7 @@ TEST_F(Postgres, EveryStaleConnectionIsReopenedAfterTheServerEndsThem) {
     for (int i = 0; i < 4; ++i)
       callers.emplace_back([&jobs] {
         for (int n = 0; n < 5; ++n)
-          ASSERT_TRUE(jobs.claim("w", milliseconds(1000)).ok());
+          ASSERT_TRUE(jobs.claim("w", milliseconds(1000), kAttempts).ok());
       });
   }
   ASSERT_GE(sessions(), 4U);
@@ -359,7 +390,7 @@ TEST_F(Postgres, EveryStaleConnectionIsReopenedAfterTheServerEndsThem) {
       });
   }
   EXPECT_EQ(failures, 0);
-  auto claimed = jobs.claim("w", milliseconds(1000));
+  auto claimed = jobs.claim("w", milliseconds(1000), kAttempts);
   ASSERT_TRUE(claimed.ok()) << claimed.error().message;
   EXPECT_TRUE(claimed->has_value());
 }
@@ -371,7 +402,7 @@ TEST_F(Postgres, NeverOpensMoreConnectionsThanThePoolSize) {
   for (int i = 0; i < 12; ++i)
     callers.emplace_back([&jobs, &done] {
       while (!done)
-        ASSERT_TRUE(jobs.claim("w", milliseconds(1000)).ok());
+        ASSERT_TRUE(jobs.claim("w", milliseconds(1000), kAttempts).ok());
     });
   pqxx::connection admin(store_->admin_url_);
   std::size_t most = 0;

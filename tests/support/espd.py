@@ -16,11 +16,15 @@ START_TIMEOUT_S = 60
 class Espd:
     """One espd process with its own data folder; use as a context manager."""
 
-    def __init__(self, *args, env=None, ports=None, defer_start=False, storage_args=None):
+    def __init__(self, *args, env=None, ports=None, defer_start=False, storage_args=None, binary=None,
+                 preexec_fn=None):
         """ports=(http, grpc) fixes the ports instead of reading them from the
         'listening' log line, for runs whose log level hides that line. With
         ESP_TEST_POSTGRES_URL_FILE set (ctest's PostgreSQL fixture), each instance gets
-        a database of its own there instead of SQLite."""
+        a database of its own there instead of SQLite. binary: another espd (the release
+        build); preexec_fn: run in the child before espd starts (resource limits)."""
+        self.binary = binary or ESPD
+        self.preexec_fn = preexec_fn
         self.args = list(args)
         # storage_args: share one database and bucket between replicas.
         self.storage_args = storage_args if storage_args is not None else (
@@ -46,10 +50,10 @@ class Espd:
         http_port, grpc_port = self.ports or (0, 0)
         with self._lines_seen:
             self.lines = []  # a restart must not find the previous run's lines
-        command = [ESPD, "--data-dir", self.data_dir.name, *self.storage_args,
+        command = [self.binary, "--data-dir", self.data_dir.name, *self.storage_args,
                    "--http-addr", f"127.0.0.1:{http_port}", "--grpc-addr", f"127.0.0.1:{grpc_port}", *self.args]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                        env=self.env)
+                                        env=self.env, preexec_fn=self.preexec_fn)
         threading.Thread(target=self._read_stdout, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
         if self.ports:
@@ -94,7 +98,7 @@ class Espd:
     def admin(self, *args, password=None):
         """Runs an administration subcommand (espd users ..., espd clients ...) on this
         instance's data folder; the password, if any, goes to standard input."""
-        return subprocess.run([ESPD, "--data-dir", self.data_dir.name, *self.storage_args, *args], input=password,
+        return subprocess.run([self.binary, "--data-dir", self.data_dir.name, *self.storage_args, *args], input=password,
                               capture_output=True, text=True, env=self.env, timeout=60)
 
     def url(self, path):

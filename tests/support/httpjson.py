@@ -17,10 +17,14 @@ class Answer:
         return self.headers.get(name)
 
 
-def call(url, method="GET", json_body=None, form=None, headers=None, timeout=30):
+def call(url, method="GET", json_body=None, form=None, headers=None, timeout=30, raw_json=None):
+    """raw_json: the body as bytes already written (for documents json.dumps cannot make)."""
     data = None
     headers = dict(headers or {})
-    if json_body is not None:
+    if raw_json is not None:
+        data = raw_json
+        headers["Content-Type"] = "application/json"
+    elif json_body is not None:
         data = json.dumps(json_body).encode()
         headers["Content-Type"] = "application/json"
     elif form is not None:

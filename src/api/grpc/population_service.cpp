@@ -4,6 +4,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "api/grpc/call_log.h"
+#include "auth/digest.h"
 #include "observability/log.h"
 
 namespace esp::grpcapi {
@@ -51,7 +52,13 @@ grpc::StatusCode code_of(Code code) {
 }  // namespace
 
 grpc::Status status_of(const Error& error) {
-  return {code_of(error.code), error.message};
+  const auto detail = public_detail(error.code);
+  if (detail.empty()) return {code_of(error.code), error.message};
+  auto reference = auth::random_id(8);
+  const std::string id = reference.ok() ? "grpc-" + *reference : "grpc";
+  log::error("call_failed",
+             {{"request_id", id}, {"code", code_name(error.code)}, {"detail", error.message}});
+  return {code_of(error.code), fmt::format("{} (request {})", detail, id)};
 }
 
 grpc::Status PopulationService::answer(::population::PopulationResponse&& population,

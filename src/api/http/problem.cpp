@@ -1,5 +1,9 @@
 #include "api/http/problem.h"
 
+#include <fmt/format.h>
+
+#include "observability/log.h"
+
 namespace esp::http {
 
 Status status_for(Code code) {
@@ -30,8 +34,14 @@ Status status_for(Code code) {
   return Status::internal_server_error;
 }
 
-Problem problem_from(const Error& error) {
-  return Problem{.status = status_for(error.code), .detail = error.message};
+Problem problem_from(const Error& error, std::string_view request_id) {
+  const auto detail = public_detail(error.code);
+  if (detail.empty()) return Problem{.status = status_for(error.code), .detail = error.message};
+  log::error(
+      "request_failed",
+      {{"request_id", request_id}, {"code", code_name(error.code)}, {"detail", error.message}});
+  return Problem{.status = status_for(error.code),
+                 .detail = fmt::format("{} (request {})", detail, request_id)};
 }
 
 std::string render_problem(const Problem& problem, std::string_view request_id) {

@@ -18,7 +18,9 @@ struct Problem {
 };
 
 Status status_for(Code code);
-Problem problem_from(const Error& error);
+// The problem for `error`. Internal and unavailable errors are logged with `request_id`
+// and answered with a generic detail: their texts are for operators, not callers.
+Problem problem_from(const Error& error, std::string_view request_id);
 
 std::string render_problem(const Problem& problem, std::string_view request_id);
 Response problem_response(const Problem& problem, std::string_view request_id);

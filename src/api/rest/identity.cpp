@@ -8,12 +8,16 @@
 #include "api/rest/bearer.h"
 #include "auth/authorization.h"
 #include "auth/base64url.h"
+#include "core/json.h"
 
 namespace esp::rest {
 namespace {
 
 using Json = nlohmann::json;
 using Fields = std::map<std::string, std::string, std::less<>>;
+
+// Credentials are a few short strings; a larger body is refused before it is parsed.
+constexpr std::size_t kMaxIdentityBodyBytes = 64 << 10;
 
 // Token answers must not be cached anywhere (RFC 6749 section 5.1).
 http::Response no_store(http::Response response) {
@@ -37,8 +41,9 @@ std::optional<Fields> body_fields(const http::Request& request) {
   Fields fields;
   const std::string& body = request.raw.body();
   if (is_json(request)) {
-    auto json = Json::parse(body, nullptr, false);
-    if (!json.is_object()) return std::nullopt;
+    auto parsed = json::parse(body, {.max_bytes = kMaxIdentityBodyBytes});
+    if (!parsed.ok() || !parsed.value.is_object()) return std::nullopt;
+    const Json& json = parsed.value;
     for (const auto& [key, value] : json.items()) {
       if (value.is_string()) fields[key] = value.get<std::string>();
     }
@@ -175,7 +180,8 @@ http::Response oauth_token(const IdentityServices& services, const http::Request
 
 // The simple JWT app's contract: {"email", "password"} in, {"token"} out.
 http::Response login(const IdentityServices& services, const http::Request& request) {
-  auto body = Json::parse(request.raw.body(), nullptr, false);
+  auto parsed = json::parse(request.raw.body(), {.max_bytes = kMaxIdentityBodyBytes});
+  const Json& body = parsed.value;
   const bool complete = body.is_object() && body.contains("email") && body["email"].is_string() &&
                         body.contains("password") && body["password"].is_string();
   if (!complete) {
@@ -194,7 +200,7 @@ http::Response login(const IdentityServices& services, const http::Request& requ
   }
   auto token = services.issuer.issue(principal->subject, principal->scopes, principal->email);
   if (!token.ok())
-    return http::problem_response(http::problem_from(token.error()), request.request_id);
+    return http::problem_response(http::problem_from(token.error(), request.request_id), request.request_id);
   return no_store(http::json_response(http::Status::ok, {{"token", token->token}}));
 }
 

@@ -26,7 +26,7 @@ constexpr int kLargestPageSize = 500;
 // Validation messages carry "Path:" and "Error:" line pairs (the gRPC contract's format);
 // REST adds them as a machine-readable "errors" member too.
 http::Response problem(const http::Request& request, const Error& error) {
-  auto details = http::problem_from(error);
+  auto details = http::problem_from(error, request.request_id);
   Json errors = Json::array();
   std::string_view rest = error.message;
   std::string path;
@@ -111,8 +111,9 @@ http::Handler on_pool(PopulationServices& services, auth::Scope scope, CallerHan
 
 http::Response create_experiment(const http::Request& request, const Caller& caller,
                                  PopulationServices& s) {
-  const Json body = Json::parse(request.raw.body(), nullptr, false);
-  if (body.is_discarded()) return bad_request(request, "the body is not valid JSON");
+  auto parsed = parse_body(request.raw.body());
+  if (!parsed.ok()) return problem(request, parsed.error());
+  const Json& body = *parsed;
   if (!body.is_object() || !body.contains("id") || !body["id"].is_string())
     return bad_request(request, "Invalid experiment\nPath: id\nError: must be a string");
   if (!body.contains("params") || !body["params"].is_object())

@@ -11,7 +11,8 @@ namespace {
 using Json = nlohmann::json;
 using population::embedded_json;
 
-// "<experiment_id>/<generation>/<yyyymmdd-hhmmss>" -> generation; 0 if not of that shape.
+// "<experiment_id>/<generation>/<yyyymmdd-hhmmss>.<mmm>-<job>" -> generation; 0 if not of that
+// shape.
 int generation_of(const std::string& checkpoint_id) {
   const auto last = checkpoint_id.rfind('/');
   if (last == std::string::npos || last == 0) return 0;
@@ -29,6 +30,14 @@ Error invalid_body(std::string_view path, std::string_view reason) {
 }
 
 }  // namespace
+
+Result<Json> parse_body(std::string_view body) {
+  auto parsed = json::parse(body, {.max_bytes = body.size()});
+  if (parsed.ok()) return std::move(parsed.value);
+  return Error{Code::kInvalidArgument,
+               fmt::format("the body is not acceptable JSON\nPath: {}\nError: {}",
+                           parsed.issue->path, parsed.issue->reason)};
+}
 
 std::string rfc3339(std::int64_t unix_millis) {
   const std::chrono::sys_time<std::chrono::milliseconds> at{std::chrono::milliseconds(unix_millis)};
@@ -90,8 +99,9 @@ Result<::population::PopulationRequest> generation_request(const std::string& ex
   request.set_config(stored_params);
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return request;
 
-  const Json json = Json::parse(body, nullptr, false);
-  if (json.is_discarded()) return Error{Code::kInvalidArgument, "the body is not valid JSON"};
+  auto parsed = parse_body(body);
+  if (!parsed.ok()) return parsed.error();
+  const Json& json = *parsed;
   if (!json.is_object()) return invalid_body("$", "must be a JSON object");
   if (auto params = json.find("params"); params != json.end()) {
     if (!params->is_object()) return invalid_body("params", "must be an object");

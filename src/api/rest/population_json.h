@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/json.h"
 #include "population/experiments.h"
 #include "population/population_json.h"
 #include "population_structs.pb.h"
@@ -21,6 +22,10 @@ nlohmann::json experiment_json(const population::ExperimentView& view);
 // {id, experiment_id, status, stages: [{name, at}], attempts, result? | error?}
 nlohmann::json operation_json(const store::Job& job);
 nlohmann::json checkpoint_summary_json(const store::Checkpoint& checkpoint);
+
+// A request body parsed within json::Limits (depth, size); kInvalidArgument naming the path
+// where it went wrong.
+Result<nlohmann::json> parse_body(std::string_view body);
 
 // {"checkpoint_id", "population": [{"id", "metrics"}...], "params"?} -> the request the
 // gRPC NextPopulation would carry; an empty body asks for the seed. `stored_params` is the

@@ -32,13 +32,25 @@ TEST(Problem, ExtensionsAreMergedButCannotOverrideStandardMembers) {
 }
 
 TEST(Problem, MapsErrorCodesToHttpStatuses) {
-  EXPECT_EQ(problem_from({Code::kInvalidArgument, "bad"}).status, Status::bad_request);
-  EXPECT_EQ(problem_from({Code::kNotFound, "gone"}).status, Status::not_found);
-  EXPECT_EQ(problem_from({Code::kUnauthenticated, "who"}).status, Status::unauthorized);
-  EXPECT_EQ(problem_from({Code::kPermissionDenied, "no"}).status, Status::forbidden);
-  EXPECT_EQ(problem_from({Code::kFailedPrecondition, "no"}).status, Status::conflict);
-  EXPECT_EQ(problem_from({Code::kUnavailable, "later"}).status, Status::service_unavailable);
-  EXPECT_EQ(problem_from({Code::kInternal, "oops"}).detail, "oops");
+  EXPECT_EQ(problem_from({Code::kInvalidArgument, "bad"}, "req-1").status, Status::bad_request);
+  EXPECT_EQ(problem_from({Code::kNotFound, "gone"}, "req-1").status, Status::not_found);
+  EXPECT_EQ(problem_from({Code::kUnauthenticated, "who"}, "req-1").status, Status::unauthorized);
+  EXPECT_EQ(problem_from({Code::kPermissionDenied, "no"}, "req-1").status, Status::forbidden);
+  EXPECT_EQ(problem_from({Code::kFailedPrecondition, "no"}, "req-1").status, Status::conflict);
+  EXPECT_EQ(problem_from({Code::kUnavailable, "later"}, "req-1").status,
+            Status::service_unavailable);
+}
+
+TEST(Problem, InternalTextsStayInTheLogAndTheCallerGetsTheRequestId) {
+  const auto internal =
+      problem_from({Code::kInternal, "database: /var/lib/esp/esp.db locked"}, "req-1");
+  EXPECT_EQ(internal.status, Status::internal_server_error);
+  EXPECT_EQ(internal.detail, "internal error (request req-1)");
+  const auto unavailable =
+      problem_from({Code::kUnavailable, "s3: bucket esp-private unreachable"}, "req-2");
+  EXPECT_EQ(unavailable.detail, "a storage service is unavailable; retry later (request req-2)");
+  EXPECT_EQ(problem_from({Code::kInvalidArgument, "evolution.x: bad"}, "req-3").detail,
+            "evolution.x: bad");
 }
 
 TEST(Problem, InvalidUtf8InDetailStillRendersValidJson) {

@@ -1,0 +1,60 @@
+#include "population/job_size.h"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <limits>
+
+#include "evolution/network.h"
+
+namespace esp::population {
+namespace {
+
+// A candidate's id, identity JSON, interpretation header and protobuf framing.
+constexpr std::uint64_t kCandidateOverheadBytes = 512;
+
+}  // namespace
+
+JobSize estimate_job_size(const evolution::ExperimentParams& params) {
+  const evolution::NetworkShape shape(params.network);
+  const auto candidates = static_cast<std::uint64_t>(params.evolution.population_size);
+  const std::uint64_t genomes = candidates * shape.weight_count() * sizeof(float);
+  const std::uint64_t message = genomes + candidates * kCandidateOverheadBytes;
+  // While the next generation is encoded: the source and the new genomes, the message and
+  // its serialized bytes. (Reading the source from its checkpoint holds less: its bytes,
+  // its message and one set of genomes.)
+  return {.message_bytes = message, .peak_bytes = 2 * genomes + 2 * message};
+}
+
+std::optional<Error> check_job_size(const evolution::ExperimentParams& params,
+                                    std::uint64_t max_memory_bytes) {
+  const auto size = estimate_job_size(params);
+  constexpr auto kLargestMessage = static_cast<std::uint64_t>(std::numeric_limits<int>::max());
+  if (size.peak_bytes > max_memory_bytes) {
+    return Error{Code::kResourceExhausted,
+                 fmt::format("a generation of {} candidates needs about {} of memory, over this "
+                             "server's {} for one generation (--max-generation-memory)",
+                             params.evolution.population_size, human_bytes(size.peak_bytes),
+                             human_bytes(max_memory_bytes))};
+  }
+  if (size.message_bytes > kLargestMessage) {
+    return Error{Code::kResourceExhausted,
+                 fmt::format("a population of {} candidates would be a {} message, over "
+                             "protobuf's 2 GiB limit; use fewer candidates or a smaller network",
+                             params.evolution.population_size, human_bytes(size.message_bytes))};
+  }
+  return std::nullopt;
+}
+
+std::string human_bytes(std::uint64_t bytes) {
+  constexpr std::array kUnits = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  auto value = static_cast<double>(bytes);
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < kUnits.size()) {
+    value /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{} bytes", bytes) : fmt::format("{:.1f} {}", value, kUnits[unit]);
+}
+
+}  // namespace esp::population

@@ -1,0 +1,56 @@
+// JSON read within bounds: nesting, size and duplicate keys are refused while parsing,
+// with the path where it happened.
+#include "core/json.h"
+
+#include <gtest/gtest.h>
+
+namespace esp::json {
+namespace {
+
+std::string nested(std::size_t depth) {
+  return std::string(depth, '[') + std::string(depth, ']');
+}
+
+TEST(Json, ParsesWhatIsWithinTheBounds) {
+  auto parsed = parse(R"({"a": [1, {"b": true}], "c": "d"})");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed.value["a"][1]["b"], true);
+  EXPECT_TRUE(parse(nested(kMaxDepth)).ok());
+}
+
+TEST(Json, RefusesNestingPastTheDepthNamingThePath) {
+  auto parsed = parse(R"({"params": {"list": [0, {"x": )" + nested(100'000) + "}]}}");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_TRUE(parsed.value.is_discarded());
+  EXPECT_EQ(parsed.issue->reason, "nested deeper than 64 levels");
+  EXPECT_TRUE(parsed.issue->path.starts_with("params.list[1].x[0][0]")) << parsed.issue->path;
+  EXPECT_FALSE(parse(nested(kMaxDepth + 1)).ok());
+  EXPECT_TRUE(parse(nested(3), {.max_depth = 3}).ok());
+  EXPECT_FALSE(parse(nested(4), {.max_depth = 3}).ok());
+}
+
+TEST(Json, RefusesDocumentsOverTheSizeBeforeParsing) {
+  auto parsed = parse(R"(["0123456789"])", {.max_bytes = 10});
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.issue->to_string(), "larger than 10 bytes (got 14)");
+}
+
+TEST(Json, DuplicateKeysAreRefusedOnlyWhenAsked) {
+  const std::string twice = R"({"sub": "alice", "inner": {"sub": "x"}, "sub": "mallory"})";
+  EXPECT_TRUE(parse(twice).ok());
+  auto strict = parse(twice, {.unique_keys = true});
+  ASSERT_FALSE(strict.ok());
+  EXPECT_EQ(strict.issue->to_string(), "sub: appears twice in its object");
+}
+
+TEST(Json, SyntaxErrorsNameTheByte) {
+  auto parsed = parse(R"({"a": [1, 2,]})");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_TRUE(parsed.issue->reason.starts_with("not valid JSON at byte 13"))
+      << parsed.issue->reason;
+  EXPECT_FALSE(parse("").ok());
+  EXPECT_FALSE(parse("{} trailing").ok());
+}
+
+}  // namespace
+}  // namespace esp::json

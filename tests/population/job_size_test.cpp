@@ -1,0 +1,47 @@
+// The memory a generation job will need, estimated before it is queued.
+#include "population/job_size.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+namespace esp::population {
+namespace {
+
+evolution::ExperimentParams params_of(int candidates, std::size_t inputs, std::size_t outputs) {
+  auto params = evolution::parse_params(
+      fmt::format(R"({{"network": {{"inputs": [{{"name": "x", "size": {}, "values": ["float"]}}],
+                                   "outputs": [{{"name": "y", "size": {}, "activation": "tanh",
+                                                 "use_bias": true}}]}},
+                      "evolution": {{"population_size": {}, "nb_elites": 1,
+                                     "fitness": [{{"metric_name": "score", "maximize": true}}]}}}})",
+                  inputs, outputs, candidates));
+  EXPECT_TRUE(params.ok()) << params.error().message;
+  return *params;
+}
+
+TEST(JobSize, CountsBothGenerationsGenomesAndTheMessage) {
+  const auto size = estimate_job_size(params_of(100, 9, 1));  // 10 weights each
+  EXPECT_EQ(size.message_bytes, 100u * (10 * 4 + 512));
+  EXPECT_EQ(size.peak_bytes, 2u * 100 * 10 * 4 + 2 * size.message_bytes);
+}
+
+TEST(JobSize, ThePoisonPillOfTheIssueIsRefusedNamingBothSizes) {
+  // 1000 candidates of 1000 -> 998: under the weight caps, about 4 GB per generation.
+  const auto params = params_of(1000, 1000, 998);
+  auto refused = check_job_size(params, std::uint64_t{3} << 30);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused->code, Code::kResourceExhausted);
+  EXPECT_NE(refused->message.find("needs about"), std::string::npos) << refused->message;
+  EXPECT_NE(refused->message.find("over this server's 3.0 GiB"), std::string::npos)
+      << refused->message;
+  EXPECT_FALSE(check_job_size(params_of(100, 9, 1), std::uint64_t{3} << 30).has_value());
+}
+
+TEST(JobSize, APopulationPastProtobufsTwoGibibytesIsRefusedWhateverTheMemory) {
+  auto refused = check_job_size(params_of(1000, 1000, 998), std::uint64_t{1} << 50);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_NE(refused->message.find("2 GiB"), std::string::npos) << refused->message;
+}
+
+}  // namespace
+}  // namespace esp::population
