@@ -92,7 +92,6 @@ int serve(const config::Config& config) {
   issuers.insert(issuers.end(), trusted_issuers->begin(), trusted_issuers->end());
   const auth::Verifier verifier(std::move(issuers), {.leeway = config.token_leeway});
   auth::Accounts accounts(*store->users, *store->clients);
-  boost::asio::thread_pool blocking(2);
   // Storage calls of REST handlers: short, but they may wait on a disk flush.
   boost::asio::thread_pool storage_pool(4);
   population::JobBoard job_board;
@@ -144,7 +143,8 @@ int serve(const config::Config& config) {
   rest::Services services{{ESP_VERSION, ESP_COMMIT}, registry, readiness};
   http::Router router;
   rest::add_routes(router, services);
-  rest::IdentityServices identity{accounts, token_issuer, verifier, blocking};
+  rest::LoginGuard login_guard(rest::LoginLimits{}, registry);
+  rest::IdentityServices identity{accounts, token_issuer, verifier, login_guard};
   rest::add_identity_routes(router, identity);
   rest::PopulationServices population_rest{verifier, experiment_records, generations, job_board,
                                            storage_pool};
@@ -213,7 +213,7 @@ int serve(const config::Config& config) {
           deadline - std::chrono::steady_clock::now()));
   grpc_stop.join();
   io_pool.stop();
-  blocking.join();
+  login_guard.hashing.join();
   storage_pool.join();
   workers.stop();
   if (store->notifications) store->notifications->stop();

@@ -66,6 +66,7 @@ struct RawFlags {
   std::string max_body = "64MiB";
   std::string grpc_max_message = "256MiB";
   std::string max_header = "16KiB";
+  std::string max_connections = "10000";
   std::string read_timeout_ms = "30000";
   std::string idle_timeout_ms = "75000";
   std::string shutdown_timeout_ms = "10000";
@@ -131,6 +132,8 @@ void add_options(CLI::App& app, RawFlags& raw) {
          "Largest gRPC message received or sent (RESOURCE_EXHAUSTED beyond)");
   option("--max-header", raw.max_header, "ESP_MAX_HEADER",
          "Largest request header block accepted (431 beyond)");
+  option("--max-connections", raw.max_connections, "ESP_MAX_CONNECTIONS",
+         "Open HTTP connections at most; past it new ones wait in the listen backlog");
   option("--read-timeout-ms", raw.read_timeout_ms, "ESP_READ_TIMEOUT_MS",
          "Time allowed to receive a whole request once it starts");
   option("--idle-timeout-ms", raw.idle_timeout_ms, "ESP_IDLE_TIMEOUT_MS",
@@ -305,6 +308,15 @@ Config validate(const RawFlags& raw, std::vector<std::string>& problems) {
     problems.push_back(
         fmt::format("--max-header (ESP_MAX_HEADER): must be a size from 1KiB to 1MiB, got '{}'",
                     raw.max_header));
+  }
+  if (auto count = parse_unsigned(raw.max_connections);
+      count && *count >= 1 && *count <= 1'000'000) {
+    config.http.max_connections = static_cast<std::uint32_t>(*count);
+  } else {
+    problems.push_back(fmt::format(
+        "--max-connections (ESP_MAX_CONNECTIONS): must be a whole number from 1 to 1000000, got "
+        "'{}'",
+        raw.max_connections));
   }
   check_millis("--read-timeout-ms (ESP_READ_TIMEOUT_MS)", raw.read_timeout_ms,
                config.http.read_timeout, problems);

@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <system_error>
 
 #include "observability/log.h"
 #include "population/generations.h"
@@ -119,6 +120,13 @@ Result<store::Checkpoint> Workers::run_job(const store::Job& job, JobTimings& ti
     return Error{Code::kResourceExhausted,
                  "the generation ran out of memory; use fewer candidates or a smaller network, "
                  "or give espd more memory"};
+  } catch (const std::system_error& e) {
+    // std::thread's EAGAIN: no address space (or task slot) left for the engine's threads.
+    if (e.code() == std::errc::resource_unavailable_try_again)
+      return Error{Code::kResourceExhausted,
+                   "the generation ran out of memory for its threads; use fewer candidates or a "
+                   "smaller network, or give espd more memory"};
+    return Error{Code::kInternal, std::string("the generation failed: ") + e.what()};
   } catch (const std::exception& e) {
     return Error{Code::kInternal, std::string("the generation failed: ") + e.what()};
   }

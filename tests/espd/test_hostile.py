@@ -27,13 +27,13 @@ def params_with_extra(text):
     return FIXTURE_TEXT.rstrip().rstrip("}") + f', "extra": {text}}}'
 
 
-def poison_params():
+def poison_params(candidates=1000):
     """Valid and under the weight caps, but about 16 GB per generation: 1000 x (1000 -> 998)."""
     params = json.loads(FIXTURE_TEXT)
     params["network"]["inputs"][0]["size"] = 1000
     params["network"]["hidden_layers"] = []
     params["network"]["outputs"][0]["size"] = 998
-    params["evolution"]["population_size"] = 1000
+    params["evolution"]["population_size"] = candidates
     return params
 
 
@@ -198,10 +198,12 @@ class MemoryLimitTest(unittest.TestCase):
             server.assert_healthy(self)
 
     def test_a_job_that_runs_out_of_memory_fails_and_the_worker_goes_on(self):
-        # The operator lifted the estimate's limit; the allocator still cannot give 4 GB.
+        # The operator lifted the estimate's limit; 500 candidates (a message just under 2 GiB)
+        # need two 2 GB generations, which the allocator cannot give.
         with HostileEspd("--max-generation-memory", "64GiB", "--workers", "1",
                          binary=RELEASE_ESPD, preexec_fn=limit_address_space) as server:
-            created = server.rest("/v1/experiments", "POST", json_body={"id": "poison", "params": poison_params()})
+            created = server.rest("/v1/experiments", "POST",
+                                  json_body={"id": "poison", "params": poison_params(candidates=500)})
             self.assertEqual(created.status, 201)
             operation = server.rest("/v1/experiments/poison/generations", "POST").json()
             ended = server.rest(f"/v1/operations/{operation['id']}?wait=50").json()

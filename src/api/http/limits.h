@@ -12,6 +12,9 @@ struct Limits {
   std::uint32_t max_header_bytes = 16U << 10;
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds idle_timeout{75'000};
+  // Open connections at most; past it the server stops accepting until one closes, so
+  // the kernel's backlog holds new clients instead of espd running out of descriptors.
+  std::uint32_t max_connections = 10'000;
 };
 
 }  // namespace esp::http

@@ -1,5 +1,10 @@
 #include "api/http/message.h"
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
 #include <nlohmann/json.hpp>
 
 namespace esp::http {
@@ -34,6 +39,30 @@ std::optional<std::string> Request::query_param(std::string_view name) const {
     return percent_decode(pair.substr(eq + 1), true);
   }
   return std::nullopt;
+}
+
+std::string peer_address(const Request& request) {
+  sockaddr_storage address{};
+  socklen_t length = sizeof(address);
+  if (request.socket < 0 ||
+      ::getpeername(request.socket, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    return {};
+  std::array<char, INET6_ADDRSTRLEN> text{};
+  const void* raw =
+      address.ss_family == AF_INET6
+          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&address)->sin6_addr)
+          : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&address)->sin_addr);
+  if (::inet_ntop(address.ss_family, raw, text.data(), text.size()) == nullptr) return {};
+  return text.data();
+}
+
+bool peer_closed(const Request& request) {
+  if (request.socket < 0) return false;
+  char byte = 0;
+  const auto got = ::recv(request.socket, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (got > 0) return false;  // more bytes (a pipelined request): still there
+  if (got == 0) return true;  // the client's FIN
+  return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;  // a reset
 }
 
 Handler sync(std::function<Response(const Request&)> handler) {

@@ -32,6 +32,7 @@ struct Request {
   std::vector<PathParam> params;
   std::string request_id;
   std::string subject;  // set once the caller is authenticated
+  int socket = -1;      // the connection's descriptor, open until the response is sent
 
   std::string_view param(std::string_view name) const;
   // The first value of a query parameter, percent-decoded.
@@ -42,6 +43,12 @@ struct Request {
 // valid until then.
 using Respond = std::function<void(Response)>;
 using Handler = std::function<void(Request&, Respond)>;
+
+// The client's IP address, empty when unknown.
+std::string peer_address(const Request& request);
+// Whether the client has closed (or reset) the connection while its request waited:
+// work for it can be dropped. Never blocks; pipelined bytes count as open.
+bool peer_closed(const Request& request);
 
 // Adapts a handler that can answer at once.
 Handler sync(std::function<Response(const Request&)> handler);

@@ -1,5 +1,7 @@
 #include "api/http/server.h"
 
+#include <cerrno>
+
 #include "api/http/session.h"
 #include "observability/log.h"
 
@@ -9,22 +11,48 @@ using asio::ip::tcp;
 
 namespace {
 
-void accept_next(const std::shared_ptr<Server::State>& state) {
-  state->acceptor.async_accept(
-      state->pool.next(), [state](boost::system::error_code ec, Socket socket) {
-        if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) return;
-        if (!ec) {
-          boost::system::error_code ignored;
-          socket.set_option(tcp::no_delay(true), ignored);
-          start_session(state, std::move(socket));
-        } else {
-          log::warn("accept_failed", {{"error", ec.message()}});
-        }
-        accept_next(state);
-      });
+// Out of descriptors (EMFILE, ENFILE) or kernel memory: accepting again at once would
+// spin on the same error, so wait for connections to close.
+constexpr std::chrono::milliseconds kAcceptBackoff{100};
+
+bool out_of_resources(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory || ec.value() == ENFILE;
+}
+
+void accept_later(const std::shared_ptr<Server::State>& state) {
+  state->accept_backoff.expires_after(kAcceptBackoff);
+  state->accept_backoff.async_wait([state](boost::system::error_code) { accept_next(state); });
+}
+
+// Whether the cap is reached; if so accepting pauses until a session ends.
+bool pause_at_cap(Server::State& state) {
+  std::lock_guard lock(state.sessions_mutex);
+  if (state.sessions.size() < state.limits.max_connections) return false;
+  state.accept_paused = true;
+  return true;
 }
 
 }  // namespace
+
+void accept_next(const std::shared_ptr<Server::State>& state) {
+  if (!state->acceptor.is_open() || pause_at_cap(*state)) return;
+  state->acceptor.async_accept(state->pool.next(), [state](boost::system::error_code ec,
+                                                           Socket socket) {
+    if (ec == asio::error::operation_aborted || !state->acceptor.is_open()) return;
+    if (!ec) {
+      boost::system::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      start_session(state, std::move(socket));
+    } else if (out_of_resources(ec)) {
+      log::warn("accept_backing_off", {{"error", ec.message()}, {"ms", kAcceptBackoff.count()}});
+      return accept_later(state);
+    } else {
+      log::warn("accept_failed", {{"error", ec.message()}});
+    }
+    accept_next(state);
+  });
+}
 
 Server::Server(IoPool& pool, Limits limits, const Router& router, ExchangeObserver& observer)
     : state_(std::make_shared<State>(pool, limits, router, observer)) {}

@@ -84,6 +84,10 @@ class Session : public std::enable_shared_from_this<Session> {
     std::lock_guard lock(state_->sessions_mutex);
     state_->sessions.erase(this);
     if (state_->sessions.empty()) state_->sessions_closed.notify_all();
+    if (state_->accept_paused && state_->sessions.size() < state_->limits.max_connections) {
+      state_->accept_paused = false;  // below the cap again: the accept loop goes on
+      asio::post(state_->acceptor.get_executor(), [state = state_] { accept_next(state); });
+    }
   }
 
   void start() {
@@ -195,6 +199,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.route = {};
     request_.params.clear();
     request_.subject.clear();
+    request_.socket = socket_.native_handle();
     const std::string_view incoming_id = request_.raw[kRequestIdHeader];
     request_.request_id =
         is_valid_request_id(incoming_id) ? std::string(incoming_id) : generate_request_id();

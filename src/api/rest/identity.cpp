@@ -1,6 +1,7 @@
 #include "api/rest/identity.h"
 
-#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -63,6 +64,34 @@ std::optional<Fields> body_fields(const http::Request& request) {
     start = end + 1;
   }
   return fields;
+}
+
+// 429 or 503 problem+json with Retry-After.
+http::Response retry_later(const http::Request& request, http::Status status,
+                           std::chrono::seconds wait, std::string_view what) {
+  auto response = http::problem_response(
+      {.status = status, .detail = fmt::format("{}; retry after {} s", what, wait.count())},
+      request.request_id);
+  response.set(boost::beast::http::field::retry_after, std::to_string(wait.count()));
+  return response;
+}
+
+// 429 while `account` has used up its failed attempts, before any hashing.
+std::optional<http::Response> account_resting(const IdentityServices& services,
+                                              const http::Request& request,
+                                              const std::string& account) {
+  auto wait = services.guard.failures_per_account.check(account);
+  if (!wait) return std::nullopt;
+  services.guard.turned_away.with({"account_limit"}).inc();
+  return retry_later(request, http::Status::too_many_requests, *wait,
+                     "too many failed sign-ins for this account");
+}
+
+// Counts a wrong password or secret against the account.
+void count_failure(const IdentityServices& services, const std::string& account,
+                   const Result<auth::Principal>& principal) {
+  if (!principal.ok() && principal.error().code == Code::kUnauthenticated)
+    services.guard.failures_per_account.take(account);
 }
 
 std::string field(const Fields& fields, std::string_view name) {
@@ -140,7 +169,9 @@ http::Response oauth_token(const IdentityServices& services, const http::Request
       return oauth_error(http::Status::unauthorized, "invalid_client",
                          "client_id and client_secret are required");
     }
+    if (auto resting = account_resting(services, request, credentials->id)) return *resting;
     principal = services.accounts.check_client(credentials->id, credentials->secret);
+    count_failure(services, credentials->id, principal);
     if (!principal.ok()) {
       if (principal.error().code != Code::kUnauthenticated) {
         return oauth_error(http::Status::internal_server_error, "server_error",
@@ -159,7 +190,9 @@ http::Response oauth_token(const IdentityServices& services, const http::Request
       return oauth_error(http::Status::bad_request, "invalid_request",
                          "username and password are required");
     }
+    if (auto resting = account_resting(services, request, username)) return *resting;
     principal = services.accounts.check_user(username, password);
+    count_failure(services, username, principal);
     if (!principal.ok()) {
       if (principal.error().code != Code::kUnauthenticated) {
         return oauth_error(http::Status::internal_server_error, "server_error",
@@ -189,8 +222,10 @@ http::Response login(const IdentityServices& services, const http::Request& requ
                                    .detail = "a JSON body with email and password is required"},
                                   request.request_id);
   }
-  auto principal = services.accounts.check_user(body["email"].get<std::string>(),
-                                                body["password"].get<std::string>());
+  const auto& email = body["email"].get_ref<const std::string&>();
+  if (auto resting = account_resting(services, request, email)) return *resting;
+  auto principal = services.accounts.check_user(email, body["password"].get<std::string>());
+  count_failure(services, email, principal);
   if (!principal.ok()) {
     auto status = principal.error().code == Code::kUnauthenticated
                       ? http::Status::unauthorized
@@ -200,7 +235,8 @@ http::Response login(const IdentityServices& services, const http::Request& requ
   }
   auto token = services.issuer.issue(principal->subject, principal->scopes, principal->email);
   if (!token.ok())
-    return http::problem_response(http::problem_from(token.error(), request.request_id), request.request_id);
+    return http::problem_response(http::problem_from(token.error(), request.request_id),
+                                  request.request_id);
   return no_store(http::json_response(http::Status::ok, {{"token", token->token}}));
 }
 
@@ -225,14 +261,30 @@ http::Response openid_configuration(const IdentityServices& services) {
   return response;
 }
 
-// Runs `answer` on the blocking pool (it hashes passwords) and responds from there.
-http::Handler off_io(IdentityServices& services,
-                     http::Response (*answer)(const IdentityServices&, const http::Request&)) {
+// Runs `answer` (it hashes passwords) on the guard's pool, within the address's attempt
+// limit; a full queue answers 503 at once, and a client gone by its turn costs no hashing.
+http::Handler guarded(IdentityServices& services,
+                      http::Response (*answer)(const IdentityServices&, const http::Request&)) {
   return [&services, answer](http::Request& request, http::Respond respond) {
-    boost::asio::post(services.blocking,
-                      [&services, &request, answer, respond = std::move(respond)] {
-                        respond(answer(services, request));
-                      });
+    auto& guard = services.guard;
+    if (auto wait = guard.per_address.take(http::peer_address(request))) {
+      guard.turned_away.with({"address_limit"}).inc();
+      return respond(retry_later(request, http::Status::too_many_requests, *wait,
+                                 "too many sign-in attempts from this address"));
+    }
+    const bool queued = guard.hashing.try_post([&services, &request, answer, respond] {
+      if (http::peer_closed(request)) {
+        services.guard.turned_away.with({"client_gone"}).inc();
+        return respond(retry_later(request, http::Status::service_unavailable,
+                                   std::chrono::seconds(1), "the client closed the connection"));
+      }
+      respond(answer(services, request));
+    });
+    if (!queued) {
+      guard.turned_away.with({"queue_full"}).inc();
+      respond(retry_later(request, http::Status::service_unavailable, std::chrono::seconds(1),
+                          "too many sign-ins are being checked"));
+    }
   };
 }
 
@@ -242,8 +294,8 @@ void add_identity_routes(http::Router& router, IdentityServices& services) {
   using http::Verb;
   auto& s = services;
   // Open: token issuance and discovery.
-  router.add(Verb::post, "/auth", off_io(s, login));
-  router.add(Verb::post, "/oauth/token", off_io(s, oauth_token));
+  router.add(Verb::post, "/auth", guarded(s, login));
+  router.add(Verb::post, "/oauth/token", guarded(s, oauth_token));
   router.add(Verb::get, "/.well-known/jwks.json", http::sync([&s](const http::Request&) {
                auto response = http::json_response(http::Status::ok, s.issuer.jwks());
                response.set(boost::beast::http::field::cache_control, "public, max-age=300");

@@ -2,9 +2,8 @@
 // configuration, and GET /contents (the caller's verified claims).
 #pragma once
 
-#include <boost/asio/thread_pool.hpp>
-
 #include "api/http/router.h"
+#include "api/rest/login_guard.h"
 #include "auth/accounts.h"
 #include "auth/issuer.h"
 #include "auth/verifier.h"
@@ -15,7 +14,7 @@ struct IdentityServices {
   auth::Accounts& accounts;
   const auth::TokenIssuer& issuer;
   const auth::Verifier& verifier;
-  boost::asio::thread_pool& blocking;  // Argon2id runs here, not on the I/O threads
+  LoginGuard& guard;  // attempt limits; Argon2id runs on its pool, not on the I/O threads
 };
 
 void add_identity_routes(http::Router& router, IdentityServices& services);
