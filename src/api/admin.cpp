@@ -6,6 +6,7 @@
 
 #include "api/storage.h"
 #include "auth/accounts.h"
+#include "core/files.h"
 #include "core/prompt.h"
 
 namespace esp::api {
@@ -23,8 +24,7 @@ int fail(const Error& error) {
 
 int run_admin(const config::Config& config, const config::AdminCommand& command) {
   using Kind = config::AdminCommand::Kind;
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
+  if (auto made = make_private_folders(config.data_dir); !made.ok()) return fail(made.error());
   auto store = api::open_store(config);
   if (!store.ok()) return fail(store.error());
   auth::Accounts accounts(*store->users, *store->clients);

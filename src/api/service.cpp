@@ -25,6 +25,7 @@
 #include "auth/issuer.h"
 #include "auth/key_config.h"
 #include "auth/verifier.h"
+#include "core/files.h"
 #include "observability/log.h"
 #include "observability/process.h"
 #include "population/generations.h"
@@ -53,11 +54,8 @@ std::optional<std::string> check_writable(const std::filesystem::path& folder) {
 }
 
 Result<bool> prepare_data_dir(const std::filesystem::path& folder) {
-  std::error_code ec;
-  std::filesystem::create_directories(folder, ec);
-  if (ec)
-    return Error{Code::kUnavailable,
-                 "cannot create data folder " + folder.string() + ": " + ec.message()};
+  // Records, checkpoints and keys are the owner's alone: a new data folder is 0700.
+  if (auto made = make_private_folders(folder); !made.ok()) return made.error();
   if (auto failure = check_writable(folder)) return Error{Code::kUnavailable, *failure};
   return true;
 }
@@ -137,8 +135,12 @@ int serve(const config::Config& config) {
                       });
   readiness.add_check("database", [&users = *store->users]() -> std::optional<std::string> {
     auto probe = users.find("readiness-probe");
-    return probe.ok() ? std::nullopt : std::optional<std::string>(probe.error().message);
+    if (probe.ok()) return std::nullopt;
+    // /readyz answers anyone: the database's own text (host, user) goes to the log only.
+    log::warn("readiness_database_failed", {{"detail", probe.error().message}});
+    return "unreachable";
   });
+  readiness.start();
 
   rest::Services services{{ESP_VERSION, ESP_COMMIT}, registry, readiness};
   http::Router router;

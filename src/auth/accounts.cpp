@@ -15,8 +15,9 @@ Error denied(const char* what) {
 
 Result<bool> Accounts::add_user(const std::string& email, std::string_view password,
                                 Scopes scopes) {
-  if (email.empty() || email.find('@') == std::string::npos) {
-    return Error{Code::kInvalidArgument, "an email address is required"};
+  if (email.empty() || email.find('@') == std::string::npos ||
+      email.find_first_of(" \t\r\n") != std::string::npos) {
+    return Error{Code::kInvalidArgument, "an email address (without white space) is required"};
   }
   if (password.empty()) return Error{Code::kInvalidArgument, "the password must not be empty"};
   auto hash = hash_password(password);

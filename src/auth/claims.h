@@ -39,6 +39,11 @@ class Scopes {
 struct Claims {
   std::string issuer;
   std::string subject;
+  // Whose records the token acts for: the subject for espd's own tokens (and for rows
+  // made before owners were per issuer), "<issuer> <subject>" for an outside issuer's, so
+  // two issuers' equal subjects never share records. Issuers hold no space; espd's own
+  // subjects (emails, "<client>@clients") neither.
+  std::string owner;
   std::vector<std::string> audience;
   std::int64_t issued_at = 0;
   std::int64_t not_before = 0;

@@ -56,7 +56,8 @@ TrustedIssuer TokenIssuer::trusted() const {
   return {.issuer = issuer_,
           .audiences = {audience_},
           .algorithms = std::move(algorithms),
-          .keys = std::make_shared<KeySet>(keys_)};
+          .keys = std::make_shared<KeySet>(keys_),
+          .own = true};
 }
 
 }  // namespace esp::auth

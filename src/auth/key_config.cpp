@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/files.h"
 #include "core/json.h"
 
 namespace esp::auth {
@@ -35,17 +36,10 @@ Result<Key> generated_key(const fs::path& data_dir) {
   if (!key.ok()) return key;
   auto pem = key->private_pem();
   if (!pem.ok()) return pem.error();
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  const fs::path temporary = path.string() + ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    if (!file) return Error{Code::kUnavailable, "cannot write " + temporary.string()};
-  }
-  ::chmod(temporary.c_str(), 0600);  // before the secret is written
-  std::ofstream(temporary, std::ios::binary) << *pem;
-  fs::rename(temporary, path, ec);
-  if (ec) return Error{Code::kUnavailable, "cannot write " + path.string() + ": " + ec.message()};
+  // 0700 folder, 0600 file from its creation, fsynced: the key is never readable by
+  // others and never half-written after a crash.
+  if (auto folder = make_private_folders(path.parent_path()); !folder.ok()) return folder.error();
+  if (auto written = write_file_durably(path, *pem, 0600); !written.ok()) return written.error();
   return key;
 }
 
@@ -55,6 +49,9 @@ Result<TrustedIssuer> read_issuer(const nlohmann::json& entry, const std::string
   TrustedIssuer issuer;
   issuer.issuer = entry.value("issuer", "");
   if (issuer.issuer.empty()) return invalid(where + ": issuer required");
+  // Record owners read "<issuer> <subject>": the first space must end the issuer.
+  if (issuer.issuer.find_first_of(" \t\r\n") != std::string::npos)
+    return invalid(where + ": issuer must not contain white space");
   if (entry.contains("audience") && entry["audience"].is_string()) {
     issuer.audiences.push_back(entry["audience"].get<std::string>());
   }
@@ -74,7 +71,16 @@ Result<TrustedIssuer> read_issuer(const nlohmann::json& entry, const std::string
     if (!url.starts_with("https://") && !url.starts_with("http://")) {
       return invalid(where + ": jwks_url must be an http(s) URL");
     }
-    issuer.keys = std::make_shared<KeySet>(url, fetch);
+    RemoteKeyOptions options;
+    for (auto [name, target] : {std::pair{"jwks_lifetime_s", &options.default_lifetime},
+                                std::pair{"jwks_min_refresh_s", &options.min_refresh}}) {
+      if (!entry.contains(name)) continue;
+      const auto& value = entry[name];
+      if (!value.is_number_unsigned() || value.get<std::uint64_t>() > 86'400)
+        return invalid(where + ": " + name + " must be seconds from 0 to 86400");
+      *target = std::chrono::seconds(value.get<std::int64_t>());
+    }
+    issuer.keys = std::make_shared<KeySet>(url, fetch, options);
   } else if (entry.contains("pem_file") && entry["pem_file"].is_string()) {
     auto pem = read_file(entry["pem_file"].get<std::string>());
     if (!pem.ok()) return invalid(where + ": " + pem.error().message);

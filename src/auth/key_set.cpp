@@ -4,6 +4,8 @@
 
 namespace esp::auth {
 
+using Clock = std::chrono::steady_clock;
+
 Result<std::vector<Key>> parse_jwks(std::string_view document) {
   auto jwks = parse_strict_object(document);
   if (!jwks || !jwks->contains("keys") || !(*jwks)["keys"].is_array()) {
@@ -22,44 +24,79 @@ Result<std::vector<Key>> parse_jwks(std::string_view document) {
 KeySet::KeySet(std::vector<Key> keys)
     : keys_(std::make_shared<const std::vector<Key>>(std::move(keys))) {}
 
-KeySet::KeySet(std::string jwks_url, Fetch fetch, std::chrono::seconds min_refresh, Clock clock)
-    : url_(std::move(jwks_url)),
-      fetch_(std::move(fetch)),
-      min_refresh_(min_refresh),
-      clock_(std::move(clock)) {}
+KeySet::KeySet(std::string jwks_url, Fetch fetch, RemoteKeyOptions options)
+    : url_(std::move(jwks_url)), fetch_(std::move(fetch)), options_(options) {
+  refresher_ = std::thread([this] { refresh_loop(); });
+}
 
-Keys KeySet::current() {
+KeySet::~KeySet() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+}
+
+Keys KeySet::current() const {
   std::lock_guard lock(mutex_);
-  // Until a fetch succeeds, each use may try again, within the same rate limit.
-  return keys_->empty() ? refresh_locked() : keys_;
+  return keys_;
 }
 
-Keys KeySet::refresh() {
-  std::lock_guard lock(mutex_);
-  return refresh_locked();
+void KeySet::request_refresh() {
+  if (!remote()) return;
+  {
+    std::lock_guard lock(mutex_);
+    refresh_requested_ = true;
+  }
+  changed_.notify_all();
 }
 
-Keys KeySet::refresh_locked() {
-  if (!remote() || (last_fetch_ && clock_() - *last_fetch_ < min_refresh_)) return keys_;
-  return fetch_locked();
+bool KeySet::wait_for_fetch(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  // A fetch in progress now started before the call: wait for the one after it.
+  const auto wanted = fetches_ended_ + (fetching_ ? 2 : 1);
+  return changed_.wait_for(lock, timeout, [&] { return fetches_ended_ >= wanted || stopping_; });
 }
 
-std::optional<Error> KeySet::last_error() {
+std::optional<Error> KeySet::last_error() const {
   std::lock_guard lock(mutex_);
   return last_error_;
 }
 
-Keys KeySet::fetch_locked() {
-  last_fetch_ = clock_();
-  auto document = fetch_(url_);
-  auto keys = document.ok() ? parse_jwks(*document) : Result<std::vector<Key>>(document.error());
-  if (keys.ok()) {
-    keys_ = std::make_shared<const std::vector<Key>>(std::move(*keys));
-    last_error_.reset();
-  } else {
-    last_error_ = keys.error();
+void KeySet::refresh_loop() {
+  for (;;) {
+    const auto started = Clock::now();
+    {
+      std::lock_guard lock(mutex_);
+      fetching_ = true;
+    }
+    auto fetched = fetch_(url_);  // no lock held: verifiers keep reading the last keys
+    auto keys =
+        fetched.ok() ? parse_jwks(fetched->body) : Result<std::vector<Key>>(fetched.error());
+    std::chrono::seconds lifetime = options_.min_refresh;  // after a failure: retry then
+    std::unique_lock lock(mutex_);
+    if (keys.ok()) {
+      keys_ = std::make_shared<const std::vector<Key>>(std::move(*keys));
+      last_error_.reset();
+      lifetime = std::clamp(fetched->max_age.value_or(options_.default_lifetime),
+                            options_.min_refresh, options_.max_lifetime);
+    } else {
+      last_error_ = keys.error();
+    }
+    ++fetches_ended_;
+    fetching_ = false;
+    refresh_requested_ = false;
+    changed_.notify_all();
+    const auto earliest = started + options_.min_refresh;
+    const auto due = started + lifetime;
+    // Until the document is due, or an early refresh is asked for and allowed.
+    while (!stopping_ && Clock::now() < due) {
+      if (refresh_requested_ && Clock::now() >= earliest) break;
+      changed_.wait_until(lock, refresh_requested_ ? std::min(due, earliest) : due);
+    }
+    if (stopping_) return;
   }
-  return keys_;
 }
 
 }  // namespace esp::auth

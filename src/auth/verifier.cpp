@@ -77,17 +77,26 @@ Result<Claims> Verifier::verify(std::string_view token) const {
   {
     std::lock_guard lock(cache_mutex_);
     if (auto it = cache_.find(digest); it != cache_.end()) {
-      if (still_valid(*it->second)) return *it->second;
+      const Verified& cached = it->second;
+      if (!still_valid(*cached.claims)) {
+        cache_.erase(it);
+        return rejected("token expired");
+      }
+      // The same keys verified it: still good. Others since (a fetch): check it again.
+      if (cached.key_set->current() == cached.keys) return *cached.claims;
       cache_.erase(it);
-      return rejected("token expired");
     }
   }
-  auto claims = verify_uncached(token);
-  if (claims.ok()) remember(std::move(digest), std::make_shared<const Claims>(*claims));
+  Verified verified;
+  auto claims = verify_uncached(token, verified);
+  if (claims.ok()) {
+    verified.claims = std::make_shared<const Claims>(*claims);
+    remember(std::move(digest), std::move(verified));
+  }
   return claims;
 }
 
-Result<Claims> Verifier::verify_uncached(std::string_view token) const {
+Result<Claims> Verifier::verify_uncached(std::string_view token, Verified& verified) const {
   auto unverified = parse_compact(token, options_.max_token_bytes);
   if (!unverified.ok()) return unverified.error();
   auto payload = parse_strict_object(unverified->payload);
@@ -104,11 +113,11 @@ Result<Claims> Verifier::verify_uncached(std::string_view token) const {
     return rejected("token algorithm is not allowed for its issuer");
   }
   Keys keys = issuer->keys->current();
+  verified.key_set = issuer->keys.get();
+  verified.keys = keys;
   auto check = check_signature(*unverified, *keys);
-  if (check == SignatureCheck::kUnknownKid && issuer->keys->remote()) {
-    keys = issuer->keys->refresh();
-    check = check_signature(*unverified, *keys);
-  }
+  // The issuer may have rotated: fetched in the background, for this token's retry.
+  if (check == SignatureCheck::kUnknownKid) issuer->keys->request_refresh();
   if (check != SignatureCheck::kValid) {
     if (keys->empty() && issuer->keys->remote()) {
       auto why = issuer->keys->last_error();
@@ -143,8 +152,10 @@ Result<Claims> Verifier::check_claims(const nlohmann::json& payload,
                issuer.audiences.end();
       });
   if (!audience_ok) return rejected("token audience is not accepted");
+  const auto& subject = sub->get_ref<const std::string&>();
   Claims claims{.issuer = issuer.issuer,
-                .subject = sub->get<std::string>(),
+                .subject = subject,
+                .owner = issuer.own ? subject : issuer.issuer + " " + subject,
                 .audience = std::move(audiences),
                 .issued_at = iat.value_or(0),
                 .not_before = nbf.value_or(0),
@@ -165,13 +176,13 @@ bool Verifier::still_valid(const Claims& claims) const {
          (claims.not_before == 0 || now + leeway >= claims.not_before);
 }
 
-void Verifier::remember(std::string digest, std::shared_ptr<const Claims> claims) const {
+void Verifier::remember(std::string digest, Verified verified) const {
   std::lock_guard lock(cache_mutex_);
   if (cache_.size() >= options_.cache_entries) {
-    std::erase_if(cache_, [&](const auto& entry) { return !still_valid(*entry.second); });
+    std::erase_if(cache_, [&](const auto& entry) { return !still_valid(*entry.second.claims); });
     if (cache_.size() >= options_.cache_entries) cache_.clear();
   }
-  cache_.emplace(std::move(digest), std::move(claims));
+  cache_.emplace(std::move(digest), std::move(verified));
 }
 
 }  // namespace esp::auth

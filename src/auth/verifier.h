@@ -23,6 +23,7 @@ struct TrustedIssuer {
   std::vector<std::string> audiences;  // a token must name one of them in "aud"
   std::vector<Algorithm> algorithms;   // allowed for this issuer
   std::shared_ptr<KeySet> keys;
+  bool own = false;  // espd's own issuer: its subjects own records under their plain name
 };
 
 struct VerifierOptions {
@@ -41,21 +42,28 @@ class Verifier {
                     UnixClock clock = unix_now);
 
   // The token's claims, or kUnauthenticated with the reason (safe to log: it never
-  // contains the token). Verified tokens are cached by SHA-256 digest until they expire,
-  // so a repeated RS256/ES256 token costs a hash and a lookup.
+  // contains the token). Verified tokens are cached by SHA-256 digest until they expire
+  // or their issuer's keys change (a removed key must stop verifying), so a repeated
+  // RS256/ES256 token costs a hash and a lookup.
   Result<Claims> verify(std::string_view token) const;
 
  private:
-  Result<Claims> verify_uncached(std::string_view token) const;
+  // A verified token: its claims and the keys that verified it.
+  struct Verified {
+    std::shared_ptr<const Claims> claims;
+    const KeySet* key_set = nullptr;
+    Keys keys;
+  };
+  Result<Claims> verify_uncached(std::string_view token, Verified& verified) const;
   Result<Claims> check_claims(const nlohmann::json& payload, const TrustedIssuer& issuer) const;
   bool still_valid(const Claims& claims) const;
-  void remember(std::string digest, std::shared_ptr<const Claims> claims) const;
+  void remember(std::string digest, Verified verified) const;
 
   std::vector<TrustedIssuer> issuers_;
   VerifierOptions options_;
   UnixClock clock_;
   mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<std::string, std::shared_ptr<const Claims>> cache_;
+  mutable std::unordered_map<std::string, Verified> cache_;
 };
 
 }  // namespace esp::auth

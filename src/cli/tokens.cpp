@@ -1,8 +1,5 @@
 #include "cli/tokens.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -10,6 +7,7 @@
 #include <sstream>
 
 #include "auth/base64url.h"
+#include "core/files.h"
 #include "core/http_client.h"
 #include "core/percent_encode.h"
 
@@ -85,9 +83,7 @@ std::optional<Token> TokenCache::find(const std::string& server) const {
 }
 
 Result<bool> TokenCache::store(const std::string& server, const Token& token) const {
-  std::error_code ec;
-  fs::create_directories(path_.parent_path(), ec);
-  fs::permissions(path_.parent_path(), fs::perms::owner_all, ec);
+  if (auto folder = make_private_folders(path_.parent_path()); !folder.ok()) return folder.error();
   Json cache = Json::object();
   if (std::ifstream file(path_); file) {
     std::stringstream text;
@@ -96,17 +92,7 @@ Result<bool> TokenCache::store(const std::string& server, const Token& token) co
       cache = existing;
   }
   cache[server] = {{"access_token", token.access_token}, {"expires_at", token.expires_at}};
-  const std::string bytes = cache.dump(2) + "\n";
-  const fs::path temporary = path_.string() + ".tmp";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Error{Code::kUnavailable, "cannot write " + temporary.string()};
-  const bool written =
-      ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
-  ::close(fd);
-  if (!written) return Error{Code::kUnavailable, "cannot write " + temporary.string()};
-  fs::rename(temporary, path_, ec);
-  if (ec) return Error{Code::kUnavailable, "cannot write " + path_.string() + ": " + ec.message()};
-  return true;
+  return write_file_durably(path_, cache.dump(2) + "\n", 0600);
 }
 
 Result<Token> login(const std::string& server, const std::string& email,

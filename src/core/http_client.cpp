@@ -93,6 +93,9 @@ Result<HttpAnswer> http_call(const HttpCall& call, HttpLimits limits) {
   char* type = nullptr;
   curl_easy_getinfo(handle, CURLINFO_CONTENT_TYPE, &type);
   if (type != nullptr) answer.content_type = type;
+  curl_header* cache_control = nullptr;
+  if (curl_easy_header(handle, "Cache-Control", 0, CURLH_HEADER, -1, &cache_control) == CURLHE_OK)
+    answer.cache_control = cache_control->value;
   answer.body = std::move(body.data);
   handles().give_back(std::move(curl));
   return answer;

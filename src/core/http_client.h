@@ -32,6 +32,7 @@ struct HttpLimits {
 struct HttpAnswer {
   long status = 0;
   std::string content_type;
+  std::string cache_control;  // the Cache-Control header, empty when absent
   std::string body;
 };
 

@@ -1,11 +1,9 @@
 #include "store/blobs.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <fstream>
 #include <sstream>
+
+#include "core/files.h"
 
 namespace esp::store {
 namespace {
@@ -24,26 +22,6 @@ bool safe_key(const std::string& key) {
   return true;
 }
 
-bool write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(written));
-  }
-  return true;
-}
-
-void sync_folder(const fs::path& folder) {
-  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
 }  // namespace
 
 Result<fs::path> FileBlobs::path_of(const std::string& key) const {
@@ -54,24 +32,8 @@ Result<fs::path> FileBlobs::path_of(const std::string& key) const {
 Result<bool> FileBlobs::put(const std::string& key, std::string_view bytes) {
   auto path = path_of(key);
   if (!path.ok()) return path.error();
-  std::error_code ec;
-  fs::create_directories(path->parent_path(), ec);
-  static std::atomic<unsigned> counter{0};
-  const fs::path temporary =
-      path->string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Error{Code::kUnavailable, "cannot write " + temporary.string()};
-  const bool written = write_all(fd, bytes) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!written) {
-    fs::remove(temporary, ec);
-    return Error{Code::kUnavailable, "cannot write " + temporary.string()};
-  }
-  fs::rename(temporary, *path, ec);
-  if (ec)
-    return Error{Code::kUnavailable, "cannot rename into " + path->string() + ": " + ec.message()};
-  sync_folder(path->parent_path());
-  return true;
+  if (auto folder = make_private_folders(path->parent_path()); !folder.ok()) return folder.error();
+  return write_file_durably(*path, bytes);
 }
 
 Result<std::string> FileBlobs::get(const std::string& key) {

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 from cluster import score
@@ -77,6 +78,14 @@ class OutageTest(unittest.TestCase):
     def post(self, path, body=None):
         return call(self.espd.url(path), "POST", json_body=body, headers=self.headers)
 
+    def assert_readiness(self, status, timeout_s=15):
+        """/readyz answers from a state refreshed every second: wait for it to turn."""
+        deadline = time.monotonic() + timeout_s
+        while (ready := call(self.espd.url("/readyz"))).status != status and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(ready.status, status, ready.body)
+        return ready
+
     def generation(self, body=None):
         """Asks for the next generation and long-polls it; returns the finished operation."""
         answer = self.post(f"/v1/experiments/{self.experiment}/generations", body)
@@ -112,14 +121,13 @@ class DatabaseRestartTest(OutageTest):
         self.database("restart")  # every pooled connection and the LISTEN session are now dead
         second = self.generation(self.evaluated(seed))
         self.assertTrue(second.startswith(f"{self.experiment}/2/"), second)
-        self.assertEqual(call(self.espd.url("/readyz")).status, 200)
+        self.assert_readiness(200)
         # The notification listener reconnected too: it announces itself on each connection.
         self.assertIsNotNone(self.espd.wait_for_log(lambda l: l.get("msg") == "job_notifications_listening"
                                                     and l.get("connection", 0) >= 2, 30))
 
         self.database("stop")
-        ready = call(self.espd.url("/readyz"))
-        self.assertEqual(ready.status, 503)
+        ready = self.assert_readiness(503)
         self.assertIn("database", ready.json()["checks"])
         self.assertNotEqual(ready.json()["checks"]["database"], "ok")
         refused = self.post("/v1/experiments", {"id": "while-down", "params": FIXTURE})
@@ -127,7 +135,7 @@ class DatabaseRestartTest(OutageTest):
         self.assertEqual(refused.header("Content-Type"), "application/problem+json")
 
         self.database("restart")
-        self.assertEqual(call(self.espd.url("/readyz")).status, 200)
+        self.assert_readiness(200)
         third = self.generation(self.evaluated(second))
         self.assertTrue(third.startswith(f"{self.experiment}/3/"), third)
         # Nothing made while the database was down exists; what was made before still does.

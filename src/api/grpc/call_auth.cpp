@@ -32,7 +32,7 @@ Result<population::Caller> CallAuthenticator::authenticate(const grpc::ServerCon
     return Error{Code::kPermissionDenied,
                  "this call needs the scope " + std::string(auth::name_of(*scope))};
   }
-  return population::Caller{.subject = claims->subject,
+  return population::Caller{.subject = claims->owner,
                             .admin = claims->scopes.has(auth::Scope::kAdmin)};
 }
 

@@ -94,7 +94,7 @@ http::Handler on_pool(PopulationServices& services, auth::Scope scope, CallerHan
   return protect(services.verifier, scope,
                  [&services, handler = std::move(handler)](
                      http::Request& request, const auth::Claims& claims, http::Respond respond) {
-                   Caller caller{claims.subject, claims.scopes.has(auth::Scope::kAdmin)};
+                   Caller caller{claims.owner, claims.scopes.has(auth::Scope::kAdmin)};
                    boost::asio::post(services.pool, [&services, &request, handler, caller,
                                                      respond = std::move(respond)] {
                      try {
@@ -237,7 +237,7 @@ http::Handler show_operation(PopulationServices& s) {
                               std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait);
         wait_for_operation(
             s.pool, s.generations, s.board,
-            Caller{claims.subject, claims.scopes.has(auth::Scope::kAdmin)},
+            Caller{claims.owner, claims.scopes.has(auth::Scope::kAdmin)},
             std::string(request.param("id")), deadline,
             [&request](const Result<store::Job>& job) {
               return job.ok() ? operation_response(http::Status::ok, *job)

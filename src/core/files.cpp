@@ -1,0 +1,79 @@
+#include "core/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace esp {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return true;
+}
+
+void sync_folder(const fs::path& folder) {
+  const int fd = ::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+Error unavailable(const std::string& what, const fs::path& path) {
+  return Error{Code::kUnavailable, what + " " + path.string() + ": " + std::strerror(errno)};
+}
+
+}  // namespace
+
+Result<bool> write_file_durably(const fs::path& path, std::string_view bytes, unsigned mode) {
+  static std::atomic<unsigned> counter{0};
+  const fs::path temporary =
+      path.string() + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  // O_EXCL: a file someone else made there (with other permissions) is never reused.
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return unavailable("cannot create", temporary);
+  // The umask narrows the mode; make it exactly `mode` before any byte is written.
+  const bool written = ::fchmod(fd, mode) == 0 && write_all(fd, bytes) && ::fsync(fd) == 0;
+  auto failure = written ? Error{} : unavailable("cannot write", temporary);
+  ::close(fd);
+  std::error_code ec;
+  if (!written) {
+    fs::remove(temporary, ec);
+    return failure;
+  }
+  fs::rename(temporary, path, ec);
+  if (ec) {
+    fs::remove(temporary, ec);
+    return Error{Code::kUnavailable, "cannot rename into " + path.string() + ": " + ec.message()};
+  }
+  sync_folder(path.parent_path());
+  return true;
+}
+
+Result<bool> make_private_folders(const fs::path& folder) {
+  if (folder.empty()) return true;
+  std::error_code ec;
+  if (fs::is_directory(folder, ec)) return true;
+  if (auto parent = make_private_folders(folder.parent_path()); !parent.ok()) return parent;
+  if (::mkdir(folder.c_str(), 0700) != 0 && errno != EEXIST)
+    return unavailable("cannot create folder", folder);
+  sync_folder(folder.parent_path());
+  return true;
+}
+
+}  // namespace esp
