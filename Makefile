@@ -1,6 +1,7 @@
 # Two commands matter: `make run` and `make test`. Both install what is missing first.
 RELEASE_DIR := build/release
 DEBUG_DIR   := build/debug
+FUZZ_DIR    := build/fuzz
 JOBS        ?= $(shell nproc)
 CMAKE_FLAGS := -G Ninja -Wno-dev
 # Let ccache reuse objects built in another checkout (CI builds in a fresh clone).
@@ -21,12 +22,16 @@ run: build
 
 # The tests run the sanitizer build, and the release espd and esp where what is checked is
 # the shipped binary: the image's libraries, jobs under an address-space limit (which
-# AddressSanitizer's shadow memory cannot start under).
+# AddressSanitizer's shadow memory cannot start under). The fuzz targets (tests/fuzz) are
+# built with clang, and run for a bounded time as tests.
 test-build: deps
 	@cmake -S . -B $(RELEASE_DIR) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Release >/dev/null
 	@cmake --build $(RELEASE_DIR) -j $(JOBS) --target espd esp
+	@cmake -S tests/fuzz -B $(FUZZ_DIR) $(CMAKE_FLAGS) -DCMAKE_CXX_COMPILER=clang++ \
+	  -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS)
 	@cmake -S . -B $(DEBUG_DIR) $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DESP_SANITIZE=ON \
-	  -DESP_RELEASE_DIR=$(CURDIR)/$(RELEASE_DIR) >/dev/null
+	  -DESP_RELEASE_DIR=$(CURDIR)/$(RELEASE_DIR) -DESP_FUZZ_DIR=$(CURDIR)/$(FUZZ_DIR) >/dev/null
 	@cmake --build $(DEBUG_DIR) -j $(JOBS)
 
 test: test-build

@@ -15,7 +15,7 @@ build_packages=(
 test_packages=(
   libgtest-dev libgmock-dev clang-format python3 python3-grpcio curl
   python3-jwt python3-cryptography python3-grpc-tools python3-jsonschema
-  chromium postgresql nginx-light python3-botocore
+  chromium postgresql nginx-light python3-botocore clang libclang-rt-14-dev
 )
 bench_packages=(
   libbenchmark-dev libpagmo-dev wrk nginx-light python3-deap python3-flask gunicorn
