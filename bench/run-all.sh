@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ./http/run.sh "$@"
 ./auth/run.sh "$@"
+/usr/bin/python3 auth/login_flood.py
 ./evolution/run.sh
 ./population/run.sh
 ./scale/run.sh

@@ -13,7 +13,8 @@ import sys
 import tempfile
 import time
 
-ESPD = os.environ.get("ESPD_BINARY", "build/release/espd")
+ESPD = os.environ.get("ESPD_BINARY") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                                    "build", "release", "espd")
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 
 

@@ -6,22 +6,15 @@ checkpoint reads the same from every replica."""
 import json
 import os
 import signal
-import subprocess
 import threading
 import unittest
 
-from cluster import Cluster, drive
+from cluster import Cluster, database_rows, drive
 from httpjson import call
 
 FIXTURE = json.load(open(__file__.rsplit("/", 2)[0] + "/fixtures/experiment.json"))
 EXPERIMENTS, GENERATIONS = 20, 10
 LEASE_MS = 2000
-
-
-def database_rows(storage_args, query):
-    url = storage_args[storage_args.index("--database-url") + 1]
-    out = subprocess.run(["psql", url, "-At", "-F", "|", "-c", query], check=True, capture_output=True, text=True)
-    return [line.split("|") for line in out.stdout.splitlines()]
 
 
 class BalancedReplicasTest(unittest.TestCase):

@@ -6,22 +6,15 @@ ends exactly once, with B's checkpoint, and reads the same from both replicas.""
 import json
 import os
 import signal
-import subprocess
 import time
 import unittest
 
-from cluster import EMAIL, PASSWORD, SHARED_ENV
+from cluster import EMAIL, PASSWORD, SHARED_ENV, database_rows
 from espd import Espd, postgres_database_args, s3_bucket_args
 from httpjson import bearer, call
 
 FIXTURE = json.load(open(os.path.join(os.path.dirname(__file__), "..", "fixtures", "experiment.json")))
 LEASE_MS = 1000
-
-
-def database_rows(storage_args, query):
-    url = storage_args[storage_args.index("--database-url") + 1]
-    out = subprocess.run(["psql", url, "-At", "-F", "|", "-c", query], check=True, capture_output=True, text=True)
-    return [line.split("|") for line in out.stdout.splitlines()]
 
 
 class StaleWorkerTest(unittest.TestCase):

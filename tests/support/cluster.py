@@ -116,6 +116,13 @@ class Cluster:
             replica.__exit__(None, None, None)
 
 
+def database_rows(storage_args, query):
+    """The rows `query` returns from the database in `storage_args`, as lists of strings."""
+    url = storage_args[storage_args.index("--database-url") + 1]
+    out = subprocess.run(["psql", url, "-At", "-F", "|", "-c", query], check=True, capture_output=True, text=True)
+    return [line.split("|") for line in out.stdout.splitlines()]
+
+
 def score(candidate_id):
     """The client's predictor: any deterministic number per candidate will do."""
     return (zlib.crc32(candidate_id.encode()) % 10_000) / 10_000
