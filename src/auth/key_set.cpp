@@ -52,11 +52,10 @@ void KeySet::request_refresh() {
   changed_.notify_all();
 }
 
-bool KeySet::wait_for_fetch(std::chrono::milliseconds timeout) {
+bool KeySet::wait_for_fetches(std::uint64_t count, std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  // A fetch in progress now started before the call: wait for the one after it.
-  const auto wanted = fetches_ended_ + (fetching_ ? 2 : 1);
-  return changed_.wait_for(lock, timeout, [&] { return fetches_ended_ >= wanted || stopping_; });
+  return changed_.wait_for(lock, timeout, [&] { return fetches_ended_ >= count || stopping_; }) &&
+         fetches_ended_ >= count;
 }
 
 std::optional<Error> KeySet::last_error() const {
@@ -67,10 +66,6 @@ std::optional<Error> KeySet::last_error() const {
 void KeySet::refresh_loop() {
   for (;;) {
     const auto started = Clock::now();
-    {
-      std::lock_guard lock(mutex_);
-      fetching_ = true;
-    }
     auto fetched = fetch_(url_);  // no lock held: verifiers keep reading the last keys
     auto keys =
         fetched.ok() ? parse_jwks(fetched->body) : Result<std::vector<Key>>(fetched.error());
@@ -85,7 +80,6 @@ void KeySet::refresh_loop() {
       last_error_ = keys.error();
     }
     ++fetches_ended_;
-    fetching_ = false;
     refresh_requested_ = false;
     changed_.notify_all();
     const auto earliest = started + options_.min_refresh;

@@ -46,9 +46,9 @@ class KeySet {
   // less than min_refresh ago, so forged kids cannot make esp hammer the issuer. Returns
   // at once.
   void request_refresh();
-  // Waits until a fetch that started after this call has ended, or `timeout` passed;
-  // whether one did. For start-up and tests: verifying never waits.
-  bool wait_for_fetch(std::chrono::milliseconds timeout);
+  // Waits until `count` fetches have ended since the key set was made (successful or
+  // not), or `timeout` passed; whether they have. For tests: verifying never waits.
+  bool wait_for_fetches(std::uint64_t count, std::chrono::milliseconds timeout);
   // Why the last fetch failed, if it did (for logs).
   std::optional<Error> last_error() const;
   const std::string& source() const { return url_; }
@@ -65,7 +65,6 @@ class KeySet {
   Keys keys_ = std::make_shared<const std::vector<Key>>();
   std::optional<Error> last_error_;
   std::uint64_t fetches_ended_ = 0;
-  bool fetching_ = false;
   bool refresh_requested_ = false;
   bool stopping_ = false;
   std::thread refresher_;

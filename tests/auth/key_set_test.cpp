@@ -96,7 +96,7 @@ TEST(RemoteKeys, FetchedAtStartThenServedFromTheCache) {
   Key a = *Key::generate(Algorithm::kRS256);
   idp.server.publish({a}, "public, max-age=3600");
   idp.connect({});
-  ASSERT_TRUE(idp.keys->wait_for_fetch(kWait));
+  ASSERT_TRUE(idp.keys->wait_for_fetches(1, kWait));
   EXPECT_TRUE(idp.verify_signed_by(a, "one").ok());
   EXPECT_TRUE(idp.verify_signed_by(a, "two").ok());
   EXPECT_EQ(idp.fetches, 1);
@@ -108,10 +108,10 @@ TEST(RemoteKeys, ARemovedKeyStopsVerifyingWhenTheDocumentsMaxAgeRunsOut) {
   Key b = *Key::generate(Algorithm::kES256);
   idp.server.publish({a}, "max-age=1");
   idp.connect({.min_refresh = std::chrono::seconds(0)});
-  ASSERT_TRUE(idp.keys->wait_for_fetch(kWait));
+  ASSERT_TRUE(idp.keys->wait_for_fetches(1, kWait));
   ASSERT_TRUE(idp.verify_signed_by(a).ok());
-  idp.server.publish({b}, "max-age=1");          // a is revoked
-  ASSERT_TRUE(idp.keys->wait_for_fetch(kWait));  // by its max-age, nobody asked
+  idp.server.publish({b}, "max-age=1");               // a is revoked
+  ASSERT_TRUE(idp.keys->wait_for_fetches(2, kWait));  // by its max-age, nobody asked
   auto revoked = idp.verify_signed_by(a);
   ASSERT_FALSE(revoked.ok());
   EXPECT_EQ(revoked.error().message, "token key id is unknown");
@@ -124,8 +124,8 @@ TEST(RemoteKeys, WithoutCacheControlTheDefaultLifetimeApplies) {
   idp.server.publish({a});
   idp.connect(
       {.default_lifetime = std::chrono::seconds(1), .min_refresh = std::chrono::seconds(0)});
-  ASSERT_TRUE(idp.keys->wait_for_fetch(kWait));
-  ASSERT_TRUE(idp.keys->wait_for_fetch(kWait));
+  ASSERT_TRUE(idp.keys->wait_for_fetches(1, kWait));
+  ASSERT_TRUE(idp.keys->wait_for_fetches(2, kWait));
   EXPECT_GE(idp.fetches, 2);
   EXPECT_EQ(max_age_of("public, max-age=300"), std::chrono::seconds(300));
   EXPECT_EQ(max_age_of("no-store"), std::chrono::seconds(0));
@@ -138,10 +138,10 @@ TEST(RemoteKeys, AnUnknownKidAsksForAnEarlyFetchAtMostOncePerMinRefresh) {
   Key b = *Key::generate(Algorithm::kES256);
   idp.server.publish({a}, "max-age=3600");
   idp.connect({.min_refresh = std::chrono::seconds(1)});
-  ASSERT_TRUE(idp.keys->wait_for_fetch(kWait));
+  ASSERT_TRUE(idp.keys->wait_for_fetches(1, kWait));
   idp.server.publish({a, b}, "max-age=3600");       // the issuer rotates
   EXPECT_FALSE(idp.verify_signed_by(b, "x").ok());  // unknown: a fetch is asked for
-  ASSERT_TRUE(idp.keys->wait_for_fetch(kWait));
+  ASSERT_TRUE(idp.keys->wait_for_fetches(2, kWait));
   EXPECT_TRUE(idp.verify_signed_by(b, "retried").ok());
   EXPECT_EQ(idp.fetches, 2);
   // Forged kids ask again and again; at most one fetch per min_refresh follows.
@@ -176,10 +176,10 @@ TEST(RemoteKeys, KnownKeysKeepWorkingWhileTheIssuerIsDown) {
   Key a = *Key::generate(Algorithm::kRS256);
   idp.server.publish({a}, "max-age=1");
   idp.connect({.min_refresh = std::chrono::seconds(0)});
-  ASSERT_TRUE(idp.keys->wait_for_fetch(kWait));
+  ASSERT_TRUE(idp.keys->wait_for_fetches(1, kWait));
   ASSERT_TRUE(idp.verify_signed_by(a, "before").ok());
   idp.server.stop();
-  ASSERT_TRUE(idp.keys->wait_for_fetch(kWait));  // fails
+  ASSERT_TRUE(idp.keys->wait_for_fetches(2, kWait));  // fails
   EXPECT_TRUE(idp.verify_signed_by(a, "during").ok());
   EXPECT_TRUE(idp.keys->last_error().has_value());
 }
@@ -188,7 +188,7 @@ TEST(RemoteKeys, AnIssuerDownFromTheStartIsReported) {
   RemoteIssuer idp;
   idp.server.stop();
   idp.connect({});
-  ASSERT_TRUE(idp.keys->wait_for_fetch(kWait));
+  ASSERT_TRUE(idp.keys->wait_for_fetches(1, kWait));
   auto result = idp.verify_signed_by(*Key::generate(Algorithm::kRS256));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().message.rfind("issuer keys unavailable: fetching keys failed", 0), 0U)
