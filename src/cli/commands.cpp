@@ -226,6 +226,7 @@ int run_command_line(int argc, char** argv) {
   CLI::App app{
       "esp: the command-line client of espd (Evolutionary Surrogate-assisted Prescription)"};
   app.require_subcommand(1);
+  app.fallthrough();  // connection options before or after the subcommand
   Arguments a;
   add_connection_options(app, a.connection);
 

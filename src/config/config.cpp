@@ -389,6 +389,9 @@ struct RawCommand {
 
 void add_admin_commands(CLI::App& app, RawCommand& raw,
                         std::function<std::optional<AdminCommand>()>& chosen) {
+  // Subcommands made after this pass options they do not know to espd itself, so
+  // `espd users add X --data-dir D` works as `espd --data-dir D users add X` does.
+  app.fallthrough();
   auto* users = app.add_subcommand("users", "Manage users who log in with email and password");
   users->require_subcommand(1);
   auto* add = users->add_subcommand("add", "Add a user; the password is read from standard input");

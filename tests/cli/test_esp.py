@@ -63,6 +63,14 @@ class EspClientTest(unittest.TestCase):
         for fragment in fragments:
             self.assertIn(fragment, lines[0])
 
+    def test_connection_options_may_follow_the_subcommand(self):
+        environment = dict(os.environ, HOME=self.home, XDG_CONFIG_HOME=os.path.join(self.home, ".config"))
+        environment.pop("ESP_TOKEN", None)
+        after = subprocess.run([ESP, "experiments", "list", "--url", self.espd.url(""),
+                                "--port", str(self.espd.grpc_port)],
+                               capture_output=True, text=True, env=environment, cwd=self.work, timeout=60)
+        self.assertEqual(after.returncode, 0, after.stderr)
+
     def test_login_caches_the_token_for_the_user_only(self):
         cache = os.path.join(self.home, ".config", "esp", "tokens.json")
         self.assertEqual(stat.S_IMODE(os.stat(cache).st_mode), 0o600)

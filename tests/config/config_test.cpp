@@ -84,6 +84,20 @@ TEST_F(ConfigTest, EveryBadValueIsReportedAtOnceWithExitCode2) {
   }
 }
 
+TEST_F(ConfigTest, OptionsWorkBeforeOrAfterTheSubcommand) {
+  for (const auto& args : std::vector<std::vector<const char*>>{
+           {"--data-dir", "/srv/esp", "users", "add", "x@example.com"},
+           {"users", "add", "x@example.com", "--data-dir", "/srv/esp"},
+           {"users", "--data-dir", "/srv/esp", "add", "x@example.com"}}) {
+    const auto parsed = parse_args(args);
+    ASSERT_TRUE(parsed.config.has_value()) << parsed.message;
+    EXPECT_EQ(parsed.config->data_dir, "/srv/esp");
+    ASSERT_TRUE(parsed.config->command.has_value());
+    EXPECT_EQ(parsed.config->command->kind, AdminCommand::Kind::kUsersAdd);
+    EXPECT_EQ(parsed.config->command->target, "x@example.com");
+  }
+}
+
 TEST_F(ConfigTest, ZeroWorkersMakesAnApiOnlyReplica) {
   const auto parsed = parse_args({"--workers", "0"});
   ASSERT_TRUE(parsed.config) << parsed.message;
