@@ -1,7 +1,7 @@
 #include "auth/jws.h"
 
-#include "auth/base64url.h"
 #include "auth/strict_json.h"
+#include "core/base64url.h"
 
 namespace esp::auth {
 namespace {

@@ -13,8 +13,8 @@
 
 #include <array>
 
-#include "auth/base64url.h"
 #include "auth/digest.h"
+#include "core/base64url.h"
 
 namespace esp::auth {
 namespace {

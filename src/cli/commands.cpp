@@ -13,9 +13,9 @@
 #include "cli/run.h"
 #include "cli/server.h"
 #include "cli/tokens.h"
+#include "codec/population_json.h"
 #include "core/percent_encode.h"
 #include "core/prompt.h"
-#include "population/population_json.h"
 
 namespace esp::cli {
 namespace {
@@ -67,7 +67,7 @@ void print_population(const ::population::PopulationResponse& population) {
 void save_population(const std::string& path, const std::string& experiment_id,
                      const ::population::PopulationResponse& population) {
   if (!path.empty())
-    write_file(path, population::population_json(experiment_id, population).dump(2) + "\n");
+    write_file(path, codec::population_json(experiment_id, population).dump(2) + "\n");
 }
 
 struct Arguments {
@@ -128,7 +128,7 @@ void next_population_command(const Arguments& a) {
   if (!a.evaluated_file.empty()) {
     const auto json = Json::parse(read_file(a.evaluated_file), nullptr, false);
     if (json.is_discarded()) throw Failure{a.evaluated_file + " is not JSON"};
-    auto evaluated = must(population::population_from_json(json));
+    auto evaluated = must(codec::population_from_json(json));
     evaluated.clear_evaluation_stats();
     *request.mutable_evaluated_population_response() = std::move(evaluated);
   }

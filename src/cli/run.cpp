@@ -11,9 +11,9 @@
 #include <thread>
 
 #include "cli/plot.h"
+#include "codec/interpretation.h"
 #include "evolution/network.h"
 #include "evolution/params.h"
-#include "population/interpretation.h"
 
 namespace esp::cli {
 namespace {
@@ -31,7 +31,7 @@ Result<Evaluated> evaluate(const Domain& domain, const evolution::NetworkShape& 
                            const pb::PopulationResponse& population) {
   Evaluated result;
   for (const auto& candidate : population.population()) {
-    auto weights = population::decode_weights(shape, candidate.interpretation());
+    auto weights = codec::decode_weights(shape, candidate.interpretation());
     if (!weights.ok())
       return Error{Code::kInvalidArgument,
                    "candidate " + candidate.id() + ": " + weights.error().message};

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "auth/base64url.h"
+#include "core/base64url.h"
 #include "core/files.h"
 #include "core/http_client.h"
 #include "core/percent_encode.h"
@@ -54,8 +54,7 @@ std::optional<std::int64_t> expiry_of(const std::string& jwt) {
   const auto first = jwt.find('.');
   const auto second = jwt.find('.', first + 1);
   if (first == std::string::npos || second == std::string::npos) return std::nullopt;
-  auto payload =
-      auth::base64url_decode(std::string_view(jwt).substr(first + 1, second - first - 1));
+  auto payload = base64url_decode(std::string_view(jwt).substr(first + 1, second - first - 1));
   if (!payload) return std::nullopt;
   const auto claims = Json::parse(*payload, nullptr, false);
   if (!claims.is_object() || !claims.contains("exp") || !claims["exp"].is_number())

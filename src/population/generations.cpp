@@ -6,13 +6,13 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/digest.h"
+#include "codec/candidate_json.h"
+#include "codec/interpretation.h"
 #include "core/json.h"
 #include "evolution/engine.h"
 #include "evolution/network.h"
 #include "evolution/params.h"
 #include "evolution/random.h"
-#include "population/candidate_json.h"
-#include "population/interpretation.h"
 #include "population/job_size.h"
 
 namespace esp::population {
@@ -20,6 +20,11 @@ namespace {
 
 using Json = nlohmann::json;
 namespace pb = ::population;
+using codec::decode_weights;
+using codec::encode_weights;
+using codec::identity_from_json;
+using codec::identity_json;
+using codec::metrics_from_json;
 
 // Later requests may change evolution settings (recorded per generation), never the
 // network or the representation: candidates of other shapes could not be bred.

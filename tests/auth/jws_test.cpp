@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "auth/base64url.h"
+#include "core/base64url.h"
 
 namespace esp::auth {
 namespace {

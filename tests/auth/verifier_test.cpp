@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include "auth/base64url.h"
 #include "auth/issuer.h"
 #include "auth/jws.h"
+#include "core/base64url.h"
 
 namespace esp::auth {
 namespace {

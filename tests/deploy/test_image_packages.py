@@ -69,6 +69,11 @@ class RuntimePackagesTest(unittest.TestCase):
         # The libraries that made the old image fail to start are among those covered.
         self.assertTrue({"libpqxx-6.4", "libpq5"} <= installed)
 
+    def test_the_command_line_client_links_no_database_library(self):
+        output = subprocess.run(["ldd", BINARIES[1]], capture_output=True, text=True, check=True).stdout
+        for library in ("libsqlite3", "libpq", "libpqxx", "libargon2"):
+            self.assertNotIn(library, output)
+
     def test_a_library_of_no_package_stops_the_derivation(self):
         with tempfile.TemporaryDirectory() as folder:
             library, program = os.path.join(folder, "libstray.so"), os.path.join(folder, "stray")

@@ -8,7 +8,7 @@
 #include "api/http/problem.h"
 #include "api/rest/bearer.h"
 #include "auth/authorization.h"
-#include "auth/base64url.h"
+#include "core/base64url.h"
 #include "core/json.h"
 
 namespace esp::rest {
@@ -118,7 +118,7 @@ std::optional<ClientCredentials> client_credentials(const http::Request& request
   auto basic =
       auth::credentials_for(header(request, boost::beast::http::field::authorization), "Basic");
   if (basic) {
-    auto decoded = auth::base64_decode(*basic);
+    auto decoded = base64_decode(*basic);
     if (!decoded) return std::nullopt;
     auto colon = decoded->find(':');
     if (colon == std::string::npos) return std::nullopt;

@@ -9,7 +9,7 @@ namespace esp::rest {
 namespace {
 
 using Json = nlohmann::json;
-using population::embedded_json;
+using codec::embedded_json;
 
 // "<experiment_id>/<generation>/<yyyymmdd-hhmmss>.<mmm>-<job>" -> generation; 0 if not of that
 // shape.

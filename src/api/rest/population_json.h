@@ -5,10 +5,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "codec/population_json.h"
 #include "core/error.h"
 #include "core/json.h"
 #include "population/experiments.h"
-#include "population/population_json.h"
 #include "population_structs.pb.h"
 #include "store/population.h"
 

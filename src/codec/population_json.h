@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "population_structs.pb.h"
 
-namespace esp::population {
+namespace esp::codec {
 
 // A JSON member stored as bytes: parsed back when it is JSON, kept as text otherwise.
 nlohmann::json embedded_json(const std::string& bytes);
@@ -21,4 +21,4 @@ nlohmann::json population_json(const std::string& experiment_id,
 // names the first bad member.
 Result<::population::PopulationResponse> population_from_json(const nlohmann::json& json);
 
-}  // namespace esp::population
+}  // namespace esp::codec

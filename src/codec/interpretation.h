@@ -10,7 +10,7 @@
 #include "core/error.h"
 #include "evolution/network.h"
 
-namespace esp::population {
+namespace esp::codec {
 
 std::string encode_weights(const evolution::NetworkShape& shape, std::span<const float> genome);
 
@@ -19,4 +19,4 @@ std::string encode_weights(const evolution::NetworkShape& shape, std::span<const
 Result<std::vector<float>> decode_weights(const evolution::NetworkShape& shape,
                                           std::string_view bytes);
 
-}  // namespace esp::population
+}  // namespace esp::codec

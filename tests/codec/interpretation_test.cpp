@@ -1,8 +1,8 @@
-#include "population/interpretation.h"
+#include "codec/interpretation.h"
 
 #include <gtest/gtest.h>
 
-namespace esp::population {
+namespace esp::codec {
 namespace {
 
 evolution::NetworkShape shape(std::size_t hidden_units) {
@@ -35,4 +35,4 @@ TEST(Interpretation, RefusesOtherNetworksAndTruncatedBytes) {
 }
 
 }  // namespace
-}  // namespace esp::population
+}  // namespace esp::codec

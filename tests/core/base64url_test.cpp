@@ -1,10 +1,10 @@
-#include "auth/base64url.h"
+#include "core/base64url.h"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
-namespace esp::auth {
+namespace esp {
 namespace {
 
 TEST(Base64url, EncodesTheRfc4648VectorsWithoutPadding) {
@@ -41,4 +41,4 @@ TEST(Base64url, RefusesEverythingButTheCanonicalForm) {
 }
 
 }  // namespace
-}  // namespace esp::auth
+}  // namespace esp

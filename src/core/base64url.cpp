@@ -1,11 +1,11 @@
-#include "auth/base64url.h"
+#include "core/base64url.h"
 
 #include <openssl/evp.h>
 
 #include <array>
 #include <cstdint>
 
-namespace esp::auth {
+namespace esp {
 namespace {
 
 constexpr std::string_view kAlphabet =
@@ -95,4 +95,4 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return out;
 }
 
-}  // namespace esp::auth
+}  // namespace esp

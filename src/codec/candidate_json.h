@@ -9,7 +9,7 @@
 #include "evolution/engine.h"
 #include "evolution/ranking.h"
 
-namespace esp::population {
+namespace esp::codec {
 
 // {"generation", "origin", "parents", "crossover"?, "mutation"?, "elite"}.
 std::string identity_json(const evolution::Candidate& candidate);
@@ -20,4 +20,4 @@ evolution::Identity identity_from_json(std::string_view json);
 // are no metrics; anything but an object is kInvalidArgument.
 Result<evolution::MetricValues> metrics_from_json(std::string_view json);
 
-}  // namespace esp::population
+}  // namespace esp::codec

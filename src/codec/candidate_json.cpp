@@ -1,10 +1,10 @@
-#include "population/candidate_json.h"
+#include "codec/candidate_json.h"
 
 #include <nlohmann/json.hpp>
 
 #include "core/json.h"
 
-namespace esp::population {
+namespace esp::codec {
 
 using Json = nlohmann::json;
 
@@ -59,4 +59,4 @@ Result<evolution::MetricValues> metrics_from_json(std::string_view text) {
   return metrics;
 }
 
-}  // namespace esp::population
+}  // namespace esp::codec

@@ -1,9 +1,9 @@
-#include "population/interpretation.h"
+#include "codec/interpretation.h"
 
 #include <bit>
 #include <cstring>
 
-namespace esp::population {
+namespace esp::codec {
 namespace {
 
 constexpr std::string_view kMagic = "ESPW";
@@ -84,4 +84,4 @@ Result<std::vector<float>> decode_weights(const evolution::NetworkShape& shape,
   return genome;
 }
 
-}  // namespace esp::population
+}  // namespace esp::codec

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-namespace esp::auth {
+namespace esp {
 
 std::string base64url_encode(std::string_view bytes);
 
@@ -19,4 +19,4 @@ std::string base64_encode(std::string_view bytes);
 // Strict standard base64 with padding.
 std::optional<std::string> base64_decode(std::string_view text);
 
-}  // namespace esp::auth
+}  // namespace esp

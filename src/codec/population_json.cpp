@@ -1,9 +1,9 @@
-#include "population/population_json.h"
+#include "codec/population_json.h"
 
-#include "auth/base64url.h"
+#include "core/base64url.h"
 #include "core/json.h"
 
-namespace esp::population {
+namespace esp::codec {
 
 using Json = nlohmann::json;
 
@@ -18,7 +18,7 @@ Json population_json(const std::string& experiment_id,
   Json candidates = Json::array();
   for (const auto& candidate : population.population()) {
     Json entry{{"id", candidate.id()},
-               {"interpretation", auth::base64_encode(candidate.interpretation())},
+               {"interpretation", base64_encode(candidate.interpretation())},
                {"identity", embedded_json(candidate.identity())}};
     if (!candidate.metrics().empty()) entry["metrics"] = embedded_json(candidate.metrics());
     candidates.push_back(std::move(entry));
@@ -50,8 +50,7 @@ Result<::population::PopulationResponse> population_from_json(const Json& json) 
     auto* candidate = population.add_population();
     candidate->set_id(entry["id"].get<std::string>());
     if (auto weights = entry.find("interpretation"); weights != entry.end()) {
-      auto bytes =
-          weights->is_string() ? auth::base64_decode(weights->get<std::string>()) : std::nullopt;
+      auto bytes = weights->is_string() ? base64_decode(weights->get<std::string>()) : std::nullopt;
       if (!bytes) return invalid(at + ".interpretation must be base64");
       candidate->set_interpretation(*bytes);
     }
@@ -66,4 +65,4 @@ Result<::population::PopulationResponse> population_from_json(const Json& json) 
   return population;
 }
 
-}  // namespace esp::population
+}  // namespace esp::codec
