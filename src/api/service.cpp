@@ -30,7 +30,7 @@
 #include "observability/process.h"
 #include "population/generations.h"
 #include "population/workers.h"
-#include "store/embedded.h"
+#include "store/store.h"
 
 namespace esp::api {
 namespace asio = boost::asio;

@@ -1,14 +1,14 @@
-// The store the configuration names: records in PostgreSQL when ESP_DATABASE_URL is
-// set, else in SQLite under the data folder; checkpoint payloads in the S3 bucket
-// ESP_MODELS_BUCKET when set, else as files under the data folder.
+// The store the configuration names (ESP_DATABASE_URL, ESP_MODELS_BUCKET, ...), as
+// store::open takes it.
 #pragma once
 
 #include "config/config.h"
 #include "core/error.h"
-#include "store/embedded.h"
+#include "store/store.h"
 
 namespace esp::api {
 
+store::StoreOptions store_options(const config::Config& config);
 Result<store::Store> open_store(const config::Config& config);
 
 }  // namespace esp::api

@@ -3,9 +3,9 @@
 
 #include <string>
 
+#include "auth/account_records.h"
 #include "auth/claims.h"
 #include "core/error.h"
-#include "store/identities.h"
 
 namespace esp::auth {
 
@@ -23,7 +23,7 @@ struct NewClient {
 
 class Accounts {
  public:
-  Accounts(store::Users& users, store::Clients& clients) : users_(users), clients_(clients) {}
+  Accounts(Users& users, Clients& clients) : users_(users), clients_(clients) {}
 
   // kInvalidArgument for an empty password or email, kAlreadyExists for a taken email.
   Result<bool> add_user(const std::string& email, std::string_view password, Scopes scopes);
@@ -35,8 +35,8 @@ class Accounts {
   Result<Principal> check_client(const std::string& client_id, std::string_view secret);
 
  private:
-  store::Users& users_;
-  store::Clients& clients_;
+  Users& users_;
+  Clients& clients_;
 };
 
 }  // namespace esp::auth

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "api/http/limits.h"
+#include "config/http_limits.h"
 #include "core/error.h"
 #include "observability/log.h"
 
@@ -80,7 +80,7 @@ struct Config {
   std::uint64_t max_generation_memory_bytes = 0;
   unsigned io_threads = 1;
   log::Level log_level = log::Level::kInfo;
-  http::Limits http;
+  HttpLimits http;
   std::chrono::milliseconds shutdown_timeout{10'000};
   std::uint32_t grpc_max_message_bytes = 256U << 20;
   std::optional<AdminCommand> command;

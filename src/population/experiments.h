@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "evolution/params.h"
-#include "store/embedded.h"
+#include "store/store.h"
 
 namespace esp::population {
 

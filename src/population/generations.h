@@ -14,7 +14,7 @@
 #include "population/job_board.h"
 #include "population/recent_populations.h"
 #include "population_structs.pb.h"
-#include "store/embedded.h"
+#include "store/store.h"
 
 namespace esp::population {
 

@@ -12,7 +12,7 @@
 #include "population/generations.h"
 #include "population/job_board.h"
 #include "population/recent_populations.h"
-#include "store/embedded.h"
+#include "store/store.h"
 
 namespace esp::population {
 

@@ -1,50 +1,13 @@
-// Users (email + password) and OAuth2 clients (id + secret) who may obtain tokens.
-// Passwords and secrets are stored only as Argon2id hashes.
+// The store's side of the accounts: it keeps auth's account records (auth/account_records.h).
 #pragma once
 
-#include <cstdint>
-#include <memory>
-#include <optional>
-#include <string>
-#include <vector>
-
-#include "core/error.h"
+#include "auth/account_records.h"
 
 namespace esp::store {
 
-struct User {
-  std::string email;
-  std::string password_hash;
-  std::string scopes;  // space separated, e.g. "esp:read esp:write"
-  bool disabled = false;
-  std::int64_t created_at = 0;
-};
-
-struct Client {
-  std::string client_id;
-  std::string name;
-  std::string secret_hash;
-  std::string scopes;
-  bool disabled = false;
-  std::int64_t created_at = 0;
-};
-
-class Users {
- public:
-  virtual ~Users() = default;
-  // kAlreadyExists when the email is taken.
-  virtual Result<bool> add(const User& user) = 0;
-  virtual Result<std::optional<User>> find(const std::string& email) = 0;
-  virtual Result<std::vector<User>> list() = 0;
-  // kNotFound for an unknown email.
-  virtual Result<bool> disable(const std::string& email) = 0;
-};
-
-class Clients {
- public:
-  virtual ~Clients() = default;
-  virtual Result<bool> add(const Client& client) = 0;
-  virtual Result<std::optional<Client>> find(const std::string& client_id) = 0;
-};
+using User = auth::User;
+using Client = auth::Client;
+using Users = auth::Users;
+using Clients = auth::Clients;
 
 }  // namespace esp::store

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string_view>
 
-#include "api/http/limits.h"
 #include "api/http/message.h"
 #include "api/http/router.h"
+#include "config/http_limits.h"
 
 namespace {
 

@@ -35,7 +35,7 @@ struct EmbeddedStore {
   EmbeddedStore() {
     fs::remove_all(folder);
     fs::create_directories(folder);
-    store = store::open_embedded(folder).value();
+    store = store::open({.data_dir = folder}).value();
   }
   ~EmbeddedStore() {
     store = store::Store{};

@@ -67,7 +67,7 @@ store::Job ended(store::Store& store, JobBoard& board, const std::string& id) {
 
 TEST(Workers, AJobThatThrowsFailsWithItsReasonAndTheWorkerGoesOn) {
   TempFolder folder;
-  auto store = store::open_embedded(folder.path).value();
+  auto store = store::open({.data_dir = folder.path}).value();
   JobBoard board;
   FreshPopulations fresh;
   Workers workers(store, board, fresh,

@@ -11,8 +11,8 @@
 #include <string>
 
 #include "api/http/io_pool.h"
-#include "api/http/limits.h"
 #include "api/http/router.h"
+#include "config/http_limits.h"
 #include "core/error.h"
 
 namespace esp::http {

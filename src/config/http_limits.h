@@ -1,13 +1,13 @@
-// What one HTTP request may cost the server; a plain struct so configuration
-// can hold it without pulling in Beast.
+// What one HTTP request may cost the server: configuration, so a plain struct that
+// pulls in no transport; the HTTP server takes it as http::Limits.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 
-namespace esp::http {
+namespace esp::config {
 
-struct Limits {
+struct HttpLimits {
   std::uint64_t max_body_bytes = 64ULL << 20;
   std::uint32_t max_header_bytes = 16U << 10;
   std::chrono::milliseconds read_timeout{30'000};
@@ -17,4 +17,8 @@ struct Limits {
   std::uint32_t max_connections = 10'000;
 };
 
+}  // namespace esp::config
+
+namespace esp::http {
+using Limits = config::HttpLimits;
 }  // namespace esp::http
