@@ -23,7 +23,8 @@ isolation=${BUILD_ISOLATION:-}
 if [[ -z $isolation ]] && ! podman run --rm --network=none "$base" true >/dev/null 2>&1; then
   isolation=chroot
 fi
-args=(--layers -f deploy/Dockerfile -t "$image"
+# Docker's image format: the OCI one has no HEALTHCHECK and drops it.
+args=(--layers --format docker -f deploy/Dockerfile -t "$image"
       --build-arg "BASE_IMAGE=$base" --build-arg "ESP_COMMIT=$commit")
 [[ -n $isolation ]] && args+=(--isolation "$isolation")
 [[ -n ${CA_BUNDLE:-} ]] && args+=(--secret "id=extra-ca,src=$CA_BUNDLE")

@@ -1,9 +1,9 @@
 // espd: the ESP service. Parses its settings and serves until told to stop.
 #include <cstdio>
 
-#include "api/admin.h"
-#include "api/service.h"
 #include "config/config.h"
+#include "espd/admin.h"
+#include "espd/serve.h"
 #include "observability/log.h"
 
 int main(int argc, char** argv) {
@@ -12,9 +12,9 @@ int main(int argc, char** argv) {
     std::fputs((parsed.message + "\n").c_str(), parsed.exit_code == 0 ? stdout : stderr);
     return parsed.exit_code;
   }
-  if (parsed.config->command) return esp::api::run_admin(*parsed.config, *parsed.config->command);
+  if (parsed.config->command) return esp::espd::run_admin(*parsed.config, *parsed.config->command);
   esp::log::init(parsed.config->log_level);
-  const int exit_code = esp::api::serve(*parsed.config);
+  const int exit_code = esp::espd::serve(*parsed.config);
   esp::log::flush();
   return exit_code;
 }

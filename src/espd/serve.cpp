@@ -1,4 +1,4 @@
-#include "api/service.h"
+#include "espd/serve.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -19,20 +19,20 @@
 #include "api/rest/identity.h"
 #include "api/rest/population.h"
 #include "api/rest/routes.h"
-#include "api/storage.h"
 #include "auth/accounts.h"
 #include "auth/digest.h"
 #include "auth/issuer.h"
 #include "auth/key_config.h"
 #include "auth/verifier.h"
 #include "core/files.h"
+#include "espd/storage.h"
 #include "observability/log.h"
 #include "observability/process.h"
 #include "population/generations.h"
 #include "population/workers.h"
 #include "store/store.h"
 
-namespace esp::api {
+namespace esp::espd {
 namespace asio = boost::asio;
 
 namespace {
@@ -60,6 +60,87 @@ Result<bool> prepare_data_dir(const std::filesystem::path& folder) {
   return true;
 }
 
+// espd's own issuer and the verifier of every issuer it trusts.
+struct Identity {
+  Identity(std::vector<auth::Key> keys, const config::Config& config,
+           std::vector<auth::TrustedIssuer> outside)
+      : signing_keys(std::move(keys)),
+        issuer(config.issuer, config.audience, signing_keys, config.token_lifetime),
+        verifier(with_own(issuer, std::move(outside)), {.leeway = config.token_leeway}) {}
+  static std::vector<auth::TrustedIssuer> with_own(const auth::TokenIssuer& own,
+                                                   std::vector<auth::TrustedIssuer> outside) {
+    outside.insert(outside.begin(), own.trusted());
+    return outside;
+  }
+  std::vector<auth::Key> signing_keys;
+  const auth::TokenIssuer issuer;
+  const auth::Verifier verifier;
+};
+
+// kInvalidArgument for unusable keys or trusted-issuer settings.
+Result<std::unique_ptr<Identity>> make_identity(const config::Config& config) {
+  auto signing_keys = auth::load_signing_keys({.jwt_secret = config.jwt_secret.reveal(),
+                                               .pem_files = config.signing_keys,
+                                               .data_dir = config.data_dir,
+                                               .insecure_dev = config.insecure_dev});
+  if (!signing_keys.ok()) return signing_keys.error();
+  auto trusted_issuers = auth::parse_trusted_issuers(config.trusted_issuers);
+  if (!trusted_issuers.ok()) return trusted_issuers.error();
+  return std::make_unique<Identity>(std::move(*signing_keys), config, std::move(*trusted_issuers));
+}
+
+// Jobs queued or ended by other replicas (PostgreSQL LISTEN) wake this one's workers and
+// waiting calls at once.
+void forward_job_notifications(store::Store& store, population::JobBoard& board) {
+  if (!store.notifications) return;
+  store.notifications->listen([&board, connections = 0](auto event) mutable {
+    using Event = store::JobNotifications::Event;
+    if (event == Event::kListening) {
+      log::info("job_notifications_listening", {{"connection", ++connections}});
+      // A change missed while (re)connecting is caught by the pollers; waking them now
+      // makes up for it sooner.
+      board.job_queued();
+      board.job_ended();
+    } else {
+      event == Event::kQueued ? board.job_queued() : board.job_ended();
+    }
+  });
+}
+
+population::WorkerOptions worker_options(const config::Config& config) {
+  return {.workers = config.workers,
+          .engine_threads = std::max(1U, std::thread::hardware_concurrency()),
+          .lease = config.job_lease,
+          .max_attempts = static_cast<int>(config.job_max_attempts),
+          .heartbeat = config.job_lease / 3,
+          .replica = replica_name()};
+}
+
+void describe_process(metrics::Registry& registry) {
+  registry.gauge("esp_build_info", "Version and commit of this espd.", {"version", "commit"})
+      .with({ESP_VERSION, ESP_COMMIT})
+      .set(1);
+  registry.add_collector(metrics::append_process_metrics);
+}
+
+void add_readiness_checks(rest::Readiness& readiness, const config::Config& config,
+                          const population::Workers& workers, store::Users& users) {
+  readiness.add_check("data_dir", [dir = config.data_dir] { return check_writable(dir); });
+  readiness.add_check("workers",
+                      [&workers, expected = config.workers]() -> std::optional<std::string> {
+                        if (workers.alive() == expected) return std::nullopt;
+                        return std::to_string(workers.alive()) + " of " + std::to_string(expected) +
+                               " workers running";
+                      });
+  readiness.add_check("database", [&users]() -> std::optional<std::string> {
+    auto probe = users.find("readiness-probe");
+    if (probe.ok()) return std::nullopt;
+    // /readyz answers anyone: the database's own text (host, user) goes to the log only.
+    log::warn("readiness_database_failed", {{"detail", probe.error().message}});
+    return "unreachable";
+  });
+}
+
 }  // namespace
 
 int serve(const config::Config& config) {
@@ -73,81 +154,37 @@ int serve(const config::Config& config) {
     log::error("startup_failed", {{"detail", store.error().message}});
     return 1;
   }
-  auto signing_keys = auth::load_signing_keys({.jwt_secret = config.jwt_secret.reveal(),
-                                               .pem_files = config.signing_keys,
-                                               .data_dir = config.data_dir,
-                                               .insecure_dev = config.insecure_dev});
-  auto trusted_issuers = auth::parse_trusted_issuers(config.trusted_issuers);
-  for (const auto* failure : {signing_keys.ok() ? nullptr : &signing_keys.error(),
-                              trusted_issuers.ok() ? nullptr : &trusted_issuers.error()}) {
-    if (failure == nullptr) continue;
-    log::error("invalid_configuration", {{"detail", failure->message}});
+  auto identity = make_identity(config);
+  if (!identity.ok()) {
+    log::error("invalid_configuration", {{"detail", identity.error().message}});
     return 2;
   }
-  const auth::TokenIssuer token_issuer(config.issuer, config.audience, *signing_keys,
-                                       config.token_lifetime);
-  std::vector<auth::TrustedIssuer> issuers{token_issuer.trusted()};
-  issuers.insert(issuers.end(), trusted_issuers->begin(), trusted_issuers->end());
-  const auth::Verifier verifier(std::move(issuers), {.leeway = config.token_leeway});
+  const auth::TokenIssuer& token_issuer = (*identity)->issuer;
+  const auth::Verifier& verifier = (*identity)->verifier;
   auth::Accounts accounts(*store->users, *store->clients);
   // Storage calls of REST handlers: short, but they may wait on a disk flush.
   boost::asio::thread_pool storage_pool(4);
   population::JobBoard job_board;
-  if (store->notifications) {
-    store->notifications->listen([&job_board, connections = 0](auto event) mutable {
-      using Event = store::JobNotifications::Event;
-      if (event == Event::kListening) {
-        log::info("job_notifications_listening", {{"connection", ++connections}});
-        // A change missed while (re)connecting is caught by the pollers; waking them now
-        // makes up for it sooner.
-        job_board.job_queued();
-        job_board.job_ended();
-      } else {
-        event == Event::kQueued ? job_board.job_queued() : job_board.job_ended();
-      }
-    });
-  }
+  forward_job_notifications(*store, job_board);
   population::FreshPopulations fresh_populations;
   population::Generations generations(*store, job_board, fresh_populations,
                                       {.max_memory_bytes = config.max_generation_memory_bytes});
   population::ExperimentRecords experiment_records(*store);
-  population::Workers workers(*store, job_board, fresh_populations,
-                              {.workers = config.workers,
-                               .engine_threads = std::max(1U, std::thread::hardware_concurrency()),
-                               .lease = config.job_lease,
-                               .max_attempts = static_cast<int>(config.job_max_attempts),
-                               .heartbeat = config.job_lease / 3,
-                               .replica = replica_name()});
+  population::Workers workers(*store, job_board, fresh_populations, worker_options(config));
   workers.start();
 
   metrics::Registry registry;
-  registry.gauge("esp_build_info", "Version and commit of this espd.", {"version", "commit"})
-      .with({ESP_VERSION, ESP_COMMIT})
-      .set(1);
-  registry.add_collector(metrics::append_process_metrics);
+  describe_process(registry);
   rest::Readiness readiness;
-  readiness.add_check("data_dir", [dir = config.data_dir] { return check_writable(dir); });
-  readiness.add_check("workers",
-                      [&workers, expected = config.workers]() -> std::optional<std::string> {
-                        if (workers.alive() == expected) return std::nullopt;
-                        return std::to_string(workers.alive()) + " of " + std::to_string(expected) +
-                               " workers running";
-                      });
-  readiness.add_check("database", [&users = *store->users]() -> std::optional<std::string> {
-    auto probe = users.find("readiness-probe");
-    if (probe.ok()) return std::nullopt;
-    // /readyz answers anyone: the database's own text (host, user) goes to the log only.
-    log::warn("readiness_database_failed", {{"detail", probe.error().message}});
-    return "unreachable";
-  });
+  add_readiness_checks(readiness, config, workers, *store->users);
   readiness.start();
 
   rest::Services services{{ESP_VERSION, ESP_COMMIT}, registry, readiness};
   http::Router router;
   rest::add_routes(router, services);
   rest::LoginGuard login_guard(rest::LoginLimits{}, registry);
-  rest::IdentityServices identity{accounts, token_issuer, verifier, login_guard};
-  rest::add_identity_routes(router, identity);
+  rest::IdentityServices identity_rest{accounts, token_issuer, verifier, login_guard};
+  rest::add_identity_routes(router, identity_rest);
   rest::PopulationServices population_rest{verifier, experiment_records, generations, job_board,
                                            storage_pool};
   rest::add_population_routes(router, population_rest);
@@ -195,7 +232,7 @@ int serve(const config::Config& config) {
                           {"issuer", config.issuer},
                           {"grpc_tls", !config.grpc_tls_cert.empty()},
                           {"color", config.color},
-                          {"signing_key", signing_keys->front().kid()},
+                          {"signing_key", (*identity)->signing_keys.front().kid()},
                           {"data_dir", config.data_dir.string()},
                           {"io_threads", config.io_threads},
                           {"version", ESP_VERSION}});
@@ -224,4 +261,4 @@ int serve(const config::Config& config) {
   return 0;
 }
 
-}  // namespace esp::api
+}  // namespace esp::espd

@@ -1,15 +1,15 @@
-#include "api/admin.h"
+#include "espd/admin.h"
 
 #include <filesystem>
 #include <iostream>
 #include <string>
 
-#include "api/storage.h"
 #include "auth/accounts.h"
 #include "core/files.h"
 #include "core/prompt.h"
+#include "espd/storage.h"
 
-namespace esp::api {
+namespace esp::espd {
 namespace {
 
 int fail(const Error& error) {
@@ -25,7 +25,7 @@ int fail(const Error& error) {
 int run_admin(const config::Config& config, const config::AdminCommand& command) {
   using Kind = config::AdminCommand::Kind;
   if (auto made = make_private_folders(config.data_dir); !made.ok()) return fail(made.error());
-  auto store = api::open_store(config);
+  auto store = open_store(config);
   if (!store.ok()) return fail(store.error());
   auth::Accounts accounts(*store->users, *store->clients);
   const auto scopes = auth::Scopes::parse(command.scopes);
@@ -62,4 +62,4 @@ int run_admin(const config::Config& config, const config::AdminCommand& command)
   return 2;
 }
 
-}  // namespace esp::api
+}  // namespace esp::espd

@@ -1,6 +1,6 @@
-#include "api/storage.h"
+#include "espd/storage.h"
 
-namespace esp::api {
+namespace esp::espd {
 
 store::StoreOptions store_options(const config::Config& config) {
   return {.data_dir = config.data_dir,
@@ -17,4 +17,4 @@ Result<store::Store> open_store(const config::Config& config) {
   return store::open(store_options(config));
 }
 
-}  // namespace esp::api
+}  // namespace esp::espd

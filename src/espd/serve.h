@@ -4,8 +4,8 @@
 
 #include "config/config.h"
 
-namespace esp::api {
+namespace esp::espd {
 
 int serve(const config::Config& config);
 
-}  // namespace esp::api
+}  // namespace esp::espd

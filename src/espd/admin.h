@@ -3,9 +3,9 @@
 
 #include "config/config.h"
 
-namespace esp::api {
+namespace esp::espd {
 
 // Runs one administration command; returns the process exit code.
 int run_admin(const config::Config& config, const config::AdminCommand& command);
 
-}  // namespace esp::api
+}  // namespace esp::espd

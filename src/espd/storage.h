@@ -6,9 +6,9 @@
 #include "core/error.h"
 #include "store/store.h"
 
-namespace esp::api {
+namespace esp::espd {
 
 store::StoreOptions store_options(const config::Config& config);
 Result<store::Store> open_store(const config::Config& config);
 
-}  // namespace esp::api
+}  // namespace esp::espd
