@@ -25,6 +25,9 @@ class GrpcListenerTest(unittest.TestCase):
                                             request_serializer=identity,
                                             response_deserializer=identity)
                 self.assertEqual(check(b"", timeout=10), SERVING)
+                # The service names the original ESP deployment's probes ask for.
+                for name in (b"population", b"grpc.population", b"population.PopulationService"):
+                    self.assertEqual(check(b"\x0a" + bytes([len(name)]) + name, timeout=10), SERVING, name)
 
                 unknown = b"\x0a\x07nothing"  # service: "nothing"
                 with self.assertRaises(grpc.RpcError) as raised:

@@ -51,7 +51,11 @@ Result<std::unique_ptr<Server>> Server::start(const ServerOptions& options,
   if (!server || selected_port == 0) {
     return Error{Code::kUnavailable, "cannot listen for gRPC on " + address};
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
+  auto* health = server->GetHealthCheckService();
+  health->SetServingStatus(true);
+  // The names the original ESP service's probes (and SDK deployments) ask for.
+  for (const char* name : {"population", "grpc.population", "population.PopulationService"})
+    health->SetServingStatus(name, true);
   return std::unique_ptr<Server>(
       new Server(std::move(server), static_cast<std::uint16_t>(selected_port)));
 }
