@@ -88,11 +88,15 @@ void add_connection_options(CLI::App& app, Connection& c) {
   app.add_option("--port", c.port, "espd gRPC port")->envname("ESP_PORT")->capture_default_str();
   app.add_flag("--tls", c.tls, "gRPC over TLS");
   app.add_option("--ca-file", c.ca_file, "PEM roots to verify the server with --tls");
-  app.add_option("--ssl-host-override", c.ssl_host_override,
-                 "the name the server's certificate is for, when --host is an address");
+  // The ESP SDK's test client spells its options with underscores (and the token as
+  // --auth0_token): its command lines work unchanged.
+  app.add_option("--ssl-host-override,--ssl_host_override", c.ssl_host_override,
+                 "the name the server's certificate is for, when --host is an address (implies "
+                 "--tls)");
   app.add_option("--url", c.url, "espd REST base URL (default http://<host>:8080)")
       ->envname("ESP_URL");
-  app.add_option("--token", c.token, "bearer token (default: the one cached by login/token)")
+  app.add_option("--token,--auth0_token", c.token,
+                 "bearer token (default: the one cached by login/token)")
       ->envname("ESP_TOKEN");
 }
 
@@ -245,19 +249,19 @@ int run_command_line(int argc, char** argv) {
 
   auto* next_cmd = app.add_subcommand("next-population", "Ask for the seed or the next generation");
   next_cmd->add_option("--version", a.version)->capture_default_str();
-  next_cmd->add_option("--experiment-id", a.experiment_id)->required();
-  next_cmd->add_option("--experiment-params-file", a.params_file)
+  next_cmd->add_option("--experiment-id,--experiment_id", a.experiment_id)->required();
+  next_cmd->add_option("--experiment-params-file,--experiment_params_file", a.params_file)
       ->required()
       ->check(CLI::ExistingFile);
   next_cmd
-      ->add_option("--evaluated-population", a.evaluated_file,
+      ->add_option("--evaluated-population,--evaluated_population", a.evaluated_file,
                    "population JSON with metrics filled in (from --output)")
       ->check(CLI::ExistingFile);
   next_cmd->add_option("--output", a.output, "save the population as JSON");
 
   auto* get_cmd = app.add_subcommand("get-population", "Fetch a checkpoint's population again");
-  get_cmd->add_option("--experiment-id", a.experiment_id)->required();
-  get_cmd->add_option("--checkpoint-id", a.checkpoint_id)->required();
+  get_cmd->add_option("--experiment-id,--experiment_id", a.experiment_id)->required();
+  get_cmd->add_option("--checkpoint-id,--checkpoint_id", a.checkpoint_id)->required();
   get_cmd->add_option("--output", a.output, "save the population as JSON");
 
   auto* experiments = app.add_subcommand("experiments", "Your experiments");

@@ -70,7 +70,8 @@ Result<std::shared_ptr<grpc::Channel>> channel_for(const Connection& connection)
   arguments.SetMaxReceiveMessageSize(kMessageLimit);
   arguments.SetMaxSendMessageSize(kMessageLimit);
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
-  if (connection.tls) {
+  // A certificate name to expect only means something over TLS.
+  if (connection.tls || !connection.ssl_host_override.empty()) {
     grpc::SslCredentialsOptions tls;
     if (!connection.ca_file.empty()) {
       std::ifstream file(connection.ca_file);

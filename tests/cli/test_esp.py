@@ -280,6 +280,19 @@ class TlsClientTest(unittest.TestCase):
                 self.assertNotEqual(plain.returncode, 0)
                 self.assertIn("cannot reach espd", plain.stderr)
 
+                # The ESP SDK test client's own command line, as its README writes it (the
+                # certificate's root comes from gRPC's standard variable, not the command).
+                token = call(espd.url("/auth"), "POST",
+                             json_body={"email": "tls@example.com", "password": PASSWORD}).json()["token"]
+                seed = subprocess.run(
+                    [ESP, "--host=127.0.0.1", f"--port={espd.grpc_port}", "--ssl_host_override=esp.example.test",
+                     f"--auth0_token={token}", "next-population", "--version=v1", "--experiment_id=sdk-style",
+                     f"--experiment_params_file={params}"],
+                    capture_output=True, text=True, timeout=120,
+                    env=dict(os.environ, HOME=folder, GRPC_DEFAULT_SSL_ROOTS_FILE_PATH=cert))
+                self.assertEqual(seed.returncode, 0, seed.stderr)
+                self.assertIn("generation:1", seed.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()
