@@ -9,7 +9,7 @@
 namespace esp::store {
 namespace {
 
-const std::array<std::string_view, 3> kMigrations = {
+const std::array<std::string_view, 4> kMigrations = {
     R"sql(
 CREATE TABLE users (
   email TEXT PRIMARY KEY,
@@ -28,6 +28,7 @@ CREATE TABLE clients (
 ))sql",
     kPopulationSchema,
     kPopulationListings,
+    kJobResultGeneration,
 };
 
 class SqliteUsers final : public Users {

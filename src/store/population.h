@@ -49,6 +49,7 @@ struct Job {
   std::int64_t finished_at = 0;
   std::string result_checkpoint;
   std::string error;
+  int result_generation = 0;  // the generation of result_checkpoint
 };
 
 // One page of a listing in a stable order; `next` resumes after its last record and is

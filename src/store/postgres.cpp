@@ -48,6 +48,11 @@ CREATE TABLE jobs (
   result_checkpoint TEXT NOT NULL DEFAULT '', error TEXT NOT NULL DEFAULT '');
 CREATE INDEX jobs_claimable ON jobs (status, created_at);
 CREATE INDEX jobs_by_experiment ON jobs (owner, experiment_id))sql",
+    // Jobs record the generation they produced, so nothing parses it out of a checkpoint id.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN result_generation INTEGER NOT NULL DEFAULT 0;
+UPDATE jobs SET result_generation =
+  COALESCE((SELECT generation FROM checkpoints WHERE checkpoints.job_id = jobs.id), 0))sql",
 };
 
 // A fixed set of connections; a broken one is reopened on its next use.
@@ -141,7 +146,8 @@ Page<Record> page_of(const pqxx::result& rows, int limit, Read read) {
 
 constexpr const char* kJobColumns =
     "id, owner, experiment_id, idempotency_key, source_checkpoint, params_json, input_blob_key, "
-    "status, attempts, created_at, started_at, finished_at, result_checkpoint, error";
+    "status, attempts, created_at, started_at, finished_at, result_checkpoint, error, "
+    "result_generation";
 
 JobStatus status_named(const std::string& name) {
   for (auto status : {JobStatus::kQueued, JobStatus::kRunning, JobStatus::kSucceeded,
@@ -165,7 +171,8 @@ Job read_job(const Row& r) {
           .started_at = number(r, 10),
           .finished_at = number(r, 11),
           .result_checkpoint = text(r, 12),
-          .error = text(r, 13)};
+          .error = text(r, 13),
+          .result_generation = static_cast<int>(number(r, 14))};
 }
 
 constexpr const char* kCheckpointColumns =
@@ -436,8 +443,9 @@ class PgJobs final : public Jobs {
           c.owner, c.experiment_id, c.checkpoint_id, c.generation, job_id, c.blob_key, c.size_bytes,
           c.params_json, c.created_at);
       w.exec_params(
-          "UPDATE jobs SET status = 'succeeded', finished_at = $1, result_checkpoint = (SELECT "
-          "checkpoint_id FROM checkpoints WHERE job_id = $2) WHERE id = $2",
+          "UPDATE jobs SET status = 'succeeded', finished_at = $1, (result_checkpoint, "
+          "result_generation) = (SELECT checkpoint_id, generation FROM checkpoints WHERE job_id "
+          "= $2) WHERE id = $2",
           unix_millis(), job_id);
       w.exec_params("SELECT pg_notify($1, 'ended')", kJobChannel);
       return true;

@@ -49,6 +49,11 @@ const std::string_view kPopulationListings = R"sql(
 CREATE INDEX checkpoints_by_experiment ON checkpoints (owner, experiment_id, generation);
 CREATE INDEX jobs_by_experiment ON jobs (owner, experiment_id))sql";
 
+const std::string_view kJobResultGeneration = R"sql(
+ALTER TABLE jobs ADD COLUMN result_generation INTEGER NOT NULL DEFAULT 0;
+UPDATE jobs SET result_generation =
+  COALESCE((SELECT generation FROM checkpoints WHERE checkpoints.job_id = jobs.id), 0))sql";
+
 namespace {
 
 constexpr std::array kStatusNames = {"queued", "running", "succeeded", "failed", "cancelled"};
@@ -62,8 +67,8 @@ JobStatus status_named(const std::string& name) {
 
 constexpr const char* kJobColumns =
     "id, owner, experiment_id, idempotency_key, source_checkpoint, params_json, input_blob_key, "
-    "status, "
-    "attempts, created_at, started_at, finished_at, result_checkpoint, error";
+    "status, attempts, created_at, started_at, finished_at, result_checkpoint, error, "
+    "result_generation";
 
 Job read_job(const Statement& row) {
   return {.id = row.text(0),
@@ -79,7 +84,8 @@ Job read_job(const Statement& row) {
           .started_at = row.integer(10),
           .finished_at = row.integer(11),
           .result_checkpoint = row.text(12),
-          .error = row.text(13)};
+          .error = row.text(13),
+          .result_generation = static_cast<int>(row.integer(14))};
 }
 
 constexpr const char* kCheckpointColumns =
@@ -390,10 +396,11 @@ class SqliteJobs final : public Jobs {
     if (auto done = insert->step(); !done.ok()) return done.error();
     auto update = db_->prepare(
         "UPDATE jobs SET status = 'succeeded', finished_at = ?, result_checkpoint = "
-        "(SELECT checkpoint_id FROM checkpoints WHERE job_id = ?) "
+        "(SELECT checkpoint_id FROM checkpoints WHERE job_id = ?), result_generation = "
+        "(SELECT generation FROM checkpoints WHERE job_id = ?) "
         "WHERE id = ? AND lease_owner = ? AND status = 'running' RETURNING id");
     if (!update.ok()) return update.error();
-    update->bind(1, unix_millis()).bind(2, job_id).bind(3, job_id).bind(4, worker);
+    update->bind(1, unix_millis()).bind(2, job_id).bind(3, job_id).bind(4, job_id).bind(5, worker);
     auto row = update->step();
     if (!row.ok()) return row.error();
     return *row;

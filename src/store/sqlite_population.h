@@ -12,6 +12,8 @@ namespace esp::store {
 extern const std::string_view kPopulationSchema;
 // Indexes for listing and deleting an experiment's checkpoints and jobs.
 extern const std::string_view kPopulationListings;
+// Jobs record the generation they produced, so nothing parses it out of a checkpoint id.
+extern const std::string_view kJobResultGeneration;
 
 std::unique_ptr<Experiments> sqlite_experiments(std::shared_ptr<Database> db);
 std::unique_ptr<Checkpoints> sqlite_checkpoints(std::shared_ptr<Database> db);

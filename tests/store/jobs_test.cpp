@@ -135,10 +135,13 @@ TEST_P(Backend, Jobs_AnExpiredLeaseIsClaimedAgainAndOnlyTheHolderFinishes) {
   ASSERT_TRUE(again.ok() && again->has_value());
   EXPECT_EQ((*again)->attempts, 2);
   EXPECT_FALSE(*t.store.jobs->succeed("op_1", "dead-worker", checkpoint_for("op_1", "e/1/a")));
-  EXPECT_TRUE(*t.store.jobs->succeed("op_1", "w2", checkpoint_for("op_1", "e/1/b")));
+  auto bred = checkpoint_for("op_1", "e/1/b");
+  bred.generation = 4;  // recorded with the job, never read out of the id
+  EXPECT_TRUE(*t.store.jobs->succeed("op_1", "w2", bred));
   auto done = t.store.jobs->find("op_1");
   EXPECT_EQ((*done)->status, JobStatus::kSucceeded);
   EXPECT_EQ((*done)->result_checkpoint, "e/1/b");
+  EXPECT_EQ((*done)->result_generation, 4);
   auto recorded = t.store.checkpoints->find_by_job("op_1");
   ASSERT_TRUE(recorded.ok() && recorded->has_value());
   EXPECT_EQ((*recorded)->checkpoint_id, "e/1/b");
