@@ -2,6 +2,10 @@
 
 namespace esp {
 
+std::string Issue::to_string() const {
+  return path.empty() ? reason : path + ": " + reason;
+}
+
 std::string_view code_name(Code code) {
   switch (code) {
     case Code::kInvalidArgument:

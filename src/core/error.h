@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace esp {
 
@@ -30,9 +31,21 @@ std::string_view code_name(Code code);
 // Empty for codes whose messages are meant for the caller.
 std::string_view public_detail(Code code);
 
+// One problem with one value of a request, e.g. {"evolution.population_size", "must be
+// >= 2, got 0"}; `path` is dotted ("params.extra[0][0]") and empty for the whole value.
+struct Issue {
+  std::string path;
+  std::string reason;
+
+  std::string to_string() const;  // "path: reason"
+};
+
 struct Error {
   Code code = Code::kInternal;
   std::string message;
+  // What was wrong with which value, for a request that failed validation; transports
+  // present them in their own form (gRPC "Path:/Error:" lines, REST an "errors" member).
+  std::vector<Issue> issues = {};
 };
 
 // A value or the error that prevented it.

@@ -113,10 +113,6 @@ class BoundedParser {
 
 }  // namespace
 
-std::string Issue::to_string() const {
-  return path.empty() ? reason : fmt::format("{}: {}", path, reason);
-}
-
 Parsed parse(std::string_view text, const Limits& limits) {
   Parsed parsed;
   if (text.size() > limits.max_bytes) {

@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/error.h"
+
 namespace esp::json {
 
 // Deeper than any parameter file, metrics object or token needs (they use at most 5).
@@ -24,11 +26,7 @@ struct Limits {
 
 // Where a document went wrong: `path` in the dotted form validation errors use
 // ("params.extra[0][0]"; empty for the document as a whole).
-struct Issue {
-  std::string path;
-  std::string reason;
-  std::string to_string() const;
-};
+using Issue = esp::Issue;
 
 struct Parsed {
   nlohmann::json value;        // discarded when `issue` is set

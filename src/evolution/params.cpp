@@ -99,12 +99,12 @@ class Problems {
     warnings_.push_back({std::move(path), std::move(reason)});
   }
   bool has_errors() const { return !errors_.empty(); }
-  std::vector<ParamsIssue> take_errors() { return std::move(errors_); }
-  std::vector<ParamsIssue> take_warnings() { return std::move(warnings_); }
+  std::vector<Issue> take_errors() { return std::move(errors_); }
+  std::vector<Issue> take_warnings() { return std::move(warnings_); }
 
  private:
-  std::vector<ParamsIssue> errors_;
-  std::vector<ParamsIssue> warnings_;
+  std::vector<Issue> errors_;
+  std::vector<Issue> warnings_;
 };
 
 std::string join_path(std::string_view parent, std::string_view key) {
@@ -603,10 +603,6 @@ bool valid_experiment_id(std::string_view id) {
   return id != "." && id != "..";
 }
 
-std::string ParamsIssue::to_string() const {
-  return path.empty() ? reason : fmt::format("{}: {}", path, reason);
-}
-
 ParamsReport check_params(std::string_view json) {
   auto parsed = json::parse(json, {.max_bytes = ParamsLimits::kMaxDocumentBytes});
   ParamsReport report;
@@ -640,7 +636,7 @@ Result<ExperimentParams> parse_params(std::string_view json) {
     if (!message.empty()) message += '\n';
     message += issue.to_string();
   }
-  return Error{Code::kInvalidArgument, std::move(message)};
+  return Error{Code::kInvalidArgument, std::move(message), std::move(report.errors)};
 }
 
 }  // namespace esp::evolution

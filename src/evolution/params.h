@@ -32,6 +32,7 @@ struct InputSpec {
   std::string name;
   std::size_t size = 0;
   std::vector<std::string> values;  // {"float"} for numbers, else one-hot categories
+  bool operator==(const InputSpec&) const = default;
 };
 
 struct LayerSpec {
@@ -39,6 +40,7 @@ struct LayerSpec {
   std::size_t units = 0;
   Activation activation = Activation::kLinear;
   bool use_bias = true;
+  bool operator==(const LayerSpec&) const = default;
 };
 
 struct OutputSpec {
@@ -47,12 +49,14 @@ struct OutputSpec {
   Activation activation = Activation::kLinear;
   bool use_bias = true;
   std::vector<std::string> values;
+  bool operator==(const OutputSpec&) const = default;
 };
 
 struct NetworkSpec {
   std::vector<InputSpec> inputs;
   std::vector<LayerSpec> hidden_layers;
   std::vector<OutputSpec> outputs;  // several outputs are parallel heads on the last hidden layer
+  bool operator==(const NetworkSpec&) const = default;
 };
 
 struct Objective {
@@ -102,18 +106,10 @@ struct ParamsLimits {
   static constexpr std::size_t kMaxDocumentBytes = std::size_t{1} << 20;
 };
 
-// One problem with one value, e.g. {"evolution.population_size", "must be >= 2, got 0"}.
-struct ParamsIssue {
-  std::string path;
-  std::string reason;
-
-  std::string to_string() const;  // "path: reason"
-};
-
 struct ParamsReport {
   std::optional<ExperimentParams> params;  // present exactly when errors is empty
-  std::vector<ParamsIssue> errors;
-  std::vector<ParamsIssue> warnings;  // unknown keys and similar, never fatal
+  std::vector<Issue> errors;
+  std::vector<Issue> warnings;  // unknown keys and similar, never fatal
 };
 
 // 1 to 128 letters, digits, '-', '_' or '.' (not "." or ".."): safe inside checkpoint ids.
