@@ -21,10 +21,7 @@ Result<evolution::ExperimentParams> check_experiment(const std::string& id,
   if (report.params && !evolution::valid_experiment_id(id))
     errors.push_back({"experiment_id", "must be 1 to 128 letters, digits, '-', '_' or '.'"});
   if (errors.empty()) return std::move(*report.params);
-  std::string message = "Invalid experiment parameters";
-  for (const auto& issue : errors)
-    message += fmt::format("\nPath: {}\nError: {}", issue.path, issue.reason);
-  return Error{Code::kInvalidArgument, message};
+  return Error{Code::kInvalidArgument, "Invalid experiment parameters", std::move(errors)};
 }
 
 Result<std::string> owner_for(const Caller& caller, const std::optional<std::string>& owner) {
@@ -35,39 +32,48 @@ Result<std::string> owner_for(const Caller& caller, const std::optional<std::str
   return *owner;
 }
 
-Result<store::Experiment> ExperimentRecords::create(const std::string& owner, const std::string& id,
-                                                    const std::string& params_json, bool& created) {
+Result<ExperimentRecords::Created> ExperimentRecords::create(const Caller& caller,
+                                                             const std::string& id,
+                                                             const std::string& params_json) {
   if (auto checked = check_experiment(id, params_json); !checked.ok()) return checked.error();
-  const store::Experiment wanted{
-      .owner = owner, .id = id, .params_json = params_json, .created_at = store::unix_millis()};
+  const store::Experiment wanted{.owner = caller.subject,
+                                 .id = id,
+                                 .params_json = params_json,
+                                 .created_at = store::unix_millis()};
   auto stored = store_.experiments->create_if_absent(wanted);
   if (!stored.ok()) return stored.error();
-  created = stored->inserted;
   if (stored->experiment.params_json != params_json) {
     return Error{Code::kAlreadyExists,
                  fmt::format("experiment {} exists with other parameters; choose another id, or "
                              "send changed evolution settings with the next generation",
                              id)};
   }
-  return std::move(stored->experiment);
+  return Created{std::move(stored->experiment), stored->inserted};
 }
 
-Result<store::Page<store::Experiment>> ExperimentRecords::list(const std::string& owner,
+Result<store::Page<store::Experiment>> ExperimentRecords::list(const Caller& caller,
+                                                               bool every_owner,
                                                                const store::PageRequest& page) {
-  return store_.experiments->list(owner, page);
+  if (every_owner && !caller.admin)
+    return Error{Code::kPermissionDenied, "listing every owner's experiments needs esp:admin"};
+  return store_.experiments->list(every_owner ? std::string() : caller.subject, page);
 }
 
-Result<ExperimentView> ExperimentRecords::show(const std::string& owner, const std::string& id) {
-  auto experiment = store_.experiments->find(owner, id);
+Result<ExperimentView> ExperimentRecords::show(const Caller& caller,
+                                               const std::optional<std::string>& owner,
+                                               const std::string& id) {
+  auto whose = owner_for(caller, owner);
+  if (!whose.ok()) return whose.error();
+  auto experiment = store_.experiments->find(*whose, id);
   if (!experiment.ok()) return experiment.error();
   if (!experiment->has_value()) return no_experiment(id);
-  auto latest = store_.checkpoints->latest(owner, id);
+  auto latest = store_.checkpoints->latest(*whose, id);
   if (!latest.ok()) return latest.error();
   return ExperimentView{std::move(**experiment), std::move(*latest)};
 }
 
-Result<bool> ExperimentRecords::remove(const std::string& owner, const std::string& id) {
-  auto removed = store_.experiments->remove(owner, id);
+Result<bool> ExperimentRecords::remove(const Caller& caller, const std::string& id) {
+  auto removed = store_.experiments->remove(caller.subject, id);
   if (!removed.ok()) return removed.error();
   if (!removed->has_value()) return no_experiment(id);
   for (const auto& key : (*removed)->blob_keys) {
@@ -80,11 +86,14 @@ Result<bool> ExperimentRecords::remove(const std::string& owner, const std::stri
 }
 
 Result<store::Page<store::Checkpoint>> ExperimentRecords::checkpoints(
-    const std::string& owner, const std::string& id, const store::PageRequest& page) {
-  auto experiment = store_.experiments->find(owner, id);
+    const Caller& caller, const std::optional<std::string>& owner, const std::string& id,
+    const store::PageRequest& page) {
+  auto whose = owner_for(caller, owner);
+  if (!whose.ok()) return whose.error();
+  auto experiment = store_.experiments->find(*whose, id);
   if (!experiment.ok()) return experiment.error();
   if (!experiment->has_value()) return no_experiment(id);
-  return store_.checkpoints->list(owner, id, page);
+  return store_.checkpoints->list(*whose, id, page);
 }
 
 }  // namespace esp::population

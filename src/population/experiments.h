@@ -18,12 +18,13 @@ struct Caller {
 };
 
 // The parameters, then the id: the parameters when both are valid, else kInvalidArgument
-// with one "Path:" and "Error:" pair per problem (the gRPC contract's format).
+// with one issue per problem.
 Result<evolution::ExperimentParams> check_experiment(const std::string& id,
                                                      std::string_view params_json);
 
-// Whose records a call reads: the caller's own unless an admin names another owner;
-// kPermissionDenied when anyone else does.
+// The one ownership rule: a call reads the caller's own records unless an esp:admin
+// caller names another owner; kPermissionDenied when anyone else does. Writes are always
+// the caller's own.
 Result<std::string> owner_for(const Caller& caller, const std::optional<std::string>& owner);
 
 struct ExperimentView {
@@ -35,18 +36,23 @@ class ExperimentRecords {
  public:
   explicit ExperimentRecords(store::Store& store) : store_(store) {}
 
-  // Validates the id and the parameters ("Path:/Error:" lines, as for generations).
-  // Creating the same experiment again returns it with `created` false; other parameters
+  struct Created {
+    store::Experiment experiment;
+    bool created = false;  // false: it existed with these parameters already
+  };
+  // Validates the id and the parameters (issues as for generations). Other parameters
   // for an existing id are kAlreadyExists.
-  Result<store::Experiment> create(const std::string& owner, const std::string& id,
-                                   const std::string& params_json, bool& created);
-  // `owner` empty: every owner's (for admins).
-  Result<store::Page<store::Experiment>> list(const std::string& owner,
+  Result<Created> create(const Caller& caller, const std::string& id,
+                         const std::string& params_json);
+  // The caller's experiments, or with `every_owner` (admins only) everyone's.
+  Result<store::Page<store::Experiment>> list(const Caller& caller, bool every_owner,
                                               const store::PageRequest& page);
-  Result<ExperimentView> show(const std::string& owner, const std::string& id);
-  // Deletes the records, then the payloads they pointed to.
-  Result<bool> remove(const std::string& owner, const std::string& id);
-  Result<store::Page<store::Checkpoint>> checkpoints(const std::string& owner,
+  Result<ExperimentView> show(const Caller& caller, const std::optional<std::string>& owner,
+                              const std::string& id);
+  // Deletes the caller's records, then the payloads they pointed to.
+  Result<bool> remove(const Caller& caller, const std::string& id);
+  Result<store::Page<store::Checkpoint>> checkpoints(const Caller& caller,
+                                                     const std::optional<std::string>& owner,
                                                      const std::string& id,
                                                      const store::PageRequest& page);
 

@@ -3,6 +3,10 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "auth/digest.h"
@@ -19,46 +23,40 @@ namespace esp::population {
 namespace {
 
 using Json = nlohmann::json;
+namespace asio = boost::asio;
 namespace pb = ::population;
 using codec::decode_weights;
 using codec::encode_weights;
 using codec::identity_from_json;
 using codec::identity_json;
-using codec::metrics_from_json;
 
 // Later requests may change evolution settings (recorded per generation), never the
 // network or the representation: candidates of other shapes could not be bred.
 std::optional<Error> check_same_network(const store::Experiment& experiment,
-                                        const std::string& params_json) {
-  // Both were validated (bounded) before they were stored or got here.
-  const auto stored = json::parse(experiment.params_json).value;
-  const auto given = json::parse(params_json).value;
-  auto representation = [](const Json& params) {
-    return params.contains("LEAF") && params["LEAF"].is_object()
-               ? params["LEAF"].value("representation", "NNWeights")
-               : std::string("NNWeights");
-  };
-  if (stored.value("network", Json()) != given.value("network", Json()) ||
-      representation(stored) != representation(given)) {
-    return Error{
-        Code::kFailedPrecondition,
-        fmt::format("experiment {} exists with another network; only evolution settings may change "
-                    "between generations (use a new experiment id for a new network)",
-                    experiment.id)};
-  }
-  return std::nullopt;
+                                        const std::string& params_json,
+                                        const evolution::ExperimentParams& given) {
+  if (experiment.params_json == params_json) return std::nullopt;
+  // Validated before it was stored; a record that no longer parses is not this network.
+  auto stored = evolution::parse_params(experiment.params_json);
+  if (stored.ok() && stored->network == given.network &&
+      stored->leaf.representation == given.leaf.representation)
+    return std::nullopt;
+  return Error{
+      Code::kFailedPrecondition,
+      fmt::format("experiment {} exists with another network; only evolution settings may change "
+                  "between generations (use a new experiment id for a new network)",
+                  experiment.id)};
 }
 
-// The client's metrics as {candidate id: metrics JSON}, the job's only input besides the
+// The client's metrics as {candidate id: metrics}, the job's only input besides the
 // stored checkpoint (whose weights are used, not the client's copy).
-Result<std::string> metrics_input(const pb::PopulationResponse& evaluated) {
+std::string metrics_input(const EvaluatedPopulation& evaluated) {
   Json metrics = Json::object();
-  for (const auto& candidate : evaluated.population()) {
-    auto values = metrics_from_json(candidate.metrics());
-    if (!values.ok())
-      return Error{Code::kInvalidArgument,
-                   "candidate " + candidate.id() + ": " + values.error().message};
-    metrics[candidate.id()] = *values;
+  for (const auto& [id, values] : evaluated.metrics) {
+    Json object = Json::object();
+    for (const auto& [name, value] : values)
+      object[name] = value;
+    metrics[id] = std::move(object);
   }
   return metrics.dump();
 }
@@ -178,6 +176,62 @@ pb::PopulationResponse to_message(const evolution::NetworkShape& shape,
   return message;
 }
 
+// One pending wait. Every step runs on its strand; the timer is the only thing that
+// schedules a check, and the board's wake-up cancels it, so checks never overlap.
+class JobWait : public std::enable_shared_from_this<JobWait> {
+ public:
+  using Check = std::function<Result<store::Job>()>;
+  JobWait(asio::thread_pool& pool, JobBoard& board, Check check,
+          std::chrono::steady_clock::time_point deadline, Generations::JobDone done)
+      : strand_(asio::make_strand(pool)),
+        timer_(strand_),
+        board_(board),
+        check_(std::move(check)),
+        deadline_(deadline),
+        done_(std::move(done)) {}
+
+  void start() {
+    asio::post(strand_, [self = shared_from_this()] { self->check(); });
+  }
+
+ private:
+  // Re-read at least this often: the job may run in another replica.
+  static constexpr auto kReread = std::chrono::seconds(1);
+
+  void check() {
+    const auto seen = board_.ended_count();
+    auto job = check_();
+    const auto now = std::chrono::steady_clock::now();
+    if (!job.ok() || has_ended(*job) || now >= deadline_ || board_.closed()) {
+      done_(std::move(job));
+      return;
+    }
+    if (!subscribed_) {
+      subscribed_ = true;
+      // Weak: a wait that ended by its deadline is not kept alive until the next job ends.
+      board_.on_ended(seen, [weak = weak_from_this()] {
+        auto self = weak.lock();
+        if (!self) return;
+        asio::post(self->strand_, [self] {
+          self->subscribed_ = false;
+          self->timer_.cancel();
+        });
+      });
+    }
+    timer_.expires_at(std::min(deadline_, now + kReread));
+    timer_.async_wait(
+        [self = shared_from_this()](const boost::system::error_code&) { self->check(); });
+  }
+
+  asio::strand<asio::thread_pool::executor_type> strand_;
+  asio::steady_timer timer_;
+  JobBoard& board_;
+  Check check_;
+  std::chrono::steady_clock::time_point deadline_;
+  Generations::JobDone done_;
+  bool subscribed_ = false;
+};
+
 // Milliseconds since the previous lap.
 class Stopwatch {
  public:
@@ -194,39 +248,53 @@ class Stopwatch {
 
 }  // namespace
 
-Result<store::Job> Generations::submit(const Caller& caller, const pb::PopulationRequest& request) {
-  if (request.config().empty())
-    return Error{Code::kInvalidArgument, "No experiment params supplied"};
-  const std::string& experiment_id = request.experiment_id();
-  auto params = check_experiment(experiment_id, request.config());
+bool has_ended(const store::Job& job) {
+  return job.status != store::JobStatus::kQueued && job.status != store::JobStatus::kRunning;
+}
+
+// The request's parameters, or the experiment's when it sends none.
+Result<std::string> Generations::params_for(const Caller& caller,
+                                            const GenerationRequest& request) {
+  if (request.params_json) return *request.params_json;
+  auto experiment = store_.experiments->find(caller.subject, request.experiment_id);
+  if (!experiment.ok()) return experiment.error();
+  if (!experiment->has_value())
+    return Error{Code::kNotFound,
+                 fmt::format("no experiment {}; its first generation request must carry its params",
+                             request.experiment_id)};
+  return std::move((*experiment)->params_json);
+}
+
+Result<store::Job> Generations::submit(const Caller& caller, const GenerationRequest& request) {
+  const std::string& experiment_id = request.experiment_id;
+  auto params_json = params_for(caller, request);
+  if (!params_json.ok()) return params_json.error();
+  auto params = check_experiment(experiment_id, *params_json);
   if (!params.ok()) return params.error();
   if (auto too_big = check_job_size(*params, limits_.max_memory_bytes)) return *too_big;
   auto experiment = store_.experiments->create_if_absent({.owner = caller.subject,
                                                           .id = experiment_id,
-                                                          .params_json = request.config(),
+                                                          .params_json = *params_json,
                                                           .created_at = store::unix_millis()});
   if (!experiment.ok()) return experiment.error();
-  if (auto different = check_same_network(experiment->experiment, request.config()))
+  if (auto different = check_same_network(experiment->experiment, *params_json, *params))
     return *different;
 
   std::string source;
   std::string input_key;
   std::string input;
-  if (request.has_evaluated_population_response()) {
-    const auto& evaluated = request.evaluated_population_response();
-    source = evaluated.checkpoint_id();
+  if (request.evaluated) {
+    source = request.evaluated->checkpoint_id;
     auto checkpoint = store_.checkpoints->find(caller.subject, source);
     if (!checkpoint.ok()) return checkpoint.error();
     if (!checkpoint->has_value() || (*checkpoint)->experiment_id != experiment_id) {
       return Error{Code::kNotFound,
                    fmt::format("experiment {} has no checkpoint {}", experiment_id, source)};
     }
-    auto metrics = metrics_input(evaluated);
-    if (!metrics.ok()) return metrics.error();
-    input = std::move(*metrics);
+    input = metrics_input(*request.evaluated);
   }
   const std::string key = auth::sha256_hex(caller.subject + '\0' + experiment_id + '\0' + source +
-                                           '\0' + request.config() + '\0' + input);
+                                           '\0' + *params_json + '\0' + input);
   if (!source.empty()) {
     input_key = "inputs/" + key + ".json";
     if (auto stored = store_.blobs->put(input_key, input); !stored.ok()) return stored.error();
@@ -238,51 +306,46 @@ Result<store::Job> Generations::submit(const Caller& caller, const pb::Populatio
                                    .experiment_id = experiment_id,
                                    .idempotency_key = key,
                                    .source_checkpoint = source,
-                                   .params_json = request.config(),
+                                   .params_json = *params_json,
                                    .input_blob_key = input_key,
                                    .created_at = store::unix_millis()});
   if (job.ok()) board_.job_queued();
   return job;
 }
 
-Result<store::Job> Generations::wait(const std::string& job_id,
-                                     std::chrono::steady_clock::time_point deadline) {
-  // Re-read at least every 500 ms: the job may run in another replica.
-  constexpr auto kPoll = std::chrono::milliseconds(500);
-  for (;;) {
-    const auto seen = board_.ended_count();
-    auto job = store_.jobs->find(job_id);
-    if (!job.ok()) return job.error();
-    if (!job->has_value()) return Error{Code::kNotFound, "no operation " + job_id};
-    const auto status = (*job)->status;
-    if (status != store::JobStatus::kQueued && status != store::JobStatus::kRunning) return **job;
-    const auto now = std::chrono::steady_clock::now();
-    if (now >= deadline || board_.closed()) {
-      return Error{Code::kDeadlineExceeded,
-                   "operation " + job_id + " is still " + std::string(store::name_of(status))};
-    }
-    board_.wait_for_ended(seen, std::min(deadline, now + kPoll));
-  }
+void Generations::when_ended(const Caller& caller, const std::string& job_id,
+                             std::chrono::steady_clock::time_point deadline, JobDone done) {
+  std::make_shared<JobWait>(
+      pool_, board_, [this, caller, job_id] { return operation(caller, job_id); }, deadline,
+      std::move(done))
+      ->start();
 }
 
-Result<Generations::Ended> Generations::await_population(
-    const std::string& job_id, std::chrono::steady_clock::time_point deadline) {
+void Generations::when_bred(const Caller& caller, const std::string& job_id,
+                            std::chrono::steady_clock::time_point deadline, PopulationDone done) {
   fresh_.await(job_id);
-  auto job = wait(job_id, deadline);
-  auto handed = fresh_.take(job_id);  // ends the wait whatever happened
-  if (!job.ok()) return job.error();
-  Ended ended{.job = std::move(*job), .population = std::nullopt};
-  if (ended.job.status != store::JobStatus::kSucceeded) return ended;
-  // A worker that lost its lease may have bred it too; only the recorded result counts.
-  if (handed && handed->checkpoint_id() == ended.job.result_checkpoint) {
-    ended.population = std::move(*handed);
-    return ended;
-  }
-  auto population =
-      checkpoint(ended.job.owner, ended.job.experiment_id, ended.job.result_checkpoint);
-  if (!population.ok()) return population.error();
-  ended.population = std::move(*population);
-  return ended;
+  when_ended(
+      caller, job_id, deadline, [this, job_id, done = std::move(done)](Result<store::Job> job) {
+        auto handed = fresh_.take(job_id);  // ends the wait whatever happened
+        if (!job.ok()) return done(job.error());
+        if (!has_ended(*job)) {
+          return done(Error{Code::kDeadlineExceeded, "operation " + job_id + " is still " +
+                                                         std::string(store::name_of(job->status))});
+        }
+        Ended ended{.job = std::move(*job), .population = std::nullopt};
+        if (ended.job.status != store::JobStatus::kSucceeded) return done(std::move(ended));
+        // A worker that lost its lease may have bred it too; only the recorded result
+        // counts.
+        if (handed && handed->checkpoint_id() == ended.job.result_checkpoint) {
+          ended.population = std::move(*handed);
+          return done(std::move(ended));
+        }
+        auto population =
+            load_checkpoint(ended.job.owner, ended.job.experiment_id, ended.job.result_checkpoint);
+        if (!population.ok()) return done(population.error());
+        ended.population = std::move(*population);
+        done(std::move(ended));
+      });
 }
 
 Result<store::Job> Generations::operation(const Caller& caller, const std::string& job_id) {
@@ -306,9 +369,18 @@ Result<store::Job> Generations::cancel(const Caller& caller, const std::string& 
   return **cancelled;
 }
 
-Result<pb::PopulationResponse> Generations::checkpoint(const std::string& owner,
+Result<pb::PopulationResponse> Generations::checkpoint(const Caller& caller,
+                                                       const std::optional<std::string>& owner,
                                                        const std::string& experiment_id,
                                                        const std::string& checkpoint_id) {
+  auto whose = owner_for(caller, owner);
+  if (!whose.ok()) return whose.error();
+  return load_checkpoint(*whose, experiment_id, checkpoint_id);
+}
+
+Result<pb::PopulationResponse> Generations::load_checkpoint(const std::string& owner,
+                                                            const std::string& experiment_id,
+                                                            const std::string& checkpoint_id) {
   auto checkpoint = store_.checkpoints->find(owner, checkpoint_id);
   if (!checkpoint.ok()) return checkpoint.error();
   if (!checkpoint->has_value() || (*checkpoint)->experiment_id != experiment_id) {

@@ -1,14 +1,18 @@
-// The population service's use cases, shared by gRPC and REST: submit a generation
-// request (a durable job), wait for it, read a checkpoint; and the job itself.
+// The population service's use cases, shared by gRPC and REST in these types: submit a
+// generation request (a durable job), wait for it, read a checkpoint; and the job itself.
 #pragma once
 
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 
 #include "core/error.h"
+#include "evolution/ranking.h"
 #include "population/experiments.h"
 #include "population/fresh_populations.h"
 #include "population/job_board.h"
@@ -23,47 +27,80 @@ struct GenerationLimits {
   std::uint64_t max_memory_bytes = std::numeric_limits<std::uint64_t>::max();
 };
 
+// The client's scores for the population handed out in one checkpoint.
+struct EvaluatedPopulation {
+  std::string checkpoint_id;
+  // By candidate id; a candidate left out counts as not evaluated.
+  std::map<std::string, evolution::MetricValues, std::less<>> metrics;
+};
+
+// What a client asks of a generation, whichever transport it came by.
+struct GenerationRequest {
+  std::string experiment_id;
+  std::optional<std::string> params_json;        // absent: the experiment's stored ones
+  std::optional<EvaluatedPopulation> evaluated;  // absent: the seed generation
+};
+
+bool has_ended(const store::Job& job);
+
 class Generations {
  public:
+  // Waits run their checks on `pool` (storage work, never an I/O thread).
   Generations(store::Store& store, JobBoard& board, FreshPopulations& fresh,
-              GenerationLimits limits = {})
-      : store_(store), board_(board), fresh_(fresh), limits_(limits) {}
+              boost::asio::thread_pool& pool, GenerationLimits limits = {})
+      : store_(store), board_(board), fresh_(fresh), pool_(pool), limits_(limits) {}
 
-  // Validates the parameters, creates the experiment on its first request, stores the
-  // client's metrics and queues the job, all keyed so the same request returns the same
-  // job. kInvalidArgument ("Path: ...\nError: ..." lines), kNotFound for an unknown
-  // source checkpoint, kFailedPrecondition when the network differs from the experiment's,
+  // Validates the parameters, creates the experiment on its first request (which must
+  // carry parameters), stores the client's metrics and queues the job, all keyed so the
+  // same request returns the same job. kInvalidArgument with one issue per bad value,
+  // kNotFound for an unknown experiment without parameters or an unknown source
+  // checkpoint, kFailedPrecondition when the network differs from the experiment's,
   // kResourceExhausted for a job larger than the limits.
-  Result<store::Job> submit(const Caller& caller, const ::population::PopulationRequest& request);
+  Result<store::Job> submit(const Caller& caller, const GenerationRequest& request);
 
-  // The job once it has ended, or kDeadlineExceeded at `deadline`.
-  Result<store::Job> wait(const std::string& job_id,
-                          std::chrono::steady_clock::time_point deadline);
+  using JobDone = std::function<void(Result<store::Job>)>;
+  // Calls `done` once, on the pool, with the job as it stands when it has ended, at
+  // `deadline` or at shutdown, whichever comes first (kNotFound unless the caller may see
+  // it). Holds no thread while it waits: a job ending in this process wakes it at once,
+  // one ending in another replica is seen by re-reading every second.
+  void when_ended(const Caller& caller, const std::string& job_id,
+                  std::chrono::steady_clock::time_point deadline, JobDone done);
 
-  // What a synchronous caller (gRPC NextPopulation) gets: the job once it has ended and,
-  // if it succeeded, its population, handed over by this process's worker when it bred
-  // it, else read from the checkpoint. kDeadlineExceeded at `deadline`.
+  // What a caller of the synchronous contract (gRPC NextPopulation) gets: the job once it
+  // has ended and, if it succeeded, its population, handed over by this process's worker
+  // when it bred it, else read from the checkpoint.
   struct Ended {
     store::Job job;
     std::optional<::population::PopulationResponse> population;
   };
-  Result<Ended> await_population(const std::string& job_id,
-                                 std::chrono::steady_clock::time_point deadline);
+  using PopulationDone = std::function<void(Result<Ended>)>;
+  // when_ended, then the population; kDeadlineExceeded, saying where the job stands, when
+  // it has not ended by `deadline`.
+  void when_bred(const Caller& caller, const std::string& job_id,
+                 std::chrono::steady_clock::time_point deadline, PopulationDone done);
 
   // The job as it stands, if the caller may see it (its owner, or an admin).
   Result<store::Job> operation(const Caller& caller, const std::string& job_id);
   // Ends the caller's queued or running job as cancelled; an ended job stays as it was.
   Result<store::Job> cancel(const Caller& caller, const std::string& job_id);
 
-  // The population of `owner`'s checkpoint exactly as it was handed out.
-  Result<::population::PopulationResponse> checkpoint(const std::string& owner,
+  // The population of a checkpoint exactly as it was handed out: the caller's own, or
+  // `owner`'s for an admin (owner_for).
+  Result<::population::PopulationResponse> checkpoint(const Caller& caller,
+                                                      const std::optional<std::string>& owner,
                                                       const std::string& experiment_id,
                                                       const std::string& checkpoint_id);
 
  private:
+  Result<::population::PopulationResponse> load_checkpoint(const std::string& owner,
+                                                           const std::string& experiment_id,
+                                                           const std::string& checkpoint_id);
+  Result<std::string> params_for(const Caller& caller, const GenerationRequest& request);
+
   store::Store& store_;
   JobBoard& board_;
   FreshPopulations& fresh_;
+  boost::asio::thread_pool& pool_;
   GenerationLimits limits_;
 };
 

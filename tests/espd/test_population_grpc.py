@@ -106,7 +106,8 @@ class PopulationGrpcTest(unittest.TestCase):
             request, metadata=[("authorization", "Bearer not.a.token")], timeout=30))
         self.assert_code(grpc.StatusCode.PERMISSION_DENIED, lambda: self.next_population(
             "auth", email="reader@example.com"))
-        line = self.espd.wait_for_log(lambda l: l.get("msg") == "grpc_call" and l.get("code") == 7)
+        line = self.espd.wait_for_log(lambda l: l.get("msg") == "grpc_call" and l.get("code") == 7
+                                      and l.get("experiment") == "auth")
         self.assertEqual(line["method"], "NextPopulation")
         self.assertEqual(line["subject"], "reader@example.com")
         self.assertEqual(line["experiment"], "auth")
@@ -132,6 +133,16 @@ class PopulationGrpcTest(unittest.TestCase):
         self.assert_code(grpc.StatusCode.NOT_FOUND, lambda: self.stub.GetPopulation(
             structs.ExistingPopulationRequest(experiment_id="mine", checkpoint_id=seed.checkpoint_id),
             metadata=self.metadata("other@example.com"), timeout=30))
+
+    def test_an_admin_reads_another_owners_checkpoint_by_naming_the_owner(self):
+        """The ownership rule REST's ?owner= follows: only esp:admin callers may name another owner."""
+        seed = self.next_population("theirs")
+        request = structs.ExistingPopulationRequest(experiment_id="theirs", checkpoint_id=seed.checkpoint_id)
+        owner = [("esp-owner", "writer@example.com")]
+        got = self.stub.GetPopulation(request, metadata=self.metadata("other@example.com") + owner, timeout=30)
+        self.assertEqual(got.SerializeToString(), seed.SerializeToString())
+        self.assert_code(grpc.StatusCode.PERMISSION_DENIED, lambda: self.stub.GetPopulation(
+            request, metadata=self.metadata("reader@example.com") + owner, timeout=30))
 
     def test_network_changes_are_refused_evolution_changes_accepted(self):
         seed = self.next_population("fixed-net")

@@ -229,6 +229,19 @@ class PopulationRestTest(unittest.TestCase):
         self.assertEqual([c["id"] for c in listed], [seed_id])
         self.assertEqual(self.checkpoint("strict", seed_id).json(), seed)
 
+    def test_the_first_generation_request_creates_its_experiment_as_over_grpc(self):
+        self.assert_problem(self.writer("POST", "/v1/experiments/on-the-fly/generations"), 404)
+        operation = self.generation("on-the-fly", {"params": FIXTURE})
+        self.assertEqual(self.wait(operation["id"])["result"]["generation"], 1)
+        experiment = self.writer("GET", "/v1/experiments/on-the-fly").json()
+        self.assertEqual((experiment["params"], experiment["generation"]), (FIXTURE, 1))
+        # Invalid parameters create nothing, and say which value is wrong.
+        bad = json.loads(json.dumps(FIXTURE))
+        bad["evolution"]["population_size"] = 0
+        self.assert_problem(self.writer("POST", "/v1/experiments/not-made/generations", {"params": bad}), 400,
+                            "evolution.population_size")
+        self.assertEqual(self.writer("GET", "/v1/experiments/not-made").status, 404)
+
     def test_tokens_and_scopes(self):
         no_token = call(self.espd.url("/v1/experiments"))
         openapi_check.check("GET", "/v1/experiments", no_token)

@@ -3,8 +3,12 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 
+#include <future>
+#include <optional>
+
 #include "api/grpc/call_log.h"
 #include "auth/digest.h"
+#include "codec/candidate_json.h"
 #include "observability/log.h"
 
 namespace esp::grpcapi {
@@ -49,11 +53,55 @@ grpc::StatusCode code_of(Code code) {
   return grpc::StatusCode::INTERNAL;
 }
 
+// The contract's validation format: the message, then a "Path:" and an "Error:" line per
+// issue.
+std::string message_of(const Error& error) {
+  std::string message = error.message;
+  for (const auto& issue : error.issues)
+    message += fmt::format("\nPath: {}\nError: {}", issue.path, issue.reason);
+  return message;
+}
+
+// An admin reads another owner's records by naming them in this metadata entry (REST's
+// ?owner=).
+constexpr std::string_view kOwnerMetadata = "esp-owner";
+
+std::optional<std::string> owner_named(const grpc::ServerContext& context) {
+  const auto& metadata = context.client_metadata();
+  auto found = metadata.find(grpc::string_ref(kOwnerMetadata.data(), kOwnerMetadata.size()));
+  if (found == metadata.end()) return std::nullopt;
+  return std::string(found->second.data(), found->second.size());
+}
+
+// The use case's request from the SDK's message; the candidates' metrics are JSON text.
+Result<population::GenerationRequest> generation_request(
+    const ::population::PopulationRequest& request) {
+  // The contract: every call carries its parameters.
+  if (request.config().empty())
+    return Error{Code::kInvalidArgument, "No experiment params supplied"};
+  population::GenerationRequest generation{.experiment_id = request.experiment_id(),
+                                           .params_json = request.config()};
+  if (!request.has_evaluated_population_response()) return generation;
+  const auto& evaluated = request.evaluated_population_response();
+  auto& scores = generation.evaluated.emplace();
+  scores.checkpoint_id = evaluated.checkpoint_id();
+  for (int i = 0; i < evaluated.population_size(); ++i) {
+    const auto& candidate = evaluated.population(i);
+    auto metrics = codec::metrics_from_json(candidate.metrics());
+    if (!metrics.ok()) {
+      return Error{Code::kInvalidArgument,
+                   "candidate " + candidate.id() + ": " + metrics.error().message};
+    }
+    scores.metrics[candidate.id()] = std::move(*metrics);
+  }
+  return generation;
+}
+
 }  // namespace
 
 grpc::Status status_of(const Error& error) {
   const auto detail = public_detail(error.code);
-  if (detail.empty()) return {code_of(error.code), error.message};
+  if (detail.empty()) return {code_of(error.code), message_of(error)};
   auto reference = auth::random_id(8);
   const std::string id = reference.ok() ? "grpc-" + *reference : "grpc";
   log::error("call_failed",
@@ -82,9 +130,17 @@ grpc::Status PopulationService::next_population(std::string& subject, grpc::Serv
     log::warn("auth_failed", {{"reason", caller.error().message}, {"method", "NextPopulation"}});
     return status_of(caller.error());
   }
-  auto job = generations_.submit(*caller, *request);
+  auto generation = generation_request(*request);
+  if (!generation.ok()) return status_of(generation.error());
+  auto job = generations_.submit(*caller, *generation);
   if (!job.ok()) return status_of(job.error());
-  auto ended = generations_.await_population(job->id, deadline_of(*context));
+  // The synchronous API holds this thread until the population is bred; the use case
+  // itself holds none, so the async API can take this over.
+  std::promise<Result<population::Generations::Ended>> bred;
+  generations_.when_bred(
+      *caller, job->id, deadline_of(*context),
+      [&bred](Result<population::Generations::Ended> ended) { bred.set_value(std::move(ended)); });
+  auto ended = bred.get_future().get();
   if (!ended.ok()) return status_of(ended.error());
   if (ended->job.status == store::JobStatus::kFailed) {
     log::error("generation_failed", {{"operation", ended->job.id}, {"detail", ended->job.error}});
@@ -105,8 +161,8 @@ grpc::Status PopulationService::get_population(
     log::warn("auth_failed", {{"reason", caller.error().message}, {"method", "GetPopulation"}});
     return status_of(caller.error());
   }
-  auto population =
-      generations_.checkpoint(caller->subject, request->experiment_id(), request->checkpoint_id());
+  auto population = generations_.checkpoint(*caller, owner_named(*context),
+                                            request->experiment_id(), request->checkpoint_id());
   if (!population.ok()) return status_of(population.error());
   return answer(std::move(*population), response);
 }

@@ -9,7 +9,6 @@
 
 #include "api/http/problem.h"
 #include "api/rest/bearer.h"
-#include "api/rest/operation_wait.h"
 #include "api/rest/population_json.h"
 #include "observability/log.h"
 
@@ -23,26 +22,22 @@ namespace field = boost::beast::http;
 constexpr int kDefaultPageSize = 50;
 constexpr int kLargestPageSize = 500;
 
-// Validation messages carry "Path:" and "Error:" line pairs (the gRPC contract's format);
-// REST adds them as a machine-readable "errors" member too.
+// A request that failed validation also gets its issues as a machine-readable "errors"
+// member: [{path, reason}].
 http::Response problem(const http::Request& request, const Error& error) {
   auto details = http::problem_from(error, request.request_id);
-  Json errors = Json::array();
-  std::string_view rest = error.message;
-  std::string path;
-  while (!rest.empty()) {
-    const auto end = rest.find('\n');
-    const auto line = rest.substr(0, end);
-    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-    if (line.starts_with("Path: ")) path = line.substr(6);
-    if (line.starts_with("Error: ")) errors.push_back({{"path", path}, {"reason", line.substr(7)}});
+  if (!error.issues.empty()) {
+    Json errors = Json::array();
+    for (const auto& issue : error.issues)
+      errors.push_back({{"path", issue.path}, {"reason", issue.reason}});
+    details.extensions["errors"] = std::move(errors);
   }
-  if (!errors.empty()) details.extensions["errors"] = std::move(errors);
   return http::problem_response(details, request.request_id);
 }
 
-http::Response bad_request(const http::Request& request, std::string detail) {
-  return problem(request, Error{Code::kInvalidArgument, std::move(detail)});
+http::Response bad_request(const http::Request& request, std::string detail,
+                           std::vector<Issue> issues = {}) {
+  return problem(request, Error{Code::kInvalidArgument, std::move(detail), std::move(issues)});
 }
 
 std::string header(const http::Request& request, field::field name) {
@@ -81,9 +76,9 @@ http::Response page_response(const store::Page<Record>& page, std::string_view m
   return http::json_response(http::Status::ok, body);
 }
 
-// The owner named by ?owner= (admins only) or the caller.
-Result<std::string> owner_of(const http::Request& request, const Caller& caller) {
-  return population::owner_for(caller, request.query_param("owner"));
+// Another owner's records, for an esp:admin caller (population::owner_for).
+std::optional<std::string> owner_named(const http::Request& request) {
+  return request.query_param("owner");
 }
 
 using CallerHandler =
@@ -115,17 +110,15 @@ http::Response create_experiment(const http::Request& request, const Caller& cal
   if (!parsed.ok()) return problem(request, parsed.error());
   const Json& body = *parsed;
   if (!body.is_object() || !body.contains("id") || !body["id"].is_string())
-    return bad_request(request, "Invalid experiment\nPath: id\nError: must be a string");
+    return bad_request(request, "Invalid experiment", {{"id", "must be a string"}});
   if (!body.contains("params") || !body["params"].is_object())
-    return bad_request(request,
-                       "No experiment params supplied\nPath: params\nError: must be an object");
-  bool created = false;
-  auto experiment = s.records.create(caller.subject, body["id"].get<std::string>(),
-                                     body["params"].dump(), created);
-  if (!experiment.ok()) return problem(request, experiment.error());
-  auto response = http::json_response(created ? http::Status::created : http::Status::ok,
-                                      experiment_json(population::ExperimentView{*experiment, {}}));
-  response.set(field::field::location, "/v1/experiments/" + experiment->id);
+    return bad_request(request, "No experiment params supplied", {{"params", "must be an object"}});
+  auto stored = s.records.create(caller, body["id"].get<std::string>(), body["params"].dump());
+  if (!stored.ok()) return problem(request, stored.error());
+  auto response =
+      http::json_response(stored->created ? http::Status::created : http::Status::ok,
+                          experiment_json(population::ExperimentView{stored->experiment, {}}));
+  response.set(field::field::location, "/v1/experiments/" + stored->experiment.id);
   return response;
 }
 
@@ -134,9 +127,7 @@ http::Response list_experiments(const http::Request& request, const Caller& call
   auto page = page_request(request);
   if (!page.ok()) return problem(request, page.error());
   const bool all = request.query_param("all").value_or("") == "true";
-  if (all && !caller.admin)
-    return problem(request, Error{Code::kPermissionDenied, "all=true needs the scope esp:admin"});
-  auto experiments = s.records.list(all ? std::string() : caller.subject, *page);
+  auto experiments = s.records.list(caller, all, *page);
   if (!experiments.ok()) return problem(request, experiments.error());
   return page_response(*experiments, "experiments",
                        [](const store::Experiment& e) { return experiment_json(e); });
@@ -144,16 +135,14 @@ http::Response list_experiments(const http::Request& request, const Caller& call
 
 http::Response show_experiment(const http::Request& request, const Caller& caller,
                                PopulationServices& s) {
-  auto owner = owner_of(request, caller);
-  if (!owner.ok()) return problem(request, owner.error());
-  auto view = s.records.show(*owner, std::string(request.param("id")));
+  auto view = s.records.show(caller, owner_named(request), std::string(request.param("id")));
   if (!view.ok()) return problem(request, view.error());
   return http::json_response(http::Status::ok, experiment_json(*view));
 }
 
 http::Response delete_experiment(const http::Request& request, const Caller& caller,
                                  PopulationServices& s) {
-  auto removed = s.records.remove(caller.subject, std::string(request.param("id")));
+  auto removed = s.records.remove(caller, std::string(request.param("id")));
   if (!removed.ok()) return problem(request, removed.error());
   return http::Response{http::Status::no_content, 11};
 }
@@ -166,11 +155,7 @@ http::Response operation_response(http::Status status, const store::Job& job) {
 
 http::Response submit_generation(const http::Request& request, const Caller& caller,
                                  PopulationServices& s) {
-  const std::string experiment_id(request.param("id"));
-  auto experiment = s.records.show(caller.subject, experiment_id);
-  if (!experiment.ok()) return problem(request, experiment.error());
-  auto generation =
-      generation_request(experiment_id, experiment->experiment.params_json, request.raw.body());
+  auto generation = generation_request(std::string(request.param("id")), request.raw.body());
   if (!generation.ok()) return problem(request, generation.error());
   auto job = s.generations.submit(caller, *generation);
   if (!job.ok()) return problem(request, job.error());
@@ -186,11 +171,10 @@ http::Response cancel_operation(const http::Request& request, const Caller& call
 
 http::Response list_checkpoints(const http::Request& request, const Caller& caller,
                                 PopulationServices& s) {
-  auto owner = owner_of(request, caller);
-  if (!owner.ok()) return problem(request, owner.error());
   auto page = page_request(request);
   if (!page.ok()) return problem(request, page.error());
-  auto checkpoints = s.records.checkpoints(*owner, std::string(request.param("id")), *page);
+  auto checkpoints =
+      s.records.checkpoints(caller, owner_named(request), std::string(request.param("id")), *page);
   if (!checkpoints.ok()) return problem(request, checkpoints.error());
   return page_response(*checkpoints, "checkpoints", checkpoint_summary_json);
 }
@@ -198,11 +182,9 @@ http::Response list_checkpoints(const http::Request& request, const Caller& call
 // JSON by default; the gRPC message itself for "Accept: application/x-protobuf".
 http::Response show_checkpoint(const http::Request& request, const Caller& caller,
                                PopulationServices& s) {
-  auto owner = owner_of(request, caller);
-  if (!owner.ok()) return problem(request, owner.error());
   const std::string experiment_id(request.param("id"));
-  auto population =
-      s.generations.checkpoint(*owner, experiment_id, std::string(request.param("checkpoint")));
+  auto population = s.generations.checkpoint(caller, owner_named(request), experiment_id,
+                                             std::string(request.param("checkpoint")));
   if (!population.ok()) return problem(request, population.error());
   http::Response response;
   if (header(request, field::field::accept).find("application/x-protobuf") != std::string::npos) {
@@ -235,15 +217,13 @@ http::Handler show_operation(PopulationServices& s) {
                                    std::chrono::duration<double>(s.longest_wait));
         const auto deadline = std::chrono::steady_clock::now() +
                               std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait);
-        wait_for_operation(
-            s.pool, s.generations, s.board,
+        s.generations.when_ended(
             Caller{claims.owner, claims.scopes.has(auth::Scope::kAdmin)},
             std::string(request.param("id")), deadline,
-            [&request](const Result<store::Job>& job) {
-              return job.ok() ? operation_response(http::Status::ok, *job)
-                              : problem(request, job.error());
-            },
-            std::move(respond));
+            [&request, respond = std::move(respond)](const Result<store::Job>& job) {
+              respond(job.ok() ? operation_response(http::Status::ok, *job)
+                               : problem(request, job.error()));
+            });
       });
 }
 

@@ -10,7 +10,6 @@
 #include "auth/verifier.h"
 #include "population/experiments.h"
 #include "population/generations.h"
-#include "population/job_board.h"
 
 namespace esp::rest {
 
@@ -18,7 +17,6 @@ struct PopulationServices {
   const auth::Verifier& verifier;
   population::ExperimentRecords& records;
   population::Generations& generations;
-  population::JobBoard& board;
   boost::asio::thread_pool& pool;
   std::chrono::seconds longest_wait{60};
 };

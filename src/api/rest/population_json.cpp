@@ -3,30 +3,15 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
-#include <charconv>
-
 namespace esp::rest {
 namespace {
 
 using Json = nlohmann::json;
 using codec::embedded_json;
 
-// "<experiment_id>/<generation>/<yyyymmdd-hhmmss>.<mmm>-<job>" -> generation; 0 if not of that
-// shape.
-int generation_of(const std::string& checkpoint_id) {
-  const auto last = checkpoint_id.rfind('/');
-  if (last == std::string::npos || last == 0) return 0;
-  const auto previous = checkpoint_id.rfind('/', last - 1);
-  if (previous == std::string::npos) return 0;
-  int generation = 0;
-  const char* first = checkpoint_id.data() + previous + 1;
-  std::from_chars(first, checkpoint_id.data() + last, generation);
-  return generation;
-}
-
-Error invalid_body(std::string_view path, std::string_view reason) {
-  return Error{Code::kInvalidArgument,
-               fmt::format("Invalid generation request\nPath: {}\nError: {}", path, reason)};
+Error invalid_body(std::string path, std::string reason) {
+  return Error{
+      Code::kInvalidArgument, "Invalid generation request", {{std::move(path), std::move(reason)}}};
 }
 
 }  // namespace
@@ -34,9 +19,7 @@ Error invalid_body(std::string_view path, std::string_view reason) {
 Result<Json> parse_body(std::string_view body) {
   auto parsed = json::parse(body, {.max_bytes = body.size()});
   if (parsed.ok()) return std::move(parsed.value);
-  return Error{Code::kInvalidArgument,
-               fmt::format("the body is not acceptable JSON\nPath: {}\nError: {}",
-                           parsed.issue->path, parsed.issue->reason)};
+  return Error{Code::kInvalidArgument, "the body is not acceptable JSON", {*parsed.issue}};
 }
 
 std::string rfc3339(std::int64_t unix_millis) {
@@ -76,7 +59,7 @@ Json operation_json(const store::Job& job) {
   if (!job.source_checkpoint.empty()) json["source_checkpoint"] = job.source_checkpoint;
   if (job.status == store::JobStatus::kSucceeded) {
     json["result"] = {{"checkpoint_id", job.result_checkpoint},
-                      {"generation", generation_of(job.result_checkpoint)}};
+                      {"generation", job.result_generation}};
   }
   if (job.status == store::JobStatus::kFailed) json["error"] = {{"message", job.error}};
   return json;
@@ -90,13 +73,9 @@ Json checkpoint_summary_json(const store::Checkpoint& checkpoint) {
           {"created_at", rfc3339(checkpoint.created_at)}};
 }
 
-Result<::population::PopulationRequest> generation_request(const std::string& experiment_id,
-                                                           const std::string& stored_params,
-                                                           std::string_view body) {
-  ::population::PopulationRequest request;
-  request.set_version("v1");
-  request.set_experiment_id(experiment_id);
-  request.set_config(stored_params);
+Result<population::GenerationRequest> generation_request(const std::string& experiment_id,
+                                                         std::string_view body) {
+  population::GenerationRequest request{.experiment_id = experiment_id};
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) return request;
 
   auto parsed = parse_body(body);
@@ -105,7 +84,7 @@ Result<::population::PopulationRequest> generation_request(const std::string& ex
   if (!json.is_object()) return invalid_body("$", "must be a JSON object");
   if (auto params = json.find("params"); params != json.end()) {
     if (!params->is_object()) return invalid_body("params", "must be an object");
-    request.set_config(params->dump());
+    request.params_json = params->dump();
   }
   const auto checkpoint = json.find("checkpoint_id");
   const auto population = json.find("population");
@@ -115,8 +94,8 @@ Result<::population::PopulationRequest> generation_request(const std::string& ex
   if (population == json.end() || !population->is_array())
     return invalid_body("population", "must be an array of {id, metrics}");
 
-  auto* evaluated = request.mutable_evaluated_population_response();
-  evaluated->set_checkpoint_id(checkpoint->get<std::string>());
+  auto& evaluated = request.evaluated.emplace();
+  evaluated.checkpoint_id = checkpoint->get<std::string>();
   for (std::size_t i = 0; i < population->size(); ++i) {
     const Json& candidate = (*population)[i];
     const auto path = fmt::format("population[{}]", i);
@@ -125,12 +104,11 @@ Result<::population::PopulationRequest> generation_request(const std::string& ex
     const auto metrics = candidate.find("metrics");
     if (metrics == candidate.end() || !metrics->is_object())
       return invalid_body(path + ".metrics", "must be an object of metric name to number");
+    auto& values = evaluated.metrics[candidate["id"].get<std::string>()];
     for (const auto& [name, value] : metrics->items()) {
       if (!value.is_number()) return invalid_body(path + ".metrics." + name, "must be a number");
+      values[name] = value.get<double>();
     }
-    auto* entry = evaluated->add_population();
-    entry->set_id(candidate["id"].get<std::string>());
-    entry->set_metrics(metrics->dump());
   }
   return request;
 }

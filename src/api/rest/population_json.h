@@ -1,5 +1,5 @@
 // The population service's records as REST JSON (api/openapi.yaml), and the generation
-// request body back as the gRPC message the use case takes.
+// request body as the use case's request.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "core/json.h"
 #include "population/experiments.h"
-#include "population_structs.pb.h"
+#include "population/generations.h"
 #include "store/population.h"
 
 namespace esp::rest {
@@ -27,11 +27,10 @@ nlohmann::json checkpoint_summary_json(const store::Checkpoint& checkpoint);
 // where it went wrong.
 Result<nlohmann::json> parse_body(std::string_view body);
 
-// {"checkpoint_id", "population": [{"id", "metrics"}...], "params"?} -> the request the
-// gRPC NextPopulation would carry; an empty body asks for the seed. `stored_params` is the
-// experiment's, used unless the body changes them. kInvalidArgument names the JSON path.
-Result<::population::PopulationRequest> generation_request(const std::string& experiment_id,
-                                                           const std::string& stored_params,
-                                                           std::string_view body);
+// {"checkpoint_id", "population": [{"id", "metrics"}...], "params"?} -> the use case's
+// request; an empty body asks for the seed with the experiment's stored parameters.
+// kInvalidArgument names the JSON path.
+Result<population::GenerationRequest> generation_request(const std::string& experiment_id,
+                                                         std::string_view body);
 
 }  // namespace esp::rest
