@@ -4,36 +4,25 @@
 #include <unistd.h>
 
 #include <array>
-#include <boost/asio/signal_set.hpp>
-#include <csignal>
 #include <filesystem>
-#include <future>
 #include <thread>
 
-#include "api/grpc/population_service.h"
-#include "api/grpc/server.h"
-#include "api/grpc/system_info_service.h"
-#include "api/http/access.h"
-#include "api/http/server.h"
-#include "api/rest/docs.h"
-#include "api/rest/identity.h"
-#include "api/rest/population.h"
-#include "api/rest/routes.h"
+#include "api/rest/readiness.h"
 #include "auth/accounts.h"
 #include "auth/digest.h"
 #include "auth/issuer.h"
 #include "auth/key_config.h"
 #include "auth/verifier.h"
 #include "core/files.h"
+#include "espd/population.h"
 #include "espd/storage.h"
+#include "espd/transports.h"
 #include "observability/log.h"
 #include "observability/process.h"
-#include "population/generations.h"
 #include "population/workers.h"
 #include "store/store.h"
 
 namespace esp::espd {
-namespace asio = boost::asio;
 
 namespace {
 
@@ -107,15 +96,6 @@ void forward_job_notifications(store::Store& store, population::JobBoard& board)
   });
 }
 
-population::WorkerOptions worker_options(const config::Config& config) {
-  return {.workers = config.workers,
-          .engine_threads = std::max(1U, std::thread::hardware_concurrency()),
-          .lease = config.job_lease,
-          .max_attempts = static_cast<int>(config.job_max_attempts),
-          .heartbeat = config.job_lease / 3,
-          .replica = replica_name()};
-}
-
 void describe_process(metrics::Registry& registry) {
   registry.gauge("esp_build_info", "Version and commit of this espd.", {"version", "commit"})
       .with({ESP_VERSION, ESP_COMMIT})
@@ -143,12 +123,20 @@ void add_readiness_checks(rest::Readiness& readiness, const config::Config& conf
 
 }  // namespace
 
+population::WorkerOptions worker_options(const config::Config& config) {
+  return {.workers = config.workers,
+          .engine_threads = std::max(1U, std::thread::hardware_concurrency()),
+          .lease = config.job_lease,
+          .max_attempts = static_cast<int>(config.job_max_attempts),
+          .heartbeat = config.job_lease / 3,
+          .replica = replica_name()};
+}
+
 int serve(const config::Config& config) {
   if (auto ready = prepare_data_dir(config.data_dir); !ready) {
     log::error("startup_failed", {{"detail", ready.error().message}});
     return 1;
   }
-
   auto store = open_store(config);
   if (!store.ok()) {
     log::error("startup_failed", {{"detail", store.error().message}});
@@ -159,76 +147,29 @@ int serve(const config::Config& config) {
     log::error("invalid_configuration", {{"detail", identity.error().message}});
     return 2;
   }
-  const auth::TokenIssuer& token_issuer = (*identity)->issuer;
-  const auth::Verifier& verifier = (*identity)->verifier;
   auth::Accounts accounts(*store->users, *store->clients);
-  // Storage calls of REST handlers: short, but they may wait on a disk flush.
-  boost::asio::thread_pool storage_pool(4);
-  population::JobBoard job_board;
-  forward_job_notifications(*store, job_board);
-  population::FreshPopulations fresh_populations;
-  population::Generations generations(*store, job_board, fresh_populations,
-                                      {.max_memory_bytes = config.max_generation_memory_bytes});
-  population::ExperimentRecords experiment_records(*store);
-  population::Workers workers(*store, job_board, fresh_populations, worker_options(config));
-  workers.start();
+  PopulationCore population(*store, config);
+  forward_job_notifications(*store, population.board);
+  population.workers.start();
 
   metrics::Registry registry;
   describe_process(registry);
   rest::Readiness readiness;
-  add_readiness_checks(readiness, config, workers, *store->users);
+  add_readiness_checks(readiness, config, population.workers, *store->users);
   readiness.start();
 
-  rest::Services services{{ESP_VERSION, ESP_COMMIT}, registry, readiness};
-  http::Router router;
-  rest::add_routes(router, services);
-  rest::LoginGuard login_guard(rest::LoginLimits{}, registry);
-  rest::IdentityServices identity_rest{accounts, token_issuer, verifier, login_guard};
-  rest::add_identity_routes(router, identity_rest);
-  rest::PopulationServices population_rest{verifier, experiment_records, generations, job_board,
-                                           storage_pool};
-  rest::add_population_routes(router, population_rest);
-  rest::add_docs_routes(
-      router, config.ui_dir.empty() ? std::filesystem::path(ESP_DEFAULT_UI_DIR) : config.ui_dir);
-  http::AccessRecorder access(registry);
-
-  http::IoPool io_pool(config.io_threads);
-  http::Server http_server(io_pool, config.http, router, access);
-  auto http_endpoint = http_server.listen(config.http_addr.host, config.http_addr.port);
-  if (!http_endpoint) {
-    log::error("startup_failed", {{"detail", http_endpoint.error().message}});
+  Transports transports(config, {.issuer = (*identity)->issuer,
+                                 .verifier = (*identity)->verifier,
+                                 .accounts = accounts,
+                                 .population = population,
+                                 .registry = registry,
+                                 .readiness = readiness});
+  if (auto started = transports.start(); !started.ok()) {
+    log::error("startup_failed", {{"detail", started.error().message}});
     return 1;
   }
-  const grpcapi::ServerOptions grpc_options{
-      .host = config.grpc_addr.host,
-      .port = config.grpc_addr.port,
-      .max_message_bytes = static_cast<int>(config.grpc_max_message_bytes),
-      .tls_certificate = config.grpc_tls_cert,
-      .tls_key = config.grpc_tls_key};
-  const grpcapi::CallAuthenticator call_auth(verifier, config.allow_anonymous_loopback);
-  grpcapi::PopulationService population_service(
-      generations, call_auth, static_cast<std::size_t>(grpc_options.max_message_bytes));
-  grpcapi::SystemInfoService system_info_service({ESP_VERSION, ESP_COMMIT, config.color},
-                                                 call_auth);
-  auto grpc_server =
-      grpcapi::Server::start(grpc_options, {&population_service, &system_info_service});
-  if (!grpc_server) {
-    log::error("startup_failed", {{"detail", grpc_server.error().message}});
-    return 1;
-  }
-
-  std::promise<int> stop;
-  asio::signal_set signals(io_pool.first(), SIGINT, SIGTERM);
-  signals.async_wait([&stop](const boost::system::error_code& ec, int signal_number) {
-    stop.set_value(ec ? 0 : signal_number);
-  });
-  io_pool.start();
-
-  const auto http_address =
-      config::Address{http_endpoint->address().to_string(), http_endpoint->port()};
-  const auto grpc_address = config::Address{config.grpc_addr.host, (*grpc_server)->port()};
-  log::info("listening", {{"http", http_address.to_string()},
-                          {"grpc", grpc_address.to_string()},
+  log::info("listening", {{"http", transports.http_address().to_string()},
+                          {"grpc", transports.grpc_address().to_string()},
                           {"issuer", config.issuer},
                           {"grpc_tls", !config.grpc_tls_cert.empty()},
                           {"color", config.color},
@@ -238,26 +179,16 @@ int serve(const config::Config& config) {
                           {"version", ESP_VERSION}});
   log::flush();
 
-  const int signal_number = stop.get_future().get();
+  const int signal_number = transports.wait_for_signal();
   log::info("shutting_down", {{"signal", signal_number},
-                              {"open_connections", http_server.open_connections()},
+                              {"open_connections", transports.open_connections()},
                               {"grace_ms", config.shutdown_timeout.count()}});
   readiness.mark_shutting_down();
-  job_board.close();  // waiting calls answer with the operation as it stands
-  const auto deadline = std::chrono::steady_clock::now() + config.shutdown_timeout;
-  http_server.begin_shutdown();
-  std::jthread grpc_stop([&] { (*grpc_server)->shutdown(config.shutdown_timeout); });
-  const bool drained =
-      http_server.wait_until_drained(std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now()));
-  grpc_stop.join();
-  io_pool.stop();
-  login_guard.hashing.join();
-  storage_pool.join();
-  workers.stop();
+  population.board.close();  // waiting calls answer with the operation as it stands
+  const bool drained = transports.shut_down(config.shutdown_timeout);
+  population.stop();
   if (store->notifications) store->notifications->stop();
-  log::info("stopped",
-            {{"drained", drained}, {"open_connections", http_server.open_connections()}});
+  log::info("stopped", {{"drained", drained}, {"open_connections", transports.open_connections()}});
   return 0;
 }
 
