@@ -31,7 +31,7 @@ ExperimentParams step_params(std::size_t population, std::size_t weights, std::s
   params.evolution.population_size = static_cast<int>(population);
   params.evolution.nb_elites = 0;
   params.evolution.remove_population_pct = 0.0;
-  params.evolution.mutation_type = MutationType::kGaussianNoiseFixed;
+  params.evolution.mutation_type = {MutationType::kGaussianNoiseFixed};
   params.evolution.fitness.clear();
   for (std::size_t j = 0; j < objectives; ++j) {
     params.evolution.fitness.push_back({"m" + std::to_string(j), j % 2 == 0});

@@ -119,6 +119,21 @@ std::vector<std::size_t> first_front(const std::vector<evolution::Objective>& fi
   return front;
 }
 
+// early_stop: the best candidate reached the single objective's target.
+bool target_reached(const evolution::EvolutionSpec& evolution, const Evaluated& evaluated) {
+  if (!evolution.early_stop || evolution.fitness.size() != 1) return false;
+  const auto& objective = evolution.fitness.front();
+  if (!objective.target) return false;
+  for (const auto& metrics : evaluated.metrics) {
+    auto value = metrics.find(objective.metric_name);
+    if (value == metrics.end()) continue;
+    if (objective.maximize ? value->second >= *objective.target
+                           : value->second <= *objective.target)
+      return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<RunSummary> run_experiment(Server& server, const Domain& domain, const RunOptions& options,
@@ -165,6 +180,10 @@ Result<RunSummary> run_experiment(Server& server, const Domain& domain, const Ru
            population->generation_count() - first_generation + 1,
            last_generation - first_generation + 1);
     if (population->generation_count() >= last_generation) break;
+    if (target_reached(params->evolution, evaluated)) {
+      out << "target reached: stopping early (early_stop)\n";
+      break;
+    }
 
     auto* sent = request.mutable_evaluated_population_response();
     sent->CopyFrom(*population);

@@ -1,6 +1,8 @@
 #include "codec/candidate_json.h"
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <vector>
 
 #include "core/json.h"
 
@@ -8,12 +10,94 @@ namespace esp::codec {
 
 using Json = nlohmann::json;
 
-std::string identity_json(const evolution::Candidate& candidate) {
+namespace {
+
+using evolution::CrossoverKind;
+using evolution::MutationType;
+
+std::string crossover_code(const evolution::Crossover& crossover) {
+  switch (crossover.kind) {
+    case CrossoverKind::kUniformWeight:
+      return "~CUW~";
+    case CrossoverKind::kUniformLayer:
+      return "~CUL~";
+    case CrossoverKind::kPoints:
+      return "~C" + std::to_string(crossover.points) + "PW~";
+    case CrossoverKind::kCloneDaddy:
+      return "~CCD~";
+  }
+  return "~C?~";
+}
+
+std::string_view mutation_code(MutationType mutation) {
+  switch (mutation) {
+    case MutationType::kGaussianNoisePercentage:
+      return "#MGNP";
+    case MutationType::kGaussianNoiseFixed:
+      return "#MGNF";
+    case MutationType::kUniformReset:
+      return "#MUR";
+    case MutationType::kNone:
+      return "";
+  }
+  return "";
+}
+
+// The crossover esp wrote as a readable name ("3_points").
+std::optional<evolution::Crossover> crossover_named(std::string_view name) {
+  if (name.empty()) return std::nullopt;
+  for (auto kind :
+       {CrossoverKind::kUniformWeight, CrossoverKind::kUniformLayer, CrossoverKind::kCloneDaddy}) {
+    if (evolution::name_of(evolution::Crossover{.kind = kind}) == name)
+      return evolution::Crossover{.kind = kind};
+  }
+  if (name == "uniform") return evolution::Crossover{};
+  if (name == "one_point") return evolution::Crossover{.kind = CrossoverKind::kPoints, .points = 1};
+  std::size_t points = 0;
+  const auto end = name.find("_points");
+  if (end == std::string_view::npos || end == 0 || end + 7 != name.size()) return std::nullopt;
+  for (char c : name.substr(0, end)) {
+    if (c < '0' || c > '9' || points > 1'000'000) return std::nullopt;
+    points = points * 10 + static_cast<std::size_t>(c - '0');
+  }
+  return evolution::Crossover{.kind = CrossoverKind::kPoints, .points = points};
+}
+
+std::vector<std::string> strings_in(const Json& json, std::string_view key) {
+  std::vector<std::string> out;
+  auto it = json.find(key);
+  if (it == json.end() || !it->is_array()) return out;
+  for (const auto& item : *it) {
+    if (item.is_string()) out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+int integer_in(const Json& json, std::string_view key, int fallback) {
+  auto it = json.find(key);
+  return it != json.end() && it->is_number_integer() ? it->get<int>() : fallback;
+}
+
+}  // namespace
+
+std::string origin_code(const evolution::Identity& identity) {
+  if (identity.parents.empty()) return "(none)";
+  std::string origin = identity.parents.front();
+  if (identity.crossover) {
+    origin += crossover_code(*identity.crossover);
+    if (identity.crossover->kind != CrossoverKind::kCloneDaddy && identity.parents.size() > 1)
+      origin += identity.parents[1];
+  }
+  if (identity.mutation) origin += mutation_code(*identity.mutation);
+  return origin;
+}
+
+std::string identity_json(const evolution::Candidate& candidate, std::string_view experiment_id) {
   const auto& identity = candidate.identity;
-  Json json = {{"generation", identity.generation},
-               {"origin", evolution::name_of(identity.origin)},
-               {"parents", identity.parents},
-               {"elite", candidate.elite}};
+  Json json = {{"unique_id", candidate.id},           {"birth_generation", identity.generation},
+               {"ancestor_ids", identity.parents},    {"ancestor_count", identity.ancestor_count},
+               {"experiment_version", experiment_id}, {"domain_name", nullptr},
+               {"origin", origin_code(identity)}};
   if (identity.crossover) json["crossover"] = evolution::name_of(*identity.crossover);
   if (identity.mutation) json["mutation"] = evolution::name_of(*identity.mutation);
   return json.dump();
@@ -24,23 +108,15 @@ evolution::Identity identity_from_json(std::string_view text) {
   const auto parsed = json::parse(text);
   const Json& json = parsed.value;
   if (!json.is_object()) return identity;
-  if (json.contains("generation") && json["generation"].is_number_integer()) {
-    identity.generation = json["generation"].get<int>();
-  }
-  identity.origin = json.value("origin", "") == "offspring" ? evolution::Origin::kOffspring
-                                                            : evolution::Origin::kInitial;
-  if (json.contains("parents") && json["parents"].is_array()) {
-    for (const auto& parent : json["parents"]) {
-      if (parent.is_string()) identity.parents.push_back(parent.get<std::string>());
-    }
-  }
-  for (auto crossover : {evolution::Crossover::kUniform, evolution::Crossover::kOnePoint}) {
-    if (json.value("crossover", "") == evolution::name_of(crossover))
-      identity.crossover = crossover;
-  }
-  for (auto mutation :
-       {evolution::MutationType::kGaussianNoisePercentage,
-        evolution::MutationType::kGaussianNoiseFixed, evolution::MutationType::kUniformReset}) {
+  identity.generation = integer_in(json, "birth_generation", integer_in(json, "generation", 1));
+  identity.parents = json.contains("ancestor_ids") ? strings_in(json, "ancestor_ids")
+                                                   : strings_in(json, "parents");
+  identity.origin =
+      identity.parents.empty() ? evolution::Origin::kInitial : evolution::Origin::kOffspring;
+  identity.ancestor_count = integer_in(json, "ancestor_count", identity.parents.empty() ? 0 : 1);
+  identity.crossover = crossover_named(json.value("crossover", ""));
+  for (auto mutation : {MutationType::kGaussianNoisePercentage, MutationType::kGaussianNoiseFixed,
+                        MutationType::kUniformReset, MutationType::kNone}) {
     if (json.value("mutation", "") == evolution::name_of(mutation)) identity.mutation = mutation;
   }
   return identity;

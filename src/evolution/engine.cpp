@@ -85,19 +85,15 @@ ParentPool parent_pool(const ExperimentParams& params, const Scores& scores,
   if (complete > 0) eligible = std::min(eligible, complete);
   ParentPool pool;
   pool.candidates.assign(ranking.order.begin(), ranking.order.begin() + std::ptrdiff_t(eligible));
-  if (params.evolution.parent_selection != ParentSelection::kProportion) return pool;
+  if (!weighs_fitness(params.evolution.parent_selection)) return pool;
   if (params.evolution.fitness.size() == 1 && complete > 0) {
-    // Fitness shifted so the worst eligible parent keeps a small share, not zero.
     const bool maximize = params.evolution.fitness.front().maximize;
-    auto fitness = [&](std::uint32_t c) { return maximize ? scores.at(c, 0) : -scores.at(c, 0); };
-    double worst = fitness(pool.candidates.back());
-    double best = fitness(pool.candidates.front());
-    double floor = (best - worst) / static_cast<double>(eligible);
     for (std::uint32_t c : pool.candidates)
-      pool.weights.push_back(fitness(c) - worst + floor);
+      pool.fitness.push_back(maximize ? scores.at(c, 0) : -scores.at(c, 0));
   } else {
+    // Several objectives (or none complete): the Pareto front stands for fitness.
     for (std::uint32_t c : pool.candidates)
-      pool.weights.push_back(1.0 / (ranking.front[c] + 1.0));
+      pool.fitness.push_back(1.0 / (ranking.front[c] + 1.0));
   }
   return pool;
 }
@@ -131,11 +127,41 @@ std::optional<Error> check_inputs(const ExperimentParams& params, const NetworkS
   return std::nullopt;
 }
 
-MutationSettings mutation_settings(const EvolutionSpec& evolution) {
-  return {.type = evolution.mutation_type,
-          .probability = static_cast<float>(evolution.mutation_probability),
-          .factor = static_cast<float>(evolution.mutation_factor),
-          .reset_range = static_cast<float>(evolution.initialization_range)};
+// One per listed mutation type, built once per generation.
+std::vector<Mutation> mutations(const EvolutionSpec& evolution) {
+  std::vector<Mutation> built;
+  for (MutationType type : evolution.mutation_type) {
+    built.emplace_back(
+        MutationSettings{.type = type,
+                         .probability = static_cast<float>(evolution.mutation_probability),
+                         .factor = static_cast<float>(evolution.mutation_factor),
+                         .reset_range = static_cast<float>(evolution.initialization_range)});
+  }
+  return built;
+}
+
+// One of `count` choices for a child: the only one, or one drawn from its stream.
+std::size_t drawn(std::size_t count, RandomStream& random) {
+  return count > 1 ? random.next_below(count) : 0;
+}
+
+void cross(const Crossover& crossover, const NetworkShape& shape, std::span<const float> first,
+           std::span<const float> second, std::span<float> child, RandomStream& random,
+           OperatorScratch& scratch) {
+  switch (crossover.kind) {
+    case CrossoverKind::kUniformWeight:
+      uniform_crossover(first, second, child, random, scratch);
+      return;
+    case CrossoverKind::kUniformLayer:
+      uniform_layer_crossover(shape, first, second, child, random);
+      return;
+    case CrossoverKind::kPoints:
+      points_crossover(crossover.points, first, second, child, random);
+      return;
+    case CrossoverKind::kCloneDaddy:
+      std::copy(first.begin(), first.end(), child.begin());
+      return;
+  }
 }
 
 // Parents are scattered over the evaluated population; fetching the next pair's first
@@ -153,7 +179,7 @@ void prefetch(std::span<const float> genome) {
 void breed(const ExperimentParams& params, const NetworkShape& shape, const Population& evaluated,
            std::span<const ParentPair> parents, Seed seed, unsigned threads, Population& next) {
   const EvolutionSpec& evolution = params.evolution;
-  const Mutation mutation(mutation_settings(evolution));
+  const std::vector<Mutation> mutation = mutations(evolution);
   const std::size_t first_child = next.candidates.size() - parents.size();
   parallel_for(parents.size(), threads, [&](std::size_t begin, std::size_t end) {
     OperatorScratch scratch;
@@ -168,20 +194,28 @@ void breed(const ExperimentParams& params, const NetworkShape& shape, const Popu
       auto second = evaluated.genomes[parents[k].second];
       auto child = next.genomes[slot];
       Identity& identity = next.candidates[slot].identity;
-      bool crosses = evolution.crossover_rate >= 1.0 ||
-                     random.next_float() < static_cast<float>(evolution.crossover_rate);
-      if (crosses && evolution.crossover == Crossover::kUniform) {
-        uniform_crossover(first, second, child, random, scratch);
-      } else if (crosses) {
-        one_point_crossover(shape, first, second, child, random);
+      const Crossover& crossover = evolution.crossover[drawn(evolution.crossover.size(), random)];
+      const std::size_t mutation_index = drawn(mutation.size(), random);
+      const bool crosses = evolution.crossover_rate >= 1.0 ||
+                           random.next_float() < static_cast<float>(evolution.crossover_rate);
+      if (crosses) {
+        cross(crossover, shape, first, second, child, random, scratch);
       } else {
         std::copy(first.begin(), first.end(), child.begin());
       }
-      mutation.apply(child, random, scratch);
-      identity.parents.push_back(evaluated.candidates[parents[k].first].id);
+      mutation[mutation_index].apply(child, random, scratch);
+      identity.mutation = evolution.mutation_type[mutation_index];
+      const Candidate& daddy = evaluated.candidates[parents[k].first];
+      const Candidate& mommy = evaluated.candidates[parents[k].second];
+      identity.parents.push_back(daddy.id);
+      identity.ancestor_count = daddy.identity.ancestor_count + 1;
       if (crosses) {
-        identity.parents.push_back(evaluated.candidates[parents[k].second].id);
-        identity.crossover = evolution.crossover;
+        identity.crossover = crossover;
+        if (crossover.kind != CrossoverKind::kCloneDaddy) {
+          identity.parents.push_back(mommy.id);
+          identity.ancestor_count =
+              std::max(identity.ancestor_count, mommy.identity.ancestor_count + 1);
+        }
       }
     }
   });
@@ -228,21 +262,24 @@ Result<NextGeneration> next_generation(const ExperimentParams& params, const Pop
   Population& next = result.population;
 
   const auto elites = choose_elites(params, ranking);
+  result.standings.resize(evaluated.candidates.size());
+  for (std::size_t i = 0; i < result.standings.size(); ++i)
+    result.standings[i] = {.front = ranking.front[i], .crowding = ranking.crowding[i]};
   for (std::size_t e = 0; e < elites.size(); ++e) {
     next.candidates[e] = evaluated.candidates[elites[e]];
     next.candidates[e].elite = true;
+    result.standings[elites[e]].elite = true;
     std::ranges::copy(evaluated.genomes[elites[e]], next.genomes[e].begin());
   }
   for (std::size_t slot = elites.size(); slot < size; ++slot) {
     next.candidates[slot] = {.id = candidate_id(generation, slot),
-                             .identity = {.generation = generation,
-                                          .origin = Origin::kOffspring,
-                                          .mutation = params.evolution.mutation_type}};
+                             .identity = {.generation = generation, .origin = Origin::kOffspring}};
   }
   RandomStream selection = stream_for(seed, generation, Purpose::kSelection);
   const auto parents =
-      select_parents(params.evolution.parent_selection, parent_pool(params, scores, ranking),
-                     size - elites.size(), selection);
+      select_parents({.method = params.evolution.parent_selection,
+                      .sigma_scaling_factor = params.evolution.sigma_scaling_factor},
+                     parent_pool(params, scores, ranking), size - elites.size(), selection);
   breed(params, shape, evaluated, parents, seed, options.threads, next);
   return result;
 }

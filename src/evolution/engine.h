@@ -22,7 +22,8 @@ std::string_view name_of(Origin origin);
 struct Identity {
   int generation = 1;  // generation of birth
   Origin origin = Origin::kInitial;
-  std::vector<std::string> parents;  // ids; one when no crossover took place
+  std::vector<std::string> parents;  // ids; one when no crossover took place (or clone_daddy)
+  int ancestor_count = 0;            // 0 for seeds, else 1 + the most of any parent
   std::optional<Crossover> crossover;
   std::optional<MutationType> mutation;
 };
@@ -31,6 +32,9 @@ struct Candidate {
   std::string id;  // "<generation of birth>_<position>", unique within an experiment
   Identity identity;
   bool elite = false;  // copied unchanged from the previous generation
+  // An elite's metrics from the generation it was evaluated in (set by the caller, which
+  // has the client's metrics); empty for every other candidate.
+  MetricValues metrics;
 };
 
 struct Population {
@@ -54,9 +58,17 @@ struct GenerationStats {
   std::size_t incomplete = 0;  // candidates ranked last for missing or non-finite metrics
 };
 
+// Where one evaluated candidate ended up.
+struct Standing {
+  std::uint32_t front = 0;  // NSGA-II rank (0 = non-dominated)
+  double crowding = 0;      // NSGA-II crowding distance within its front
+  bool elite = false;       // carried into the next generation unchanged
+};
+
 struct NextGeneration {
   Population population;
   GenerationStats evaluated;          // of the population that was evaluated
+  std::vector<Standing> standings;    // per evaluated candidate, in its order
   std::vector<std::string> warnings;  // e.g. candidates ranked last, for the caller to log
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "evolution/vector_clones.h"
@@ -88,6 +89,18 @@ void initialize_kernel(const LayerShape& layer, Initialization distribution, flo
       random.fill_normal(kernel);
       scale(kernel, range);
       return;
+    case Initialization::kCauchy: {
+      // A ratio of two independent standard normals is standard Cauchy.
+      random.fill_normal(kernel);
+      std::vector<float> denominators(kernel.size());
+      random.fill_normal(denominators);
+      for (std::size_t i = 0; i < kernel.size(); ++i) {
+        const float below = denominators[i] == 0.0F ? 1e-30F : denominators[i];
+        constexpr float kLargest = std::numeric_limits<float>::max();  // genomes stay finite
+        kernel[i] = std::clamp(range * (kernel[i] / below), -kLargest, kLargest);
+      }
+      return;
+    }
     case Initialization::kXavier: {
       float limit = range * std::sqrt(6.0F / (fan_in + fan_out));
       random.fill_uniform(kernel, -limit, limit);

@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <cmath>
+#include <set>
 
 #include "evolution/vector_clones.h"
 
@@ -43,6 +44,8 @@ void apply_noise(MutationType type, float factor, float& weight, float draw) {
       return;
     case MutationType::kUniformReset:
       weight = draw;
+      return;
+    case MutationType::kNone:
       return;
   }
 }
@@ -94,17 +97,37 @@ void uniform_crossover(std::span<const float> first, std::span<const float> seco
   }
 }
 
-void one_point_crossover(const NetworkShape& shape, std::span<const float> first,
-                         std::span<const float> second, std::span<float> child,
-                         RandomStream& random) {
+void uniform_layer_crossover(const NetworkShape& shape, std::span<const float> first,
+                             std::span<const float> second, std::span<float> child,
+                             RandomStream& random) {
   for (const auto& layer : shape.layers()) {
-    const std::size_t begin = layer.offset;
-    const std::size_t cut = begin + random.next_below(layer.weight_count() + 1);
-    const std::size_t end = begin + layer.weight_count();
-    std::copy(first.begin() + std::ptrdiff_t(begin), first.begin() + std::ptrdiff_t(cut),
-              child.begin() + std::ptrdiff_t(begin));
-    std::copy(second.begin() + std::ptrdiff_t(cut), second.begin() + std::ptrdiff_t(end),
-              child.begin() + std::ptrdiff_t(cut));
+    const auto from = (random.next_u64() & 1) != 0 ? first : second;
+    const auto begin = from.begin() + std::ptrdiff_t(layer.offset);
+    std::copy(begin, begin + std::ptrdiff_t(layer.weight_count()),
+              child.begin() + std::ptrdiff_t(layer.offset));
+  }
+}
+
+void points_crossover(std::size_t points, std::span<const float> first,
+                      std::span<const float> second, std::span<float> child, RandomStream& random) {
+  const std::size_t n = child.size();
+  const std::size_t places = n == 0 ? 0 : n - 1;  // cut before weight 1 .. n-1
+  const std::size_t k = std::min(points, places);
+  // Floyd's sampling: k distinct cuts from [1, places] with k draws.
+  std::set<std::size_t> cuts;
+  for (std::size_t j = places - k + 1; j <= places; ++j) {
+    const std::size_t t = 1 + random.next_below(j);
+    cuts.insert(cuts.contains(t) ? j : t);
+  }
+  std::size_t start = 0;
+  bool from_first = true;
+  cuts.insert(n);
+  for (std::size_t cut : cuts) {
+    const auto from = from_first ? first : second;
+    std::copy(from.begin() + std::ptrdiff_t(start), from.begin() + std::ptrdiff_t(cut),
+              child.begin() + std::ptrdiff_t(start));
+    start = cut;
+    from_first = !from_first;
   }
 }
 
@@ -115,7 +138,7 @@ Mutation::Mutation(const MutationSettings& settings) : settings_(settings) {
 void Mutation::apply(std::span<float> genome, RandomStream& random,
                      OperatorScratch& scratch) const {
   const double p = settings_.probability;
-  if (p <= 0 || genome.empty()) return;
+  if (p <= 0 || genome.empty() || settings_.type == MutationType::kNone) return;
   if (p >= 1) {
     mutate_all(genome, settings_, random, scratch);
     return;

@@ -31,11 +31,15 @@ struct OperatorScratch {
 void uniform_crossover(std::span<const float> first, std::span<const float> second,
                        std::span<float> child, RandomStream& random, OperatorScratch& scratch);
 
-// Per layer, a cut point c in [0, weights of the layer]: the child takes the layer's first c
-// weights from `first` and the rest from `second`.
-void one_point_crossover(const NetworkShape& shape, std::span<const float> first,
-                         std::span<const float> second, std::span<float> child,
-                         RandomStream& random);
+// Each layer (kernel and bias together) comes whole from `first` or `second`.
+void uniform_layer_crossover(const NetworkShape& shape, std::span<const float> first,
+                             std::span<const float> second, std::span<float> child,
+                             RandomStream& random);
+
+// The genome cut in `points` distinct places (at most one fewer than its length), the
+// child taking the pieces from `first` and `second` in turn, starting with `first`.
+void points_crossover(std::size_t points, std::span<const float> first,
+                      std::span<const float> second, std::span<float> child, RandomStream& random);
 
 // Mutates each weight independently with settings.probability. Built once per generation,
 // applied to every child.

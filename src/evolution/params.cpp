@@ -31,33 +31,45 @@ constexpr std::array<Choice<Activation>, 5> kActivations{{
     {"sigmoid", Activation::kSigmoid},
     {"softmax", Activation::kSoftmax},
 }};
-constexpr std::array<Choice<ParentSelection>, 3> kSelections{{
+constexpr std::array<Choice<ParentSelection>, 7> kSelections{{
     {"tournament", ParentSelection::kTournament},
+    {"tournament_distinct", ParentSelection::kTournamentDistinct},
     {"proportion", ParentSelection::kProportion},
+    {"ranking", ParentSelection::kRanking},
+    {"sigma_scaling", ParentSelection::kSigmaScaling},
     {"random", ParentSelection::kRandom},
+    {"best", ParentSelection::kBest},
 }};
-constexpr std::array<Choice<MutationType>, 3> kMutations{{
+constexpr std::array<Choice<MutationType>, 4> kMutations{{
     {"gaussian_noise_percentage", MutationType::kGaussianNoisePercentage},
     {"gaussian_noise_fixed", MutationType::kGaussianNoiseFixed},
     {"uniform_reset", MutationType::kUniformReset},
+    {"none", MutationType::kNone},
 }};
-constexpr std::array<Choice<Crossover>, 2> kCrossovers{{
-    {"uniform", Crossover::kUniform},
-    {"one_point", Crossover::kOnePoint},
+// Fixed names; "<k>_points" is read apart. "uniform" and "one_point" are esp's earlier
+// names, kept as aliases.
+constexpr std::array<Choice<CrossoverKind>, 4> kCrossovers{{
+    {"uniform_weight", CrossoverKind::kUniformWeight},
+    {"uniform_layer", CrossoverKind::kUniformLayer},
+    {"clone_daddy", CrossoverKind::kCloneDaddy},
+    {"uniform", CrossoverKind::kUniformWeight},
 }};
-constexpr std::array<Choice<Initialization>, 6> kInitializations{{
+constexpr std::size_t kMaxCrossoverPoints = 1'000'000;
+constexpr std::array<Choice<Initialization>, 7> kInitializations{{
     {"orthogonal", Initialization::kOrthogonal},
     {"uniform", Initialization::kUniform},
     {"normal", Initialization::kNormal},
+    {"cauchy", Initialization::kCauchy},
     {"xavier", Initialization::kXavier},
     {"glorot", Initialization::kXavier},
     {"he", Initialization::kHe},
 }};
-constexpr std::array<Choice<CandidatesToPersist>, 4> kPersistChoices{{
+constexpr std::array<Choice<CandidatesToPersist>, 5> kPersistChoices{{
     {"all", CandidatesToPersist::kAll},
     {"elites", CandidatesToPersist::kElites},
     {"best", CandidatesToPersist::kBest},
     {"none", CandidatesToPersist::kNone},
+    {"pareto", CandidatesToPersist::kPareto},
 }};
 
 template <typename Enum, std::size_t N>
@@ -225,14 +237,14 @@ class ObjectReader {
   }
 
   template <typename Enum, std::size_t N>
-  void read_choice_value(const Json& value, const std::string& path, Enum& out,
+  bool read_choice_value(const Json& value, const std::string& path, Enum& out,
                          const std::array<Choice<Enum>, N>& table) {
     if (value.is_string()) {
       const auto& text = value.get_ref<const std::string&>();
       for (const auto& choice : table) {
         if (choice.name == text) {
           out = choice.value;
-          return;
+          return true;
         }
       }
     }
@@ -240,6 +252,33 @@ class ObjectReader {
     for (const auto& choice : table)
       names += (names.empty() ? "" : ", ") + std::string(choice.name);
     problems_.error(path, fmt::format("must be one of {}, got {}", names, describe(value)));
+    return false;
+  }
+
+  // One choice, or a non-empty list of them ("one drawn at random per child").
+  template <typename Value, typename ReadOne>
+  void read_choice_list(std::string_view key, std::vector<Value>& out, ReadOne read_one) {
+    const Json* value = find(key);
+    if (value == nullptr) return;
+    const auto path = path_of(key);
+    std::vector<Value> choices;
+    bool valid = true;
+    if (value->is_array()) {
+      if (value->empty()) {
+        problems_.error(path, "must not be an empty list");
+        return;
+      }
+      for (std::size_t i = 0; i < value->size(); ++i) {
+        Value one{};
+        valid = read_one((*value)[i], index_path(path, i), one) && valid;
+        choices.push_back(one);
+      }
+    } else {
+      Value one{};
+      valid = read_one(*value, path, one);
+      choices.push_back(one);
+    }
+    if (valid) out = std::move(choices);
   }
 
  private:
@@ -477,8 +516,48 @@ void read_fitness(ObjectReader& evolution, std::vector<Objective>& fitness) {
     Objective objective;
     read_name(item, "metric_name", objective.metric_name, names);
     item.read_bool("maximize", objective.maximize);
+    if (item.find("target") != nullptr) {
+      double target = 0;
+      item.read_number("target", target, {});
+      objective.target = target;
+    }
     fitness.push_back(std::move(objective));
   }
+}
+
+// "uniform_weight", "uniform_layer", "clone_daddy", "<k>_points" (also "<k>_point"), or
+// the earlier "uniform" and "one_point".
+std::optional<Crossover> crossover_named(std::string_view name) {
+  for (const auto& choice : kCrossovers) {
+    if (choice.name == name) return Crossover{.kind = choice.value};
+  }
+  if (name == "one_point") return Crossover{.kind = CrossoverKind::kPoints, .points = 1};
+  const auto underscore = name.find('_');
+  if (underscore == std::string_view::npos || underscore == 0) return std::nullopt;
+  const auto suffix = name.substr(underscore);
+  if (suffix != "_points" && suffix != "_point") return std::nullopt;
+  std::size_t points = 0;
+  for (char c : name.substr(0, underscore)) {
+    if (c < '0' || c > '9' || points > kMaxCrossoverPoints) return std::nullopt;
+    points = points * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (points < 1 || points > kMaxCrossoverPoints) return std::nullopt;
+  return Crossover{.kind = CrossoverKind::kPoints, .points = points};
+}
+
+bool read_crossover(const Json& value, const std::string& path, Crossover& out,
+                    Problems& problems) {
+  if (value.is_string()) {
+    if (auto crossover = crossover_named(value.get_ref<const std::string&>())) {
+      out = *crossover;
+      return true;
+    }
+  }
+  problems.error(path,
+                 "must be one of uniform_weight, uniform_layer, <k>_points (e.g. 3_points), "
+                 "clone_daddy, or a list of these, got " +
+                     describe(value));
+  return false;
 }
 
 EvolutionSpec read_evolution(const Json& root, Problems& problems) {
@@ -491,18 +570,31 @@ EvolutionSpec read_evolution(const Json& root, Problems& problems) {
   evolution.read_integer("population_size", spec.population_size, 2, ParamsLimits::kMaxPopulation);
   evolution.read_integer("nb_elites", spec.nb_elites, 0, ParamsLimits::kMaxPopulation);
   evolution.read_choice("parent_selection", spec.parent_selection, kSelections);
+  evolution.read_number("sigma_scaling_factor", spec.sigma_scaling_factor,
+                        {.min = 0, .min_inclusive = false});
   evolution.read_number("remove_population_pct", spec.remove_population_pct,
                         {.min = 0, .max = 1, .max_inclusive = false});
-  evolution.read_choice("mutation_type", spec.mutation_type, kMutations);
+  evolution.read_choice_list("mutation_type", spec.mutation_type,
+                             [&](const Json& value, const std::string& path, MutationType& out) {
+                               return evolution.read_choice_value(value, path, out, kMutations);
+                             });
   evolution.read_number("mutation_probability", spec.mutation_probability, kProbability);
   evolution.read_number("mutation_factor", spec.mutation_factor, {.min = 0});
-  evolution.read_choice("crossover", spec.crossover, kCrossovers);
+  evolution.read_choice_list("crossover", spec.crossover,
+                             [&](const Json& value, const std::string& path, Crossover& out) {
+                               return read_crossover(value, path, out, problems);
+                             });
   evolution.read_number("crossover_rate", spec.crossover_rate, kProbability);
   evolution.read_choice("initialization_distribution", spec.initialization_distribution,
                         kInitializations);
   evolution.read_number("initialization_range", spec.initialization_range,
                         {.min = 0, .min_inclusive = false});
   read_fitness(evolution, spec.fitness);
+  evolution.read_bool("early_stop", spec.early_stop);
+  if (spec.early_stop && (spec.fitness.size() != 1 || !spec.fitness.front().target)) {
+    problems.error("evolution.early_stop",
+                   "needs exactly one fitness objective with a target (fitness[0].target)");
+  }
   std::uint64_t seed = 0;
   if (evolution.find("seed") != nullptr) {
     evolution.read_integer("seed", seed, std::uint64_t{0}, std::uint64_t{1} << 53);
@@ -544,6 +636,11 @@ LeafSpec read_leaf(const Json& root, Problems& problems) {
   leaf.read_string("esp_host", host);
   int port = 0;
   leaf.read_integer("esp_port", port, 1, 65535);
+  leaf.read_string("esp_service_name", host);
+  bool secure = false;
+  leaf.read_bool("secure", secure);
+  int max_workers = 0;
+  leaf.read_integer("max_workers", max_workers, 0, 1'000'000);
   as_object(leaf.find("grpc_options"), "LEAF.grpc_options", problems);
   return spec;
 }
@@ -583,8 +680,9 @@ std::string_view name_of(ParentSelection value) {
 std::string_view name_of(MutationType value) {
   return name_in(kMutations, value);
 }
-std::string_view name_of(Crossover value) {
-  return name_in(kCrossovers, value);
+std::string name_of(Crossover value) {
+  if (value.kind == CrossoverKind::kPoints) return fmt::format("{}_points", value.points);
+  return std::string(name_in(kCrossovers, value.kind));
 }
 std::string_view name_of(Initialization value) {
   return name_in(kInitializations, value);

@@ -14,17 +14,31 @@
 namespace esp::evolution {
 
 enum class Activation { kLinear, kRelu, kTanh, kSigmoid, kSoftmax };
-enum class ParentSelection { kTournament, kProportion, kRandom };
-enum class MutationType { kGaussianNoisePercentage, kGaussianNoiseFixed, kUniformReset };
-enum class Crossover { kUniform, kOnePoint };
-enum class Initialization { kOrthogonal, kUniform, kNormal, kXavier, kHe };
-enum class CandidatesToPersist { kAll, kElites, kBest, kNone };
+enum class ParentSelection {
+  kTournament,          // two binary tournaments with replacement: the parents may be the same
+  kTournamentDistinct,  // four distinct candidates, two tournaments: two distinct parents
+  kProportion,          // chance proportional to fitness
+  kRanking,             // chance proportional to rank (the best n, the worst 1)
+  kSigmaScaling,        // chance 1 + (f - mean) / (sigma_scaling_factor * sd), floored
+  kRandom,
+  kBest,  // the two best parents for every child
+};
+enum class MutationType { kGaussianNoisePercentage, kGaussianNoiseFixed, kUniformReset, kNone };
+enum class CrossoverKind { kUniformWeight, kUniformLayer, kPoints, kCloneDaddy };
+enum class Initialization { kOrthogonal, kUniform, kNormal, kCauchy, kXavier, kHe };
+enum class CandidatesToPersist { kAll, kElites, kBest, kNone, kPareto };
 
-// The spelling used in the parameters document, e.g. "gaussian_noise_fixed".
+struct Crossover {
+  CrossoverKind kind = CrossoverKind::kUniformWeight;
+  std::size_t points = 0;  // for kPoints: where the genome is cut, k >= 1
+  bool operator==(const Crossover&) const = default;
+};
+
+// The spelling used in the parameters document, e.g. "gaussian_noise_fixed", "3_points".
 std::string_view name_of(Activation value);
 std::string_view name_of(ParentSelection value);
 std::string_view name_of(MutationType value);
-std::string_view name_of(Crossover value);
+std::string name_of(Crossover value);
 std::string_view name_of(Initialization value);
 std::string_view name_of(CandidatesToPersist value);
 
@@ -62,6 +76,7 @@ struct NetworkSpec {
 struct Objective {
   std::string metric_name;
   bool maximize = true;
+  std::optional<double> target;  // where a run may stop early (early_stop)
 };
 
 struct EvolutionSpec {
@@ -69,15 +84,20 @@ struct EvolutionSpec {
   int population_size = 10;
   int nb_elites = 2;
   ParentSelection parent_selection = ParentSelection::kTournament;
+  double sigma_scaling_factor = 2.0;
   double remove_population_pct = 0.8;
-  MutationType mutation_type = MutationType::kGaussianNoisePercentage;
+  // One drawn per child when there are several.
+  std::vector<MutationType> mutation_type{MutationType::kGaussianNoisePercentage};
   double mutation_probability = 0.1;
   double mutation_factor = 0.1;
-  Crossover crossover = Crossover::kUniform;
+  std::vector<Crossover> crossover{Crossover{}};  // one drawn per child when there are several
   double crossover_rate = 1.0;
   Initialization initialization_distribution = Initialization::kOrthogonal;
   double initialization_range = 1.0;
-  std::vector<Objective> fitness{{"score", true}};
+  std::vector<Objective> fitness{{"score", true, std::nullopt}};
+  // With one objective that has a target: the run is over once the best candidate
+  // reaches it (evaluation_stats say so; clients stop).
+  bool early_stop = false;
   std::optional<std::uint64_t> seed;  // absent: the caller derives one from the experiment id
 };
 
@@ -86,7 +106,7 @@ struct LeafSpec {
   std::string experiment_id;
   std::string version;
   std::string persistence_dir;
-  CandidatesToPersist candidates_to_persist = CandidatesToPersist::kElites;
+  CandidatesToPersist candidates_to_persist = CandidatesToPersist::kBest;
   bool reevaluate_elites = true;
 };
 

@@ -10,21 +10,31 @@
 
 namespace esp::evolution {
 
-// The candidates that may become parents, best first, with the weight each gets under
-// fitness-proportionate selection (ignored by the other methods; need not sum to 1).
+// The candidates that may become parents, best first, with each one's fitness for the
+// methods that weigh it (proportion, sigma_scaling; larger is better; need not be
+// positive). The other methods use only the order.
 struct ParentPool {
   std::vector<std::uint32_t> candidates;
-  std::vector<double> weights;
+  std::vector<double> fitness;
 };
 
 struct ParentPair {
   std::uint32_t first;
-  std::uint32_t second;  // differs from first whenever the pool has two candidates
+  std::uint32_t second;
 };
 
-// tournament: binary tournament on pool position (the better ranked wins);
-// proportion: chance proportional to weight; random: uniform.
-std::vector<ParentPair> select_parents(ParentSelection method, const ParentPool& pool,
+struct SelectionSettings {
+  ParentSelection method = ParentSelection::kTournament;
+  double sigma_scaling_factor = 2.0;
+};
+
+// Whether `method` reads ParentPool::fitness.
+bool weighs_fitness(ParentSelection method);
+
+// `pairs` parent pairs (ParentSelection says how each method draws). tournament may
+// pair a candidate with itself; tournament_distinct and best never do while the pool
+// has two candidates; the others draw the second parent again when it equals the first.
+std::vector<ParentPair> select_parents(const SelectionSettings& settings, const ParentPool& pool,
                                        std::size_t pairs, RandomStream& random);
 
 }  // namespace esp::evolution

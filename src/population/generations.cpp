@@ -6,8 +6,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <cmath>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <span>
 
 #include "auth/digest.h"
 #include "codec/candidate_json.h"
@@ -145,7 +148,20 @@ Result<std::vector<evolution::MetricValues>> client_metrics(
   return metrics;
 }
 
-Json evaluation_stats(const evolution::GenerationStats& stats) {
+Json metrics_json(const evolution::MetricValues& metrics) {
+  Json json = Json::object();
+  for (const auto& [name, value] : metrics)
+    json[name] = value;
+  return json;
+}
+
+// The original's "server_metrics" (every evaluated candidate's metrics, is_elite and,
+// with several objectives, its NSGA-II rank and crowding distance), beside esp's summary.
+Json evaluation_stats(const evolution::ExperimentParams& params,
+                      const evolution::Population& evaluated,
+                      std::span<const evolution::MetricValues> metrics,
+                      const evolution::NextGeneration& result) {
+  const auto& stats = result.evaluated;
   Json objectives = Json::array();
   for (const auto& summary : stats.objectives) {
     objectives.push_back({{"metric", summary.metric_name},
@@ -154,24 +170,68 @@ Json evaluation_stats(const evolution::GenerationStats& stats) {
                           {"max", summary.max},
                           {"mean", summary.mean}});
   }
-  return {{"objectives", objectives},
-          {"fronts", stats.fronts},
-          {"first_front_size", stats.first_front_size},
-          {"incomplete", stats.incomplete}};
+  const bool several = params.evolution.fitness.size() > 1;
+  Json server_metrics = Json::object();
+  for (std::size_t i = 0; i < evaluated.candidates.size(); ++i) {
+    Json entry = metrics_json(metrics[i]);
+    const auto& standing = result.standings[i];
+    entry["is_elite"] = standing.elite;
+    if (several) {
+      entry["NSGA-II_rank"] = standing.front;
+      // JSON has no infinity: a front's boundary gets the largest finite double.
+      entry["NSGA-II_crowding_distance"] =
+          std::isfinite(standing.crowding) ? standing.crowding : std::numeric_limits<double>::max();
+    }
+    server_metrics[evaluated.candidates[i].id] = std::move(entry);
+  }
+  Json json{{"server_metrics", std::move(server_metrics)},
+            {"objectives", objectives},
+            {"fronts", stats.fronts},
+            {"first_front_size", stats.first_front_size},
+            {"incomplete", stats.incomplete}};
+  // early_stop (validated: one objective, with a target): whether the best candidate
+  // reached it, so clients know the run is over.
+  const auto& objective = params.evolution.fitness.front();
+  if (params.evolution.early_stop && objective.target && !stats.objectives.empty() &&
+      stats.objectives.front().count > 0) {
+    const auto& summary = stats.objectives.front();
+    const bool reached =
+        objective.maximize ? summary.max >= *objective.target : summary.min <= *objective.target;
+    json["early_stop"] = {{"target", *objective.target}, {"reached", reached}};
+  }
+  return json;
+}
+
+// Elites come back with the metrics they were evaluated with, so a client that does not
+// evaluate them again (reevaluate_elites: false) still has them.
+void keep_elite_metrics(const evolution::Population& evaluated,
+                        std::span<const evolution::MetricValues> metrics,
+                        evolution::Population& next) {
+  std::map<std::string_view, std::size_t> position;
+  for (std::size_t i = 0; i < evaluated.candidates.size(); ++i)
+    position.emplace(evaluated.candidates[i].id, i);
+  for (auto& candidate : next.candidates) {
+    if (!candidate.elite) continue;
+    if (auto found = position.find(candidate.id); found != position.end())
+      candidate.metrics = metrics[found->second];
+  }
 }
 
 pb::PopulationResponse to_message(const evolution::NetworkShape& shape,
                                   const evolution::Population& population,
-                                  const std::string& checkpoint_id, const Json& stats) {
+                                  const std::string& experiment_id,
+                                  const std::string& checkpoint_id, const std::string& stats) {
   pb::PopulationResponse message;
   message.set_generation_count(population.generation);
   message.set_checkpoint_id(checkpoint_id);
-  message.set_evaluation_stats(stats.dump());
+  message.set_evaluation_stats(stats);
   for (std::size_t i = 0; i < population.candidates.size(); ++i) {
+    const auto& from = population.candidates[i];
     auto* candidate = message.add_population();
-    candidate->set_id(population.candidates[i].id);
+    candidate->set_id(from.id);
     candidate->set_interpretation(encode_weights(shape, population.genomes[i]));
-    candidate->set_identity(identity_json(population.candidates[i]));
+    if (from.elite) candidate->set_metrics(metrics_json(from.metrics).dump());
+    candidate->set_identity(identity_json(from, experiment_id));
   }
   return message;
 }
@@ -400,7 +460,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   const evolution::Seed seed =
       params->evolution.seed.value_or(evolution::seed_from(job.experiment_id));
   evolution::Population next;
-  Json stats = Json::object();
+  std::string stats;  // none on the seed answer, as the original
   if (job.source_checkpoint.empty()) {
     next = evolution::initial_population(*params, seed, {.threads = threads});
     timings.engine_ms = watch.lap_ms();
@@ -414,13 +474,14 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
         *params, **evaluated, evolution::Scores::from(*metrics, params->evolution.fitness), seed,
         {.threads = threads});
     if (!result.ok()) return result.error();
+    keep_elite_metrics(**evaluated, *metrics, result->population);
+    stats = evaluation_stats(*params, **evaluated, *metrics, *result).dump();
     next = std::move(result->population);
-    stats = evaluation_stats(result->evaluated);
     timings.engine_ms = watch.lap_ms();
   }
   const std::string checkpoint_id = checkpoint_id_for(job.experiment_id, next.generation, job.id);
-  auto message =
-      std::make_unique<pb::PopulationResponse>(to_message(shape, next, checkpoint_id, stats));
+  auto message = std::make_unique<pb::PopulationResponse>(
+      to_message(shape, next, job.experiment_id, checkpoint_id, stats));
   // SerializeAsString answers an empty string past protobuf's limit; never store that.
   if (const std::size_t size = message->ByteSizeLong(); size > std::numeric_limits<int>::max()) {
     return Error{

@@ -150,6 +150,22 @@ class EspClientTest(unittest.TestCase):
                 if domain == "pareto":
                     self.assertIn("Pareto front", svg)
 
+    def test_run_stops_early_once_the_target_is_reached(self):
+        params = json.load(open(os.path.join(EXAMPLES, "function.json")))
+        params["evolution"]["early_stop"] = True
+        params["evolution"]["fitness"][0]["target"] = 0.5  # reached within a few generations
+        path = os.path.join(self.work, "early.json")
+        with open(path, "w") as f:
+            json.dump(params, f)
+        answer = self.esp("run", path, "--domain", "function", "--output-dir", "run-early",
+                          "--experiment-id", "early")
+        self.assertEqual(answer.returncode, 0, answer.stderr)
+        self.assertIn("target reached: stopping early (early_stop)", answer.stdout)
+        generations = len(re.findall(r"^generation \d+/\d+ checkpoint=", answer.stdout, re.M))
+        self.assertLess(generations, params["evolution"]["nb_generations"])
+        summary = json.load(open(os.path.join(self.work, "run-early", "summary.json")))
+        self.assertGreaterEqual(summary["best_metrics"]["score"], 0.5)
+
     def test_a_terminal_gets_one_redrawn_progress_bar(self):
         """Under a pseudo-terminal (util-linux `script`), progress redraws one line."""
         command = " ".join([ESP, "--url", self.espd.url(""), "--port", str(self.espd.grpc_port), "run",

@@ -63,7 +63,9 @@ class PopulationGrpcTest(unittest.TestCase):
         weights, layers = decode_weights(seed.population[0].interpretation)
         self.assertEqual(layers, 2)
         self.assertEqual(len(weights), 4 * 16 + 16 + 16 * 2 + 2)
-        self.assertEqual(json.loads(seed.population[0].identity)["origin"], "initial")
+        self.assertEqual(json.loads(seed.population[0].identity)["origin"], "(none)")
+        self.assertEqual([c.id for c in seed.population][:2], ["1_1", "1_2"])  # numbered from 1
+        self.assertEqual(seed.evaluation_stats, b"")  # none on the seed answer, as the original
 
         evaluated = self.evaluate(seed)
         scores = {c.id: json.loads(c.metrics)["score"] for c in evaluated.population}
@@ -73,14 +75,29 @@ class PopulationGrpcTest(unittest.TestCase):
         self.assertEqual(len(second.population), 20)
         self.assertRegex(second.checkpoint_id, r"^loop/2/")
         by_id = {c.id: c for c in seed.population}
-        elites = [c for c in second.population if json.loads(c.identity).get("elite")]
+        # Elites keep id, identity, interpretation and the metrics they were evaluated with.
+        elites = [c for c in second.population if c.id in by_id]
         self.assertEqual(sorted(c.id for c in elites), sorted(best))
         for elite in elites:
             self.assertEqual(elite.interpretation, by_id[elite.id].interpretation)
-        children = [json.loads(c.identity) for c in second.population if not json.loads(c.identity).get("elite")]
-        self.assertTrue(all(child["generation"] == 2 and child["parents"] for child in children))
+            self.assertEqual(elite.identity, by_id[elite.id].identity)
+            self.assertEqual(json.loads(elite.metrics), {"score": scores[elite.id]})
+        children = [c for c in second.population if c.id not in by_id]
+        for child in children:
+            identity = json.loads(child.identity)
+            self.assertEqual(child.metrics, b"")
+            self.assertEqual((identity["unique_id"], identity["birth_generation"]), (child.id, 2))
+            self.assertEqual(identity["experiment_version"], "loop")
+            self.assertTrue(all(parent in by_id for parent in identity["ancestor_ids"]))
+            self.assertEqual(identity["ancestor_count"], 1)
+            self.assertRegex(identity["origin"], r"^1_\d+~CUW~1_\d+#MGNP$")
         stats = json.loads(second.evaluation_stats)
         self.assertEqual(stats["objectives"][0]["max"], max(scores.values()))
+        # What the SDK's loop reads without checking: every evaluated candidate's metrics.
+        self.assertEqual(set(stats["server_metrics"]), set(by_id))
+        for candidate_id, entry in stats["server_metrics"].items():
+            self.assertEqual(entry["score"], scores[candidate_id])
+            self.assertEqual(entry["is_elite"], candidate_id in best)
 
         again = self.stub.GetPopulation(structs.ExistingPopulationRequest(
             version="v1", experiment_id="loop", checkpoint_id=second.checkpoint_id),

@@ -111,7 +111,7 @@ class PopulationRestTest(unittest.TestCase):
         self.assertEqual(len(seed["population"]), FIXTURE["evolution"]["population_size"])
         weights, layers = decode_weights(base64.b64decode(seed["population"][0]["interpretation"]))
         self.assertEqual((layers, len(weights)), (2, 4 * 16 + 16 + 16 * 2 + 2))
-        self.assertEqual(seed["population"][0]["identity"]["origin"], "initial")
+        self.assertEqual(seed["population"][0]["identity"]["origin"], "(none)")
 
         # The same population as the gRPC message, by Accept; the unescaped id works too.
         raw = self.writer("GET", f"/v1/experiments/loop/checkpoints/{seed_id}",
@@ -136,9 +136,10 @@ class PopulationRestTest(unittest.TestCase):
         self.assertEqual(self.generation("loop", request)["id"], next_op["id"])
 
         second = self.checkpoint("loop", done["result"]["checkpoint_id"]).json()
-        elites = {c["id"]: c for c in second["population"] if c["identity"].get("elite")}
-        self.assertEqual(sorted(elites), sorted(best))
         by_id = {c["id"]: c for c in seed["population"]}
+        elites = {c["id"]: c for c in second["population"] if c["id"] in by_id}
+        self.assertEqual(sorted(elites), sorted(best))
+        self.assertEqual({e: elites[e]["metrics"]["score"] for e in elites}, {e: scores[e] for e in elites})
         for elite_id, elite in elites.items():
             self.assertEqual(elite["interpretation"], by_id[elite_id]["interpretation"])
         self.assertEqual(second["evaluation_stats"]["objectives"][0]["max"], max(scores.values()))

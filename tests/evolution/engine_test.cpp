@@ -113,6 +113,7 @@ TEST(NextGeneration, ChildrenRecordParentsAndOperators) {
   auto params = params_from({{"population_size", 20},
                              {"nb_elites", 2},
                              {"remove_population_pct", 0.75},
+                             {"parent_selection", "tournament_distinct"},
                              {"crossover", "one_point"},
                              {"mutation_type", "gaussian_noise_fixed"}});
   auto evaluated = initial_population(params, 2);
@@ -129,7 +130,8 @@ TEST(NextGeneration, ChildrenRecordParentsAndOperators) {
     EXPECT_EQ(child.id, "2_" + std::to_string(i + 1));
     EXPECT_EQ(child.identity.generation, 2);
     EXPECT_EQ(child.identity.origin, Origin::kOffspring);
-    EXPECT_EQ(child.identity.crossover, Crossover::kOnePoint);
+    EXPECT_EQ(child.identity.crossover, (Crossover{.kind = CrossoverKind::kPoints, .points = 1}));
+    EXPECT_EQ(child.identity.ancestor_count, 1);
     EXPECT_EQ(child.identity.mutation, MutationType::kGaussianNoiseFixed);
     ASSERT_EQ(child.identity.parents.size(), 2U);
     EXPECT_NE(child.identity.parents[0], child.identity.parents[1]);
@@ -137,6 +139,60 @@ TEST(NextGeneration, ChildrenRecordParentsAndOperators) {
       EXPECT_TRUE(allowed.contains(parent)) << parent;
   }
   EXPECT_EQ(ids.size(), 18U);
+}
+
+TEST(NextGeneration, CloneDaddyChildrenAreTheirFirstParentBeforeMutation) {
+  auto params = params_from(
+      {{"population_size", 12}, {"crossover", "clone_daddy"}, {"mutation_type", "none"}});
+  auto evaluated = initial_population(params, 5);
+  auto next = next_generation(params, evaluated,
+                              scores_by(12, 1, [](std::size_t i) { return double(i); }), 5);
+  ASSERT_TRUE(next.ok());
+  std::map<std::string, std::size_t> index;
+  for (std::size_t i = 0; i < 12; ++i)
+    index[evaluated.candidates[i].id] = i;
+  for (std::size_t i = 2; i < 12; ++i) {
+    const auto& child = next->population.candidates[i];
+    ASSERT_EQ(child.identity.parents.size(), 1U);
+    EXPECT_EQ(child.identity.crossover->kind, CrossoverKind::kCloneDaddy);
+    EXPECT_EQ(child.identity.mutation, MutationType::kNone);
+    EXPECT_TRUE(same_bits(next->population.genomes[i],
+                          evaluated.genomes[index.at(child.identity.parents[0])]));
+  }
+}
+
+TEST(NextGeneration, ListsOfOperatorsAreDrawnPerChild) {
+  auto params =
+      params_from({{"population_size", 200},
+                   {"crossover", Json::array({"uniform_weight", "clone_daddy", "3_points"})},
+                   {"mutation_type", Json::array({"none", "gaussian_noise_fixed"})}});
+  auto evaluated = initial_population(params, 6);
+  auto next = next_generation(params, evaluated,
+                              scores_by(200, 1, [](std::size_t i) { return double(i); }), 6);
+  ASSERT_TRUE(next.ok());
+  std::map<std::string, int> crossovers;
+  std::map<MutationType, int> mutations;
+  for (std::size_t i = 2; i < 200; ++i) {
+    const auto& identity = next->population.candidates[i].identity;
+    ++crossovers[name_of(*identity.crossover)];
+    ++mutations[*identity.mutation];
+  }
+  EXPECT_EQ(crossovers.size(), 3U);
+  for (const auto& [name, count] : crossovers)
+    EXPECT_GT(count, 40) << name;  // about 66 each
+  EXPECT_GT(mutations[MutationType::kNone], 70);
+  EXPECT_GT(mutations[MutationType::kGaussianNoiseFixed], 70);
+}
+
+TEST(NextGeneration, StandingsSayWhichEvaluatedCandidatesBecameElites) {
+  auto params = params_from({{"population_size", 10}, {"nb_elites", 3}});
+  auto evaluated = initial_population(params, 8);
+  auto next = next_generation(params, evaluated,
+                              scores_by(10, 1, [](std::size_t i) { return double(i); }), 8);
+  ASSERT_TRUE(next.ok());
+  ASSERT_EQ(next->standings.size(), 10U);
+  for (std::size_t i = 0; i < 10; ++i)
+    EXPECT_EQ(next->standings[i].elite, i >= 7) << i;  // the three best scores
 }
 
 TEST(NextGeneration, WithoutCrossoverAChildIsItsParentMutated) {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <set>
 #include <vector>
 
 namespace esp::evolution {
@@ -172,28 +173,62 @@ TEST(UniformCrossover, TakesEachWeightFromEitherParentEvenly) {
   EXPECT_NEAR(double(n) / double(runs), 2.0, 0.01);
 }
 
-TEST(OnePointCrossover, CutsEachLayerOnceFirstParentBeforeSecondAfter) {
+TEST(UniformLayerCrossover, EachLayerComesWholeFromOneParent) {
   NetworkShape shape({{.inputs = 10, .outputs = 10, .use_bias = true},
                       {.inputs = 10, .outputs = 3, .use_bias = true}},
                      1);
   std::vector<float> first(shape.weight_count(), 1.0F);
   std::vector<float> second(shape.weight_count(), 2.0F);
-  std::vector<std::size_t> cuts_seen;
-  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+  std::set<std::vector<float>> mixes;
+  for (std::uint64_t seed = 0; seed < 64; ++seed) {
     std::vector<float> child(shape.weight_count(), 0.0F);
     RandomStream random(seed);
-    one_point_crossover(shape, first, second, child, random);
+    uniform_layer_crossover(shape, first, second, child, random);
+    std::vector<float> mix;
     for (const auto& layer : shape.layers()) {
       std::span<const float> part(child.data() + layer.offset, layer.weight_count());
-      auto cut = std::find(part.begin(), part.end(), 2.0F) - part.begin();
-      EXPECT_TRUE(std::all_of(part.begin(), part.begin() + cut, [](float w) { return w == 1.0F; }));
-      EXPECT_TRUE(std::all_of(part.begin() + cut, part.end(), [](float w) { return w == 2.0F; }));
-      if (layer.offset == 0) cuts_seen.push_back(std::size_t(cut));
+      EXPECT_TRUE(std::all_of(part.begin(), part.end(), [&](float w) { return w == part[0]; }));
+      mix.push_back(part[0]);
     }
+    mixes.insert(mix);
   }
-  auto [low, high] = std::minmax_element(cuts_seen.begin(), cuts_seen.end());
-  EXPECT_LT(*low, 15U);
-  EXPECT_GT(*high, 95U);
+  EXPECT_EQ(mixes.size(), 4U);  // every combination of two layers from two parents occurs
+}
+
+TEST(PointsCrossover, SwitchesParentExactlyKTimesStartingWithTheFirst) {
+  std::vector<float> first(100, 1.0F);
+  std::vector<float> second(100, 2.0F);
+  for (std::size_t k : {1U, 3U, 7U}) {
+    std::set<std::size_t> first_cuts;
+    for (std::uint64_t seed = 0; seed < 200; ++seed) {
+      std::vector<float> child(100, 0.0F);
+      RandomStream random(seed);
+      points_crossover(k, first, second, child, random);
+      EXPECT_EQ(child.front(), 1.0F);
+      std::size_t switches = 0;
+      std::size_t first_cut = 0;
+      for (std::size_t i = 1; i < child.size(); ++i) {
+        if (child[i] != child[i - 1] && switches++ == 0) first_cut = i;
+      }
+      EXPECT_EQ(switches, k);
+      first_cuts.insert(first_cut);
+    }
+    EXPECT_GT(first_cuts.size(), 10U) << "cuts are drawn, not fixed";
+  }
+  // More points than places: every place is cut once.
+  std::vector<float> child(5, 0.0F);
+  RandomStream random(1);
+  points_crossover(10, std::span(first).first(5), std::span(second).first(5), child, random);
+  EXPECT_EQ(child, (std::vector<float>{1, 2, 1, 2, 1}));
+}
+
+TEST(Mutation, NoneLeavesTheGenomeAsItIs) {
+  std::vector<float> genome(1000, 0.5F);
+  RandomStream random(4);
+  OperatorScratch scratch;
+  Mutation(MutationSettings{.type = MutationType::kNone, .probability = 1.0F})
+      .apply(genome, random, scratch);
+  EXPECT_TRUE(std::all_of(genome.begin(), genome.end(), [](float w) { return w == 0.5F; }));
 }
 
 }  // namespace

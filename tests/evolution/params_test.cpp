@@ -70,10 +70,10 @@ TEST(Params, DefaultsMatchTheDocument) {
   EXPECT_EQ(e.nb_elites, 2);
   EXPECT_EQ(e.parent_selection, ParentSelection::kTournament);
   EXPECT_DOUBLE_EQ(e.remove_population_pct, 0.8);
-  EXPECT_EQ(e.mutation_type, MutationType::kGaussianNoisePercentage);
+  EXPECT_EQ(e.mutation_type, std::vector{MutationType::kGaussianNoisePercentage});
   EXPECT_DOUBLE_EQ(e.mutation_probability, 0.1);
   EXPECT_DOUBLE_EQ(e.mutation_factor, 0.1);
-  EXPECT_EQ(e.crossover, Crossover::kUniform);
+  EXPECT_EQ(e.crossover, std::vector{Crossover{}});
   EXPECT_DOUBLE_EQ(e.crossover_rate, 1.0);
   EXPECT_EQ(e.initialization_distribution, Initialization::kOrthogonal);
   EXPECT_DOUBLE_EQ(e.initialization_range, 1.0);
@@ -82,8 +82,54 @@ TEST(Params, DefaultsMatchTheDocument) {
   EXPECT_TRUE(e.fitness[0].maximize);
   EXPECT_FALSE(e.seed.has_value());
   EXPECT_EQ(params->leaf.representation, "NNWeights");
-  EXPECT_EQ(params->leaf.candidates_to_persist, CandidatesToPersist::kElites);
+  EXPECT_EQ(params->leaf.candidates_to_persist, CandidatesToPersist::kBest);
   EXPECT_TRUE(params->leaf.reevaluate_elites);
+}
+
+TEST(Params, AcceptsAnSdkUsersFileUnchangedWithEveryChoiceItMakes) {
+  auto report = check_params(read_fixture("experiment-sdk.json"));
+  ASSERT_TRUE(report.params) << (report.errors.empty() ? "" : report.errors[0].to_string());
+  EXPECT_TRUE(report.warnings.empty()) << report.warnings[0].to_string();
+  const auto& e = report.params->evolution;
+  EXPECT_EQ(e.parent_selection, ParentSelection::kTournamentDistinct);
+  EXPECT_EQ(e.crossover, (std::vector<Crossover>{{.kind = CrossoverKind::kUniformWeight},
+                                                 {.kind = CrossoverKind::kPoints, .points = 2},
+                                                 {.kind = CrossoverKind::kCloneDaddy}}));
+  EXPECT_EQ(e.mutation_type, (std::vector{MutationType::kGaussianNoisePercentage,
+                                          MutationType::kGaussianNoiseFixed}));
+  EXPECT_EQ(e.initialization_distribution, Initialization::kCauchy);
+  EXPECT_TRUE(e.early_stop);
+  EXPECT_EQ(e.fitness.at(0).target, 0.95);
+  EXPECT_FALSE(report.params->leaf.reevaluate_elites);
+}
+
+TEST(Params, ReadsEveryChoiceTheSdkNames) {
+  for (const auto* selection : {"tournament", "tournament_distinct", "proportion", "ranking",
+                                "sigma_scaling", "random", "best"}) {
+    auto document = minimal();
+    document["evolution"] = {{"parent_selection", selection}};
+    auto params = parse_params(document.dump());
+    ASSERT_TRUE(params.ok()) << selection << ": " << params.error().message;
+    EXPECT_EQ(name_of(params->evolution.parent_selection), selection);
+  }
+  for (const auto* crossover :
+       {"uniform_weight", "uniform_layer", "1_points", "3_points", "clone_daddy"}) {
+    auto document = minimal();
+    document["evolution"] = {{"crossover", crossover}};
+    auto params = parse_params(document.dump());
+    ASSERT_TRUE(params.ok()) << crossover << ": " << params.error().message;
+    EXPECT_EQ(name_of(params->evolution.crossover.at(0)), crossover);
+  }
+  auto document = minimal();
+  document["evolution"] = {{"mutation_type", "none"},
+                           {"initialization_distribution", "cauchy"},
+                           {"crossover", "uniform"}};
+  document["LEAF"] = {{"candidates_to_persist", "pareto"}};
+  auto params = parse_params(document.dump());
+  ASSERT_TRUE(params.ok()) << params.error().message;
+  EXPECT_EQ(params->evolution.mutation_type, std::vector{MutationType::kNone});
+  EXPECT_EQ(params->evolution.crossover.at(0), Crossover{});  // "uniform" is uniform_weight
+  EXPECT_EQ(params->leaf.candidates_to_persist, CandidatesToPersist::kPareto);
 }
 
 TEST(Params, ReadsEveryEvolutionSetting) {
@@ -103,10 +149,11 @@ TEST(Params, ReadsEveryEvolutionSetting) {
   EXPECT_EQ(e.nb_elites, 5);
   EXPECT_EQ(e.parent_selection, ParentSelection::kProportion);
   EXPECT_DOUBLE_EQ(e.remove_population_pct, 0.5);
-  EXPECT_EQ(e.mutation_type, MutationType::kUniformReset);
+  EXPECT_EQ(e.mutation_type, std::vector{MutationType::kUniformReset});
   EXPECT_DOUBLE_EQ(e.mutation_probability, 0.25);
   EXPECT_DOUBLE_EQ(e.mutation_factor, 0.3);
-  EXPECT_EQ(e.crossover, Crossover::kOnePoint);
+  // esp's earlier name for a single cut.
+  EXPECT_EQ(e.crossover, (std::vector{Crossover{.kind = CrossoverKind::kPoints, .points = 1}}));
   EXPECT_DOUBLE_EQ(e.crossover_rate, 0.7);
   EXPECT_EQ(e.initialization_distribution, Initialization::kXavier);
   EXPECT_DOUBLE_EQ(e.initialization_range, 2.5);
@@ -164,15 +211,20 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"/evolution/nb_elites", "10",
                  "evolution.nb_elites: must be < population_size (got 10 >= 10)"},
         BadValue{"/evolution/parent_selection", "\"roulette\"",
-                 "evolution.parent_selection: must be one of tournament, proportion, random, got "
-                 "\"roulette\""},
+                 "evolution.parent_selection: must be one of tournament, tournament_distinct, "
+                 "proportion, ranking, sigma_scaling, random, best, got \"roulette\""},
         BadValue{"/evolution/remove_population_pct", "1",
                  "evolution.remove_population_pct: must be < 1, got 1"},
         BadValue{"/evolution/remove_population_pct", "-0.1",
                  "evolution.remove_population_pct: must be >= 0, got -0.1"},
         BadValue{"/evolution/mutation_type", "3",
                  "evolution.mutation_type: must be one of gaussian_noise_percentage, "
-                 "gaussian_noise_fixed, uniform_reset, got 3"},
+                 "gaussian_noise_fixed, uniform_reset, none, got 3"},
+        BadValue{"/evolution/mutation_type", "[\"none\", \"gaussian\"]",
+                 "evolution.mutation_type[1]: must be one of gaussian_noise_percentage, "
+                 "gaussian_noise_fixed, uniform_reset, none, got \"gaussian\""},
+        BadValue{"/evolution/mutation_type", "[]",
+                 "evolution.mutation_type: must not be an empty list"},
         BadValue{"/evolution/mutation_probability", "1.5",
                  "evolution.mutation_probability: must be <= 1, got 1.5"},
         BadValue{"/evolution/mutation_factor", "-1",
@@ -180,11 +232,18 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"/evolution/mutation_factor", "\"big\"",
                  "evolution.mutation_factor: must be a number, got \"big\""},
         BadValue{"/evolution/crossover", "\"two_point\"",
-                 "evolution.crossover: must be one of uniform, one_point, got \"two_point\""},
+                 "evolution.crossover: must be one of uniform_weight, uniform_layer, <k>_points "
+                 "(e.g. 3_points), clone_daddy, or a list of these, got \"two_point\""},
+        BadValue{"/evolution/crossover", "[\"clone_daddy\", \"0_points\"]",
+                 "evolution.crossover[1]: must be one of uniform_weight, uniform_layer, "
+                 "<k>_points (e.g. 3_points), clone_daddy, or a list of these, got \"0_points\""},
+        BadValue{"/evolution/early_stop", "true",
+                 "evolution.early_stop: needs exactly one fitness objective with a target "
+                 "(fitness[0].target)"},
         BadValue{"/evolution/crossover_rate", "2", "evolution.crossover_rate: must be <= 1, got 2"},
         BadValue{"/evolution/initialization_distribution", "\"zeros\"",
                  "evolution.initialization_distribution: must be one of orthogonal, uniform, "
-                 "normal, xavier, glorot, he, got \"zeros\""},
+                 "normal, cauchy, xavier, glorot, he, got \"zeros\""},
         BadValue{"/evolution/initialization_range", "0",
                  "evolution.initialization_range: must be > 0, got 0"},
         BadValue{"/evolution/seed", "-3", "evolution.seed: must be >= 0, got -3"},
@@ -225,9 +284,9 @@ INSTANTIATE_TEST_SUITE_P(
                  "LEAF.representation: \"KerasNN\" is not supported yet; esp evolves NNWeights"},
         BadValue{"/LEAF/representation", "\"Tree\"",
                  "LEAF.representation: must be one of NNWeights, KerasNN, RuleBased, got \"Tree\""},
-        BadValue{
-            "/LEAF/candidates_to_persist", "\"some\"",
-            "LEAF.candidates_to_persist: must be one of all, elites, best, none, got \"some\""},
+        BadValue{"/LEAF/candidates_to_persist", "\"some\"",
+                 "LEAF.candidates_to_persist: must be one of all, elites, best, none, pareto, got "
+                 "\"some\""},
         BadValue{
             "/LEAF/experiment_id", "\"a/b\"",
             "LEAF.experiment_id: must be 1 to 128 letters, digits, '-', '_' or '.', got \"a/b\""},
