@@ -13,6 +13,7 @@ from population_stubs import population_service_pb2_grpc as service
 from population_stubs import population_structs_pb2 as structs
 
 FIXTURE = json.load(open(__file__.rsplit("/", 2)[0] + "/fixtures/experiment.json"))
+MOO = json.load(open(__file__.rsplit("/", 2)[0] + "/fixtures/experiment-moo.json"))
 
 
 class PopulationGrpcTest(unittest.TestCase):
@@ -109,6 +110,26 @@ class PopulationGrpcTest(unittest.TestCase):
         resent = self.next_population("loop", self.evaluate(second))
         self.assertEqual(third.checkpoint_id, resent.checkpoint_id)
         self.assertEqual(third, resent)
+
+    def test_several_objectives_report_each_candidates_nsga2_rank_and_crowding(self):
+        seed = self.next_population("moo", config=MOO)
+        evaluated = structs.PopulationResponse()
+        evaluated.CopyFrom(seed)
+        rng = random.Random(7)
+        for candidate in evaluated.population:
+            candidate.metrics = json.dumps({"reward": rng.random(), "cost": rng.random()}).encode()
+        second = self.next_population("moo", evaluated, config=MOO)
+        server_metrics = json.loads(second.evaluation_stats)["server_metrics"]
+        self.assertEqual(len(server_metrics), len(seed.population))
+        points = {c.id: json.loads(c.metrics) for c in evaluated.population}
+        first_front = {i for i, entry in server_metrics.items() if entry["NSGA-II_rank"] == 0}
+        # The first front is exactly the candidates no other candidate dominates.
+        def dominated(a):
+            return any(b["reward"] >= a["reward"] and b["cost"] <= a["cost"] and b != a for b in points.values())
+        self.assertEqual(first_front, {i for i, p in points.items() if not dominated(p)})
+        for entry in server_metrics.values():
+            self.assertGreaterEqual(entry["NSGA-II_crowding_distance"], 0)
+        self.assertEqual(sum(entry["is_elite"] for entry in server_metrics.values()), MOO["evolution"]["nb_elites"])
 
     def assert_code(self, code, action):
         with self.assertRaises(grpc.RpcError) as raised:
