@@ -7,13 +7,14 @@ namespace esp::codec {
 namespace {
 
 constexpr std::string_view kMagic = "ESPW";
-constexpr std::uint16_t kFormatVersion = 1;
+// 2: the first hidden layer is one branch per input (role 2), as the original's model.
+constexpr std::uint16_t kFormatVersion = 2;
 constexpr std::size_t kFixedHeaderBytes = 12;  // magic, version, layer count, weight count
 
 static_assert(std::endian::native == std::endian::little,
               "weights are written as stored in memory");
 
-enum class Role : std::uint8_t { kHidden = 0, kHead = 1 };
+enum class Role : std::uint8_t { kHidden = 0, kHead = 1, kInputBranch = 2 };
 
 void put_u16(std::string& out, std::uint16_t value) {
   out += static_cast<char>(value & 0xFF);
@@ -37,14 +38,17 @@ std::string header_of(const evolution::NetworkShape& shape) {
   put_u16(out, kFormatVersion);
   put_u16(out, static_cast<std::uint16_t>(shape.layers().size()));
   put_u32(out, static_cast<std::uint32_t>(shape.weight_count()));
-  const std::size_t hidden = shape.hidden_layers().size();
+  const std::size_t branches = shape.branches().size();
+  const std::size_t hidden = branches + shape.hidden_layers().size();
   for (std::size_t i = 0; i < shape.layers().size(); ++i) {
     const auto& layer = shape.layers()[i];
     put_u32(out, static_cast<std::uint32_t>(layer.inputs));
     put_u32(out, static_cast<std::uint32_t>(layer.outputs));
     out += static_cast<char>(layer.use_bias ? 1 : 0);
     out += static_cast<char>(layer.activation);
-    out += static_cast<char>(i < hidden ? Role::kHidden : Role::kHead);
+    out += static_cast<char>(i < branches ? Role::kInputBranch
+                             : i < hidden ? Role::kHidden
+                                          : Role::kHead);
     out += '\0';
   }
   return out;

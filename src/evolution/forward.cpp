@@ -69,6 +69,21 @@ void ForwardPass::run(std::span<const float> genome, std::span<const float> cont
   }
   std::copy(context.begin(), context.end(), current_.begin());
   std::span<const float> features{current_.data(), context.size()};
+  if (!shape_.branches().empty()) {
+    // Each input's own Dense, summed, then the first hidden layer's activation.
+    const std::size_t units = shape_.branches().front().outputs;
+    std::span<float> sum{next_.data(), units};
+    std::fill(sum.begin(), sum.end(), 0.0F);
+    branch_.resize(units);
+    for (const auto& branch : shape_.branches()) {
+      dense(branch, genome, context.subspan(branch.input_begin, branch.inputs), branch_);
+      for (std::size_t j = 0; j < units; ++j)
+        sum[j] += branch_[j];
+    }
+    activate(shape_.first_activation(), sum);
+    std::swap(current_, next_);
+    features = {current_.data(), units};
+  }
   for (const auto& layer : shape_.hidden_layers()) {
     std::span<float> out{next_.data(), layer.outputs};
     dense(layer, genome, features, out);

@@ -27,6 +27,7 @@ class ForwardPass {
   NetworkShape shape_;
   std::vector<float> current_;
   std::vector<float> next_;
+  std::vector<float> branch_;  // one input branch's output before the sum
 };
 
 }  // namespace esp::evolution

@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
@@ -396,7 +397,9 @@ std::vector<InputSpec> read_inputs(ObjectReader& network) {
 LayerSpec read_hidden_layer(const Json& value, const std::string& path, std::size_t index,
                             Problems& problems) {
   ObjectReader layer(as_object(&value, path, problems), path, problems);
-  LayerSpec spec{.name = fmt::format("hidden_{}", index + 1)};
+  // The original service's defaults: 10 tanh units with a bias.
+  LayerSpec spec{
+      .name = fmt::format("hidden_{}", index + 1), .units = 10, .activation = Activation::kTanh};
   layer.read_string("layer_name", spec.name);
   std::string type = "Dense";
   layer.read_string("layer_type", type);
@@ -405,9 +408,10 @@ LayerSpec read_hidden_layer(const Json& value, const std::string& path, std::siz
                    fmt::format("must be \"Dense\", got {}", describe(Json(type))));
   }
   auto params_path = layer.path_of("layer_params");
-  ObjectReader params(as_object(layer.require("layer_params"), params_path, problems), params_path,
+  ObjectReader params(as_object(layer.find("layer_params"), params_path, problems), params_path,
                       problems);
-  read_size(params, "units", spec.units);
+  // Only the first may have 0 units: the inputs are then concatenated (network.h).
+  params.read_integer("units", spec.units, std::size_t{index == 0 ? 0U : 1U}, kMaxUnits);
   params.read_choice("activation", spec.activation, kActivations);
   params.read_bool("use_bias", spec.use_bias);
   return spec;
@@ -449,7 +453,8 @@ std::vector<LayerSpec> read_hidden_layers(ObjectReader& network) {
   return layers;
 }
 
-std::vector<OutputSpec> read_outputs(ObjectReader& network) {
+// Outputs default to sigmoid on a hidden layer, to linear on the inputs themselves.
+std::vector<OutputSpec> read_outputs(ObjectReader& network, Activation default_activation) {
   auto path = network.path_of("outputs");
   std::vector<OutputSpec> outputs;
   const Json* list = as_array(network.require("outputs"), path, network.problems(), true);
@@ -459,7 +464,7 @@ std::vector<OutputSpec> read_outputs(ObjectReader& network) {
     auto item_path = index_path(path, i);
     ObjectReader item(as_object(&(*list)[i], item_path, network.problems()), item_path,
                       network.problems());
-    OutputSpec output;
+    OutputSpec output{.activation = default_activation};
     read_name(item, "name", output.name, names);
     read_size(item, "size", output.size);
     item.read_choice("activation", output.activation, kActivations);
@@ -482,13 +487,51 @@ std::size_t count_weights(const NetworkSpec& network) {
         kCap, total + std::min(kCap / std::max<std::size_t>(out, 1), in) * out + (bias ? out : 0));
   };
   std::size_t previous = inputs;
-  for (const auto& layer : network.hidden_layers) {
-    add_layer(previous, layer.units, layer.use_bias);
+  for (std::size_t i = 0; i < network.hidden_layers.size(); ++i) {
+    const auto& layer = network.hidden_layers[i];
+    if (i == 0 && layer.units == 0) continue;  // the inputs concatenated
+    if (i == 0) {
+      // One branch per input (network.h).
+      for (const auto& input : network.inputs)
+        add_layer(input.size, layer.units, layer.use_bias);
+    } else {
+      add_layer(previous, layer.units, layer.use_bias);
+    }
     previous = layer.units;
   }
   for (const auto& output : network.outputs)
     add_layer(previous, output.size, output.use_bias);
   return total;
+}
+
+// Every input, further hidden layer and output becomes a Keras layer of that name
+// (network.h), beside the model's own "<input>_input", "add", "first_hidden_activation"
+// and "concatenate_1": two of one name could not be one model.
+void check_layer_names(const NetworkSpec& spec, Problems& problems) {
+  std::map<std::string, std::string, std::less<>> taken{
+      {"add", "the layer summing the inputs"},
+      {"first_hidden_activation", "the first hidden layer's activation"},
+      {"concatenate_1", "the layer joining the inputs"}};
+  auto claim = [&](const std::string& name, const std::string& path, const std::string& what) {
+    auto [it, fresh] = taken.emplace(name, what);
+    if (!fresh && !name.empty()) {
+      problems.error(path, fmt::format("{} is also {}; layer names must be unique in the model",
+                                       describe(Json(name)), it->second));
+    }
+  };
+  for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+    const auto path = fmt::format("network.inputs[{}].name", i);
+    claim(spec.inputs[i].name, path, fmt::format("the name of input {}", i));
+    claim(spec.inputs[i].name + "_input", path, fmt::format("the input layer of input {}", i));
+  }
+  for (std::size_t i = 1; i < spec.hidden_layers.size(); ++i) {
+    claim(spec.hidden_layers[i].name, fmt::format("network.hidden_layers[{}].layer_name", i),
+          fmt::format("the name of hidden layer {}", i));
+  }
+  for (std::size_t i = 0; i < spec.outputs.size(); ++i) {
+    claim(spec.outputs[i].name, fmt::format("network.outputs[{}].name", i),
+          fmt::format("the name of output {}", i));
+  }
 }
 
 NetworkSpec read_network(const Json& root, Problems& problems) {
@@ -499,7 +542,10 @@ NetworkSpec read_network(const Json& root, Problems& problems) {
   NetworkSpec spec;
   spec.inputs = read_inputs(network);
   spec.hidden_layers = read_hidden_layers(network);
-  spec.outputs = read_outputs(network);
+  const bool on_hidden = !spec.hidden_layers.empty() && spec.hidden_layers.front().units > 0;
+  spec.outputs = read_outputs(network, on_hidden ? Activation::kSigmoid : Activation::kLinear);
+  // Only once each list is valid: a name repeated within one is reported already.
+  if (!problems.has_errors()) check_layer_names(spec, problems);
   return spec;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <numeric>
+#include <tuple>
 
 #include "evolution/forward.h"
 #include "evolution/genomes.h"
@@ -18,26 +19,48 @@ NetworkSpec two_inputs_one_hidden_two_heads() {
                       {"amount", 1, Activation::kLinear, false, {"float"}}}};
 }
 
-TEST(NetworkShape, LaysOutLayersThenHeadsKernelThenBias) {
+TEST(NetworkShape, EachInputHasItsOwnFirstLayerBranchThenHeadsKernelThenBias) {
   NetworkShape shape(two_inputs_one_hidden_two_heads());
-  ASSERT_EQ(shape.layers().size(), 3U);
+  ASSERT_EQ(shape.layers().size(), 4U);
   EXPECT_EQ(shape.input_size(), 3U);
   EXPECT_EQ(shape.output_size(), 3U);
-  const auto& hidden = shape.layers()[0];
-  EXPECT_EQ(hidden.inputs, 3U);
-  EXPECT_EQ(hidden.outputs, 4U);
-  EXPECT_EQ(hidden.offset, 0U);
-  EXPECT_EQ(hidden.bias_offset(), 12U);
-  const auto& action = shape.layers()[1];
-  EXPECT_EQ(action.inputs, 4U);
-  EXPECT_EQ(action.offset, 16U);
+  ASSERT_EQ(shape.branches().size(), 2U);
+  EXPECT_EQ(shape.first_activation(), Activation::kRelu);
+  const auto& price = shape.layers()[0];  // the original's Dense named after its input
+  EXPECT_EQ(std::tuple(price.name, price.inputs, price.outputs, price.offset),
+            std::tuple(std::string("price"), 1U, 4U, 0U));
+  EXPECT_EQ(price.bias_offset(), 4U);
+  const auto& weekday = shape.layers()[1];
+  EXPECT_EQ(std::tuple(weekday.name, weekday.inputs, weekday.input_begin, weekday.offset),
+            std::tuple(std::string("weekday"), 2U, 1U, 8U));
+  const auto& action = shape.layers()[2];
+  EXPECT_EQ(std::tuple(action.name, action.inputs, action.offset),
+            std::tuple(std::string("action"), 4U, 20U));
   EXPECT_EQ(action.weight_count(), 10U);
-  const auto& amount = shape.layers()[2];
-  EXPECT_EQ(amount.inputs, 4U);
-  EXPECT_EQ(amount.offset, 26U);
-  EXPECT_EQ(amount.weight_count(), 4U);
-  EXPECT_EQ(shape.weight_count(), 30U);
+  const auto& amount = shape.layers()[3];
+  EXPECT_EQ(std::tuple(amount.inputs, amount.offset, amount.weight_count()),
+            std::tuple(4U, 30U, 4U));
+  EXPECT_EQ(shape.weight_count(), 34U);
   EXPECT_EQ(shape.heads().size(), 2U);
+  EXPECT_TRUE(shape.hidden_layers().empty());
+}
+
+TEST(NetworkShape, FurtherHiddenLayersChainAfterTheBranchesUnderTheirOwnNames) {
+  auto spec = two_inputs_one_hidden_two_heads();
+  spec.hidden_layers.push_back({"deeper", 3, Activation::kTanh, false});
+  NetworkShape shape(spec);
+  ASSERT_EQ(shape.hidden_layers().size(), 1U);
+  EXPECT_EQ(shape.hidden_layers()[0].name, "deeper");
+  EXPECT_EQ(shape.hidden_layers()[0].inputs, 4U);
+  EXPECT_EQ(shape.heads()[0].inputs, 3U);
+}
+
+TEST(NetworkShape, AFirstHiddenLayerOfNoUnitsMeansTheInputsConcatenated) {
+  auto spec = two_inputs_one_hidden_two_heads();
+  spec.hidden_layers[0].units = 0;
+  NetworkShape shape(spec);
+  EXPECT_TRUE(shape.branches().empty());
+  EXPECT_EQ(shape.heads()[0].inputs, 3U);
 }
 
 TEST(NetworkShape, OutputsReadTheInputsWhenThereIsNoHiddenLayer) {
@@ -108,18 +131,18 @@ TEST(ForwardPass, SoftmaxHeadsSumToOneAndLinearHeadsAreRaw) {
   EXPECT_NEAR(actions[0] + actions[1], 1.0F, 1e-6);
   EXPECT_GT(actions[0], 0.0F);
   EXPECT_GT(actions[1], 0.0F);
-  // The linear head without bias is the dot product of the hidden units and its kernel.
+  // The linear head without bias is the dot product of the hidden units and its kernel;
+  // the hidden units are relu(price branch + weekday branch), each with its own bias.
+  const std::vector<float> x = {0.7F, 1.0F, 0.0F};
   std::vector<float> hidden(4);
   for (std::size_t j = 0; j < 4; ++j) {
-    float sum = genome[12 + j];
-    std::vector<float> x = {0.7F, 1.0F, 0.0F};
-    for (std::size_t i = 0; i < 3; ++i)
-      sum += x[i] * genome[i * 4 + j];
+    float sum = x[0] * genome[0 + j] + genome[4 + j];                      // price
+    sum += x[1] * genome[8 + j] + x[2] * genome[12 + j] + genome[16 + j];  // weekday
     hidden[j] = std::max(sum, 0.0F);
   }
   float amount = 0;
   for (std::size_t j = 0; j < 4; ++j)
-    amount += hidden[j] * genome[26 + j];
+    amount += hidden[j] * genome[30 + j];
   EXPECT_NEAR(actions[2], amount, 1e-5);
 }
 
@@ -134,9 +157,9 @@ TEST(ForwardPass, SoftmaxStaysFiniteForLargeActivations) {
 
 TEST(ForwardPass, RejectsMismatchedSizes) {
   ForwardPass pass{NetworkShape(two_inputs_one_hidden_two_heads())};
-  std::vector<float> genome(29);
+  std::vector<float> genome(33);
   EXPECT_THROW(pass.run(genome, std::vector<float>(3)), std::invalid_argument);
-  genome.resize(30);
+  genome.resize(34);
   EXPECT_THROW(pass.run(genome, std::vector<float>(2)), std::invalid_argument);
 }
 

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <tuple>
 
 namespace esp::evolution {
 namespace {
@@ -130,6 +131,25 @@ TEST(Params, ReadsEveryChoiceTheSdkNames) {
   EXPECT_EQ(params->evolution.mutation_type, std::vector{MutationType::kNone});
   EXPECT_EQ(params->evolution.crossover.at(0), Crossover{});  // "uniform" is uniform_weight
   EXPECT_EQ(params->leaf.candidates_to_persist, CandidatesToPersist::kPareto);
+}
+
+TEST(Params, NetworkDefaultsAreTheOriginalServicesTenTanhUnitsAndSigmoidOutputs) {
+  auto params = parse_params(R"({"network": {
+      "inputs": [{"name": "x", "size": 2}],
+      "hidden_layers": [{"layer_name": "h"}],
+      "outputs": [{"name": "y", "size": 1}]}})");
+  ASSERT_TRUE(params.ok()) << params.error().message;
+  const auto& hidden = params->network.hidden_layers.at(0);
+  EXPECT_EQ(std::tuple(hidden.units, hidden.activation, hidden.use_bias),
+            std::tuple(std::size_t{10}, Activation::kTanh, true));
+  EXPECT_EQ(params->network.outputs.at(0).activation, Activation::kSigmoid);
+  // Straight on the inputs (no hidden layer, or one of 0 units) outputs are linear.
+  auto direct = parse_params(R"({"network": {
+      "inputs": [{"name": "x", "size": 2}],
+      "hidden_layers": [{"layer_params": {"units": 0}}],
+      "outputs": [{"name": "y", "size": 1}]}})");
+  ASSERT_TRUE(direct.ok()) << direct.error().message;
+  EXPECT_EQ(direct->network.outputs.at(0).activation, Activation::kLinear);
 }
 
 TEST(Params, ReadsEveryEvolutionSetting) {
@@ -264,13 +284,19 @@ INSTANTIATE_TEST_SUITE_P(
                  "network.inputs[0].size: must equal the number of values (2), got 4"},
         BadValue{"/network/hidden_layers/0/layer_type", "\"LSTM\"",
                  "network.hidden_layers[0].layer_type: must be \"Dense\", got \"LSTM\""},
-        BadValue{"/network/hidden_layers/0/layer_params/units", "0",
-                 "network.hidden_layers[0].layer_params.units: must be >= 1, got 0"},
+        BadValue{"/network/hidden_layers/1", R"({"layer_params": {"units": 0}})",
+                 "network.hidden_layers[1].layer_params.units: must be >= 1, got 0"},
+        BadValue{"/network/outputs/0/name", "\"context\"",
+                 "network.outputs[0].name: \"context\" is also the name of input 0; layer names "
+                 "must be unique in the model"},
+        BadValue{"/network/outputs/0/name", "\"first_hidden_activation\"",
+                 "network.outputs[0].name: \"first_hidden_activation\" is also the first hidden "
+                 "layer's activation; layer names must be unique in the model"},
         BadValue{"/network/hidden_layers/0/layer_params/activation", "\"gelu\"",
                  "network.hidden_layers[0].layer_params.activation: must be one of linear, relu, "
                  "tanh, sigmoid, softmax, got \"gelu\""},
-        BadValue{"/network/hidden_layers/0/layer_params", "null",
-                 "network.hidden_layers[0].layer_params: required"},
+        BadValue{"/network/hidden_layers/0/layer_params", "5",
+                 "network.hidden_layers[0].layer_params: must be an object, got 5"},
         BadValue{"/network/outputs/0/use_bias", "1",
                  "network.outputs[0].use_bias: must be true or false, got 1"},
         BadValue{"/network/outputs", "\"action\"",
