@@ -9,12 +9,12 @@ build_packages=(
   libboost-dev libboost-system-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libssl-dev libsqlite3-dev libcurl4-openssl-dev libargon2-dev libpqxx-dev
+  libssl-dev libsqlite3-dev libcurl4-openssl-dev libargon2-dev libpqxx-dev libhdf5-dev
   python3-yaml
 )
 test_packages=(
   libgtest-dev libgmock-dev clang-format python3 python3-grpcio curl
-  python3-jwt python3-cryptography python3-grpc-tools python3-jsonschema
+  python3-jwt python3-cryptography python3-grpc-tools python3-jsonschema python3-numpy python3-h5py
   chromium postgresql nginx-light python3-botocore clang libclang-rt-14-dev
 )
 bench_packages=(

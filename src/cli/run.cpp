@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "cli/plot.h"
-#include "codec/interpretation.h"
+#include "codec/candidate_codec.h"
 #include "evolution/network.h"
 #include "evolution/params.h"
 
@@ -27,11 +27,12 @@ struct Evaluated {
 };
 
 // Decodes every candidate and evaluates it, on every core.
-Result<Evaluated> evaluate(const Domain& domain, const evolution::NetworkShape& shape,
+Result<Evaluated> evaluate(const Domain& domain, const codec::CandidateCodec& codec,
                            const pb::PopulationResponse& population) {
+  const evolution::NetworkShape& shape = codec.shape();
   Evaluated result;
   for (const auto& candidate : population.population()) {
-    auto weights = codec::decode_weights(shape, candidate.interpretation());
+    auto weights = codec.decode(candidate.interpretation());
     if (!weights.ok())
       return Error{Code::kInvalidArgument,
                    "candidate " + candidate.id() + ": " + weights.error().message};
@@ -141,7 +142,9 @@ Result<RunSummary> run_experiment(Server& server, const Domain& domain, const Ru
   auto params = evolution::parse_params(options.params_json);
   if (!params.ok())
     return Error{Code::kInvalidArgument, "invalid parameters: " + params.error().message};
-  const evolution::NetworkShape shape(params->network);
+  auto codec = codec::CandidateCodec::create(*params);
+  if (!codec.ok()) return codec.error();
+  const evolution::NetworkShape& shape = codec->shape();
   if (auto wrong = domain.check_network(shape)) return Error{Code::kInvalidArgument, *wrong};
   const auto& fitness = params->evolution.fitness;
   const int last_generation =
@@ -165,7 +168,7 @@ Result<RunSummary> run_experiment(Server& server, const Domain& domain, const Ru
   const int first_generation = population->generation_count();
   Evaluated evaluated;
   for (;;) {
-    auto scored = evaluate(domain, shape, *population);
+    auto scored = evaluate(domain, *codec, *population);
     if (!scored.ok()) return scored.error();
     evaluated = std::move(*scored);
     std::erase_if(rows, [&](const GenerationRow& r) {

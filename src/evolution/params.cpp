@@ -659,13 +659,16 @@ LeafSpec read_leaf(const Json& root, Problems& problems) {
   ObjectReader leaf(as_object(section, "LEAF", problems), "LEAF", problems);
   LeafSpec spec;
   leaf.read_string("representation", spec.representation);
-  if (spec.representation == "KerasNN" || spec.representation == "RuleBased") {
+  if (spec.representation == "RuleBased" || spec.representation == "Structure") {
     problems.error("LEAF.representation",
-                   fmt::format("{} is not supported yet; esp evolves NNWeights",
+                   fmt::format("{} is not supported: esp evolves neural networks (NNWeights, "
+                               "KerasNN, or esp's NNWeightsBinary)",
                                describe(Json(spec.representation))));
-  } else if (spec.representation != "NNWeights") {
-    problems.error("LEAF.representation", "must be one of NNWeights, KerasNN, RuleBased, got " +
-                                              describe(Json(spec.representation)));
+  } else if (spec.representation != "NNWeights" && spec.representation != "KerasNN" &&
+             spec.representation != "NNWeightsBinary") {
+    problems.error("LEAF.representation",
+                   "must be one of NNWeights, KerasNN, NNWeightsBinary, got " +
+                       describe(Json(spec.representation)));
   }
   leaf.read_string("experiment_id", spec.experiment_id);
   if (leaf.find("experiment_id") != nullptr && !spec.experiment_id.empty() &&

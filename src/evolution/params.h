@@ -102,7 +102,9 @@ struct EvolutionSpec {
 };
 
 struct LeafSpec {
-  std::string representation = "NNWeights";
+  // NNWeights, KerasNN (the default, as the SDK's code assumes when the key is absent)
+  // or esp's NNWeightsBinary (codec/candidate_codec.h).
+  std::string representation = "KerasNN";
   std::string experiment_id;
   std::string version;
   std::string persistence_dir;

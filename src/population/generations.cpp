@@ -13,8 +13,8 @@
 #include <span>
 
 #include "auth/digest.h"
+#include "codec/candidate_codec.h"
 #include "codec/candidate_json.h"
-#include "codec/interpretation.h"
 #include "core/json.h"
 #include "evolution/engine.h"
 #include "evolution/network.h"
@@ -28,8 +28,6 @@ namespace {
 using Json = nlohmann::json;
 namespace asio = boost::asio;
 namespace pb = ::population;
-using codec::decode_weights;
-using codec::encode_weights;
 using codec::identity_from_json;
 using codec::identity_json;
 
@@ -89,17 +87,17 @@ Result<pb::PopulationResponse> load_population(store::Store& store,
 }
 
 // The stored population back as an engine population (weights from the checkpoint).
-Result<evolution::Population> to_engine(const evolution::NetworkShape& shape,
+Result<evolution::Population> to_engine(const codec::CandidateCodec& codec,
                                         const pb::PopulationResponse& stored) {
   evolution::Population population{
       .generation = stored.generation_count(),
       .candidates =
           std::vector<evolution::Candidate>(static_cast<std::size_t>(stored.population_size())),
       .genomes = evolution::Genomes(static_cast<std::size_t>(stored.population_size()),
-                                    shape.weight_count())};
+                                    codec.shape().weight_count())};
   for (int i = 0; i < stored.population_size(); ++i) {
     const auto& candidate = stored.population(i);
-    auto weights = decode_weights(shape, candidate.interpretation());
+    auto weights = codec.decode(candidate.interpretation());
     if (!weights.ok()) return weights.error();
     auto index = static_cast<std::size_t>(i);
     population.candidates[index] = {.id = candidate.id(),
@@ -112,7 +110,7 @@ Result<evolution::Population> to_engine(const evolution::NetworkShape& shape,
 // The population the job breeds from: from memory when this process bred it, else
 // parsed from its stored checkpoint.
 Result<std::shared_ptr<const evolution::Population>> source_population(
-    store::Store& store, const store::Job& job, const evolution::NetworkShape& shape,
+    store::Store& store, const store::Job& job, const codec::CandidateCodec& codec,
     RecentPopulations& recent) {
   auto source = store.checkpoints->find(job.owner, job.source_checkpoint);
   if (!source.ok()) return source.error();
@@ -121,7 +119,7 @@ Result<std::shared_ptr<const evolution::Population>> source_population(
   if (auto kept = recent.find((*source)->blob_key)) return kept;
   auto stored = load_population(store, **source);
   if (!stored.ok()) return stored.error();
-  auto population = to_engine(shape, *stored);
+  auto population = to_engine(codec, *stored);
   if (!population.ok()) return population.error();
   return std::make_shared<const evolution::Population>(std::move(*population));
 }
@@ -217,7 +215,7 @@ void keep_elite_metrics(const evolution::Population& evaluated,
   }
 }
 
-pb::PopulationResponse to_message(const evolution::NetworkShape& shape,
+pb::PopulationResponse to_message(const codec::CandidateCodec& codec,
                                   const evolution::Population& population,
                                   const std::string& experiment_id,
                                   const std::string& checkpoint_id, const std::string& stats) {
@@ -229,7 +227,7 @@ pb::PopulationResponse to_message(const evolution::NetworkShape& shape,
     const auto& from = population.candidates[i];
     auto* candidate = message.add_population();
     candidate->set_id(from.id);
-    candidate->set_interpretation(encode_weights(shape, population.genomes[i]));
+    candidate->set_interpretation(codec.encode(population.genomes[i]));
     if (from.elite) candidate->set_metrics(metrics_json(from.metrics).dump());
     candidate->set_identity(identity_json(from, experiment_id));
   }
@@ -456,7 +454,8 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   Stopwatch watch;
   auto params = evolution::parse_params(job.params_json);
   if (!params.ok()) return params.error();
-  const evolution::NetworkShape shape(params->network);
+  auto codec = codec::CandidateCodec::create(*params);
+  if (!codec.ok()) return codec.error();
   const evolution::Seed seed =
       params->evolution.seed.value_or(evolution::seed_from(job.experiment_id));
   evolution::Population next;
@@ -465,7 +464,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     next = evolution::initial_population(*params, seed, {.threads = threads});
     timings.engine_ms = watch.lap_ms();
   } else {
-    auto evaluated = source_population(store, job, shape, recent);
+    auto evaluated = source_population(store, job, *codec, recent);
     if (!evaluated.ok()) return evaluated.error();
     auto metrics = client_metrics(store, job, **evaluated);
     if (!metrics.ok()) return metrics.error();
@@ -481,7 +480,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   }
   const std::string checkpoint_id = checkpoint_id_for(job.experiment_id, next.generation, job.id);
   auto message = std::make_unique<pb::PopulationResponse>(
-      to_message(shape, next, job.experiment_id, checkpoint_id, stats));
+      to_message(*codec, next, job.experiment_id, checkpoint_id, stats));
   // SerializeAsString answers an empty string past protobuf's limit; never store that.
   if (const std::size_t size = message->ByteSizeLong(); size > std::numeric_limits<int>::max()) {
     return Error{

@@ -5,13 +5,38 @@
 #include <array>
 #include <limits>
 
+#include "codec/keras_h5.h"
+#include "codec/keras_model.h"
 #include "evolution/network.h"
 
 namespace esp::population {
 namespace {
 
-// A candidate's id, identity JSON, interpretation header and protobuf framing.
+// A candidate's id, identity JSON and protobuf framing.
 constexpr std::uint64_t kCandidateOverheadBytes = 512;
+// The longest shortest-form float32 ("-1.2345678e-38") and its comma.
+constexpr std::uint64_t kJsonBytesPerWeight = 15;
+// What libhdf5 writes around the datasets: superblock, root and model_weights groups, and
+// per layer a group (two for a Dense: Keras' "<layer>/kernel" nests one) with its
+// symbol-table node and heap (measured: 6 KB, then 0.8 KB a layer, beside the config).
+constexpr std::uint64_t kH5FileBytes = 8192;
+constexpr std::uint64_t kH5BytesPerLayer = 1024;
+
+// One candidate's interpretation in the experiment's representation.
+std::uint64_t interpretation_bytes(const evolution::ExperimentParams& params,
+                                   const evolution::NetworkShape& shape) {
+  const std::uint64_t weights = shape.weight_count();
+  const std::uint64_t layers = shape.layers().size();
+  const auto& representation = params.leaf.representation;
+  if (representation == "NNWeights")
+    return codec::model_config(params.network).dump().size() + 64 + kJsonBytesPerWeight * weights;
+  if (representation == "KerasNN") {
+    const std::uint64_t model_layers = codec::model_config(params.network)["layers"].size();
+    return codec::legacy_model_config(params.network).size() + kH5FileBytes +
+           kH5BytesPerLayer * model_layers + sizeof(float) * weights;
+  }
+  return 12 + 12 * layers + sizeof(float) * weights;  // NNWeightsBinary
+}
 
 }  // namespace
 
@@ -19,7 +44,8 @@ JobSize estimate_job_size(const evolution::ExperimentParams& params) {
   const evolution::NetworkShape shape(params.network);
   const auto candidates = static_cast<std::uint64_t>(params.evolution.population_size);
   const std::uint64_t genomes = candidates * shape.weight_count() * sizeof(float);
-  const std::uint64_t message = genomes + candidates * kCandidateOverheadBytes;
+  const std::uint64_t message =
+      candidates * (interpretation_bytes(params, shape) + kCandidateOverheadBytes);
   // While the next generation is encoded: the source and the new genomes, the message and
   // its serialized bytes. (Reading the source from its checkpoint holds less: its bytes,
   // its message and one set of genomes.)

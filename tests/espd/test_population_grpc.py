@@ -7,7 +7,7 @@ import unittest
 import grpc
 
 from espd import Espd
-from espw import decode_weights
+from sdk_codec import flat_weights as decode_weights
 from httpjson import call
 from population_stubs import population_service_pb2_grpc as service
 from population_stubs import population_structs_pb2 as structs

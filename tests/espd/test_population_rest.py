@@ -10,7 +10,7 @@ import urllib.parse
 
 import openapi_check
 from espd import Espd
-from espw import decode_weights
+from sdk_codec import flat_weights as decode_weights
 from httpjson import bearer, call
 from population_stubs import population_structs_pb2 as structs
 

@@ -82,7 +82,7 @@ TEST(Params, DefaultsMatchTheDocument) {
   EXPECT_EQ(e.fitness[0].metric_name, "score");
   EXPECT_TRUE(e.fitness[0].maximize);
   EXPECT_FALSE(e.seed.has_value());
-  EXPECT_EQ(params->leaf.representation, "NNWeights");
+  EXPECT_EQ(params->leaf.representation, "KerasNN");  // what the SDK's code assumes
   EXPECT_EQ(params->leaf.candidates_to_persist, CandidatesToPersist::kBest);
   EXPECT_TRUE(params->leaf.reevaluate_elites);
 }
@@ -306,10 +306,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadValue{"/network/hidden_layers",
                  R"([{"layer_params": {"units": 1000000}}, {"layer_params": {"units": 1000000}}])",
                  "network: has 1000008000002 weights; at most 100000000 are allowed"},
-        BadValue{"/LEAF/representation", "\"KerasNN\"",
-                 "LEAF.representation: \"KerasNN\" is not supported yet; esp evolves NNWeights"},
+        BadValue{"/LEAF/representation", "\"RuleBased\"",
+                 "LEAF.representation: \"RuleBased\" is not supported: esp evolves neural "
+                 "networks (NNWeights, KerasNN, or esp's NNWeightsBinary)"},
         BadValue{"/LEAF/representation", "\"Tree\"",
-                 "LEAF.representation: must be one of NNWeights, KerasNN, RuleBased, got \"Tree\""},
+                 "LEAF.representation: must be one of NNWeights, KerasNN, NNWeightsBinary, got "
+                 "\"Tree\""},
         BadValue{"/LEAF/candidates_to_persist", "\"some\"",
                  "LEAF.candidates_to_persist: must be one of all, elites, best, none, pareto, got "
                  "\"some\""},

@@ -4,25 +4,44 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "codec/candidate_codec.h"
+
 namespace esp::population {
 namespace {
 
-evolution::ExperimentParams params_of(int candidates, std::size_t inputs, std::size_t outputs) {
+evolution::ExperimentParams params_of(int candidates, std::size_t inputs, std::size_t outputs,
+                                      const std::string& representation = "NNWeightsBinary") {
   auto params = evolution::parse_params(
       fmt::format(R"({{"network": {{"inputs": [{{"name": "x", "size": {}, "values": ["float"]}}],
                                    "outputs": [{{"name": "y", "size": {}, "activation": "tanh",
                                                  "use_bias": true}}]}},
                       "evolution": {{"population_size": {}, "nb_elites": 1,
-                                     "fitness": [{{"metric_name": "score", "maximize": true}}]}}}})",
-                  inputs, outputs, candidates));
+                                     "fitness": [{{"metric_name": "score", "maximize": true}}]}},
+                      "LEAF": {{"representation": "{}"}}}})",
+                  inputs, outputs, candidates, representation));
   EXPECT_TRUE(params.ok()) << params.error().message;
   return *params;
 }
 
 TEST(JobSize, CountsBothGenerationsGenomesAndTheMessage) {
-  const auto size = estimate_job_size(params_of(100, 9, 1));  // 10 weights each
-  EXPECT_EQ(size.message_bytes, 100u * (10 * 4 + 512));
+  const auto size = estimate_job_size(params_of(100, 9, 1));       // 10 weights each
+  EXPECT_EQ(size.message_bytes, 100u * (12 + 12 + 10 * 4 + 512));  // header, weights, framing
   EXPECT_EQ(size.peak_bytes, 2u * 100 * 10 * 4 + 2 * size.message_bytes);
+}
+
+TEST(JobSize, EachRepresentationsEstimateCoversWhatItsCodecWrites) {
+  for (const char* representation : {"NNWeights", "KerasNN", "NNWeightsBinary"}) {
+    const auto params = params_of(2, 40, 7, representation);
+    auto codec = codec::CandidateCodec::create(params);
+    ASSERT_TRUE(codec.ok());
+    std::vector<float> genome(codec->shape().weight_count());
+    for (std::size_t i = 0; i < genome.size(); ++i)
+      genome[i] = -0.123456789F * static_cast<float>(i % 17 + 1);  // long shortest forms
+    const auto written = codec->encode(genome).size();
+    const auto estimated = estimate_job_size(params).message_bytes / 2 - 512;
+    EXPECT_GE(estimated, written) << representation;
+    EXPECT_LE(estimated, 2 * written) << representation;
+  }
 }
 
 TEST(JobSize, ThePoisonPillOfTheIssueIsRefusedNamingBothSizes) {

@@ -1,0 +1,77 @@
+#include "codec/candidate_codec.h"
+
+#include "codec/interpretation.h"
+#include "codec/keras_h5.h"
+#include "codec/keras_model.h"
+
+namespace esp::codec {
+
+class CandidateCodec::Format {
+ public:
+  virtual ~Format() = default;
+  virtual const evolution::NetworkShape& shape() const = 0;
+  virtual std::string encode(std::span<const float> genome) const = 0;
+  virtual Result<std::vector<float>> decode(std::string_view bytes) const = 0;
+};
+
+namespace {
+
+template <typename Codec>
+class Adapter final : public CandidateCodec::Format {
+ public:
+  explicit Adapter(Codec codec) : codec_(std::move(codec)) {}
+  const evolution::NetworkShape& shape() const override { return codec_.shape(); }
+  std::string encode(std::span<const float> genome) const override { return codec_.encode(genome); }
+  Result<std::vector<float>> decode(std::string_view bytes) const override {
+    return codec_.decode(bytes);
+  }
+
+ private:
+  Codec codec_;
+};
+
+class BinaryCodec {
+ public:
+  explicit BinaryCodec(const evolution::NetworkSpec& spec) : shape_(spec) {}
+  const evolution::NetworkShape& shape() const { return shape_; }
+  std::string encode(std::span<const float> genome) const { return encode_weights(shape_, genome); }
+  Result<std::vector<float>> decode(std::string_view bytes) const {
+    return decode_weights(shape_, bytes);
+  }
+
+ private:
+  evolution::NetworkShape shape_;
+};
+
+}  // namespace
+
+Result<CandidateCodec> CandidateCodec::create(const evolution::ExperimentParams& params) {
+  const auto& representation = params.leaf.representation;
+  if (representation == "NNWeights")
+    return CandidateCodec(
+        std::make_shared<Adapter<NNWeightsCodec>>(NNWeightsCodec(params.network)));
+  if (representation == "NNWeightsBinary")
+    return CandidateCodec(std::make_shared<Adapter<BinaryCodec>>(BinaryCodec(params.network)));
+  if (representation == "KerasNN") {
+    auto codec = KerasH5Codec::create(params.network);
+    if (!codec.ok()) return codec.error();
+    return CandidateCodec(std::make_shared<Adapter<KerasH5Codec>>(std::move(*codec)));
+  }
+  return Error{Code::kInvalidArgument,
+               "LEAF.representation " + representation +
+                   " is not one esp writes (NNWeights, KerasNN or NNWeightsBinary)"};
+}
+
+const evolution::NetworkShape& CandidateCodec::shape() const {
+  return format_->shape();
+}
+
+std::string CandidateCodec::encode(std::span<const float> genome) const {
+  return format_->encode(genome);
+}
+
+Result<std::vector<float>> CandidateCodec::decode(std::string_view bytes) const {
+  return format_->decode(bytes);
+}
+
+}  // namespace esp::codec

@@ -1,0 +1,38 @@
+// A candidate's interpretation bytes in the representation its experiment uses
+// (LEAF.representation, docs/interpretation.md):
+//   NNWeights        UTF-8 JSON {"model_config", "model_weights"} (keras_model.h)
+//   KerasNN          a whole Keras model as legacy .h5 bytes (keras_h5.h); the default
+//   NNWeightsBinary  esp's own little-endian float32 layout (interpretation.h), opt-in
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "evolution/network.h"
+#include "evolution/params.h"
+
+namespace esp::codec {
+
+class CandidateCodec {
+ public:
+  // kInvalidArgument for a representation esp does not write; kInternal when a file
+  // format library fails.
+  static Result<CandidateCodec> create(const evolution::ExperimentParams& params);
+
+  const evolution::NetworkShape& shape() const;
+  std::string encode(std::span<const float> genome) const;
+  // The genome from bytes this experiment's codec wrote; kInvalidArgument otherwise.
+  Result<std::vector<float>> decode(std::string_view bytes) const;
+
+  class Format;
+
+ private:
+  explicit CandidateCodec(std::shared_ptr<const Format> format) : format_(std::move(format)) {}
+  std::shared_ptr<const Format> format_;  // shared: built once, copied freely
+};
+
+}  // namespace esp::codec

@@ -1,0 +1,268 @@
+#include "codec/keras_model.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+namespace esp::codec {
+namespace {
+
+using Json = nlohmann::json;
+
+// Keras' serialize_keras_object of a built-in object: module, class, config.
+Json keras_object(std::string_view module, std::string_view class_name, Json config) {
+  return {{"module", module},
+          {"class_name", class_name},
+          {"config", std::move(config)},
+          {"registered_name", nullptr}};
+}
+
+Json dtype_policy() {
+  return keras_object("keras", "DTypePolicy", {{"name", "float32"}});
+}
+
+Json batch_shape(std::size_t units) {
+  return Json::array({nullptr, units});
+}
+
+// A KerasTensor as a node argument: the output `tensor` of `layer`'s first call.
+Json keras_tensor(std::string_view layer, std::size_t units) {
+  return {{"class_name", "__keras_tensor__"},
+          {"config",
+           {{"shape", batch_shape(units)},
+            {"dtype", "float32"},
+            {"keras_history", Json::array({layer, 0, 0})}}}};
+}
+
+struct Tensor {
+  std::string layer;
+  std::size_t units = 0;
+};
+
+Json node(Json args) {
+  return Json::array({{{"args", std::move(args)}, {"kwargs", Json::object()}}});
+}
+
+// A layer called on one tensor, or on a list of them (add, concatenate).
+Json called_layer(std::string_view class_name, Json config, const std::vector<Tensor>& inputs,
+                  bool list_argument) {
+  const std::string name = config["name"];
+  Json layer = keras_object("keras.layers", class_name, std::move(config));
+  Json tensors = Json::array();
+  Json shapes = Json::array();
+  for (const auto& input : inputs) {
+    tensors.push_back(keras_tensor(input.layer, input.units));
+    shapes.push_back(batch_shape(input.units));
+  }
+  layer["build_config"] = {{"input_shape", list_argument ? shapes : shapes.front()}};
+  layer["name"] = name;
+  layer["inbound_nodes"] = node(list_argument ? Json::array({tensors}) : tensors);
+  return layer;
+}
+
+Json base_config(std::string_view name) {
+  return {{"name", name}, {"trainable", true}, {"dtype", dtype_policy()}};
+}
+
+Json dense(const std::string& name, std::size_t units, evolution::Activation activation,
+           bool use_bias, const Tensor& input) {
+  Json config = base_config(name);
+  config.update({{"units", units},
+                 {"activation", evolution::name_of(activation)},
+                 {"use_bias", use_bias},
+                 {"kernel_initializer",
+                  keras_object("keras.initializers", "GlorotUniform", {{"seed", nullptr}})},
+                 {"bias_initializer", keras_object("keras.initializers", "Zeros", Json::object())},
+                 {"kernel_regularizer", nullptr},
+                 {"bias_regularizer", nullptr},
+                 {"kernel_constraint", nullptr},
+                 {"bias_constraint", nullptr}});
+  return called_layer("Dense", std::move(config), {input}, false);
+}
+
+// The shortest text that reads back as the same float; Python's spellings for the
+// values JSON lacks (its json module reads them).
+void append_number(std::string& out, float value) {
+  if (std::isnan(value)) {
+    out += "NaN";
+  } else if (std::isinf(value)) {
+    out += value > 0 ? "Infinity" : "-Infinity";
+  } else {
+    char buffer[32];
+    auto [end, failure] = std::to_chars(buffer, buffer + sizeof buffer, value);
+    out.append(buffer, end);
+  }
+}
+
+// Reads what append_number wrote, strictly, advancing `at`.
+bool read_number(std::string_view text, std::size_t& at, float& value) {
+  for (auto [token, special] :
+       {std::pair{std::string_view("NaN"), std::numeric_limits<float>::quiet_NaN()},
+        std::pair{std::string_view("Infinity"), std::numeric_limits<float>::infinity()},
+        std::pair{std::string_view("-Infinity"), -std::numeric_limits<float>::infinity()}}) {
+    if (text.substr(at, token.size()) == token) {
+      value = special;
+      at += token.size();
+      return true;
+    }
+  }
+  auto [end, failure] = std::from_chars(text.data() + at, text.data() + text.size(), value);
+  if (failure != std::errc()) return false;
+  at = static_cast<std::size_t>(end - text.data());
+  return true;
+}
+
+bool expect(std::string_view text, std::size_t& at, std::string_view token) {
+  if (text.substr(at, token.size()) != token) return false;
+  at += token.size();
+  return true;
+}
+
+}  // namespace
+
+Json model_config(const evolution::NetworkSpec& spec) {
+  Json layers = Json::array();
+  Json input_layers = Json::array();
+  std::vector<Tensor> inputs;
+  for (const auto& input : spec.inputs) {
+    const std::string name = input.name + "_input";
+    layers.push_back({{"module", "keras.layers"},
+                      {"class_name", "InputLayer"},
+                      {"config",
+                       {{"batch_shape", batch_shape(input.size)},
+                        {"dtype", "float32"},
+                        {"sparse", false},
+                        {"ragged", false},
+                        {"name", name},
+                        {"optional", false}}},
+                      {"registered_name", nullptr},
+                      {"name", name},
+                      {"inbound_nodes", Json::array()}});
+    input_layers.push_back(Json::array({name, 0, 0}));
+    inputs.push_back({name, input.size});
+  }
+  Tensor last;
+  const bool branches = !spec.hidden_layers.empty() && spec.hidden_layers.front().units > 0;
+  if (branches) {
+    const auto& first = spec.hidden_layers.front();
+    std::vector<Tensor> summed;
+    for (std::size_t i = 0; i < spec.inputs.size(); ++i) {
+      layers.push_back(dense(spec.inputs[i].name, first.units, evolution::Activation::kLinear,
+                             first.use_bias, inputs[i]));
+      summed.push_back({spec.inputs[i].name, first.units});
+    }
+    last = summed.front();
+    if (summed.size() > 1) {
+      layers.push_back(called_layer("Add", base_config("add"), summed, true));
+      last = {"add", first.units};
+    }
+    Json activation = base_config("first_hidden_activation");
+    activation["activation"] = evolution::name_of(first.activation);
+    layers.push_back(called_layer("Activation", std::move(activation), {last}, false));
+    last = {"first_hidden_activation", first.units};
+  } else if (inputs.size() > 1) {
+    std::size_t width = 0;
+    for (const auto& input : inputs)
+      width += input.units;
+    Json concatenate = base_config("concatenate_1");
+    concatenate["axis"] = -1;
+    layers.push_back(called_layer("Concatenate", std::move(concatenate), inputs, true));
+    last = {"concatenate_1", width};
+  } else {
+    last = inputs.front();
+  }
+  for (std::size_t i = 1; i < spec.hidden_layers.size(); ++i) {
+    const auto& hidden = spec.hidden_layers[i];
+    layers.push_back(dense(hidden.name, hidden.units, hidden.activation, hidden.use_bias, last));
+    last = {hidden.name, hidden.units};
+  }
+  Json output_layers = Json::array();
+  for (const auto& output : spec.outputs) {
+    layers.push_back(dense(output.name, output.size, output.activation, output.use_bias, last));
+    output_layers.push_back(Json::array({output.name, 0, 0}));
+  }
+  return {{"name", "functional"},
+          {"trainable", true},
+          {"layers", std::move(layers)},
+          {"input_layers", std::move(input_layers)},
+          {"output_layers", std::move(output_layers)}};
+}
+
+NNWeightsCodec::NNWeightsCodec(const evolution::NetworkSpec& spec)
+    : shape_(spec),
+      prefix_("{\"model_config\":" + model_config(spec).dump() + ",\"model_weights\":{") {}
+
+std::string NNWeightsCodec::encode(std::span<const float> genome) const {
+  std::string out = prefix_;
+  // About 12 characters a weight.
+  out.reserve(prefix_.size() + genome.size() * 12 + shape_.layers().size() * 32);
+  bool first_layer = true;
+  for (const auto& layer : shape_.layers()) {
+    if (!first_layer) out += ',';
+    first_layer = false;
+    out += Json(layer.name).dump();
+    out += ":[[[";  // [kernel rows..., bias]
+    for (std::size_t i = 0; i < layer.inputs; ++i) {
+      if (i > 0) out += "],[";
+      const float* row = genome.data() + layer.offset + i * layer.outputs;
+      for (std::size_t j = 0; j < layer.outputs; ++j) {
+        if (j > 0) out += ',';
+        append_number(out, row[j]);
+      }
+    }
+    out += "]]";
+    if (layer.use_bias) {
+      out += ",[";
+      for (std::size_t j = 0; j < layer.outputs; ++j) {
+        if (j > 0) out += ',';
+        append_number(out, genome[layer.bias_offset() + j]);
+      }
+      out += ']';
+    }
+    out += ']';
+  }
+  out += "}}";
+  return out;
+}
+
+Result<std::vector<float>> NNWeightsCodec::decode(std::string_view text) const {
+  auto invalid = [](std::string what) {
+    return Error{Code::kInvalidArgument, "interpretation is not this network's NNWeights: " + what};
+  };
+  if (!text.starts_with(prefix_)) return invalid("its model_config differs");
+  std::vector<float> genome(shape_.weight_count());
+  std::size_t at = prefix_.size();
+  auto numbers = [&](float* out, std::size_t count) {
+    for (std::size_t j = 0; j < count; ++j) {
+      if (j > 0 && !expect(text, at, ",")) return false;
+      if (!read_number(text, at, out[j])) return false;
+    }
+    return true;
+  };
+  bool first_layer = true;
+  for (const auto& layer : shape_.layers()) {
+    if (!first_layer && !expect(text, at, ",")) return invalid("layer " + layer.name);
+    first_layer = false;
+    if (!expect(text, at, Json(layer.name).dump()) || !expect(text, at, ":[[[")) {
+      return invalid("layer " + layer.name + " is not where it belongs");
+    }
+    for (std::size_t i = 0; i < layer.inputs; ++i) {
+      if (i > 0 && !expect(text, at, "],[")) return invalid("the kernel of " + layer.name);
+      if (!numbers(genome.data() + layer.offset + i * layer.outputs, layer.outputs))
+        return invalid("the kernel of " + layer.name);
+    }
+    if (!expect(text, at, "]]")) return invalid("the kernel of " + layer.name);
+    if (layer.use_bias &&
+        (!expect(text, at, ",[") || !numbers(genome.data() + layer.bias_offset(), layer.outputs) ||
+         !expect(text, at, "]"))) {
+      return invalid("the bias of " + layer.name);
+    }
+    if (!expect(text, at, "]")) return invalid("layer " + layer.name);
+  }
+  if (!expect(text, at, "}}") || at != text.size()) return invalid("it does not end there");
+  return genome;
+}
+
+}  // namespace esp::codec

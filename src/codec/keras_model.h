@@ -1,0 +1,42 @@
+// The original ESP service's Keras model for a network (evolution/network.h), written
+// down as Keras 3 itself does, and the NNWeights interpretation that carries it:
+// UTF-8 JSON {"model_config": <Functional.get_config()>, "model_weights": {<layer>:
+// [kernel, bias]}} (docs/interpretation.md).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "evolution/network.h"
+#include "evolution/params.h"
+
+namespace esp::codec {
+
+// Functional.get_config() of the model: name, trainable, layers (InputLayer per input,
+// a Dense per input branch, add, first_hidden_activation or concatenate_1, the further
+// hidden Dense layers, a Dense per output) with their inbound nodes, input_layers and
+// output_layers.
+nlohmann::json model_config(const evolution::NetworkSpec& spec);
+
+// Encodes and decodes one network's NNWeights interpretations; the model config is
+// written once and reused for every candidate.
+class NNWeightsCodec {
+ public:
+  explicit NNWeightsCodec(const evolution::NetworkSpec& spec);
+
+  const evolution::NetworkShape& shape() const { return shape_; }
+  std::string encode(std::span<const float> genome) const;
+  // The genome from an interpretation this codec wrote; kInvalidArgument naming what
+  // differs for anything else.
+  Result<std::vector<float>> decode(std::string_view interpretation) const;
+
+ private:
+  evolution::NetworkShape shape_;
+  std::string prefix_;  // {"model_config":...,"model_weights":{
+};
+
+}  // namespace esp::codec

@@ -1,0 +1,76 @@
+// Each representation round-trips a genome bit for bit and refuses another network's bytes.
+#include "codec/candidate_codec.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+namespace esp::codec {
+namespace {
+
+evolution::ExperimentParams params(const std::string& representation, std::size_t units) {
+  evolution::ExperimentParams p;
+  p.network = {.inputs = {{"sensors", 3, {"float"}}, {"day", 2, {"workday", "weekend"}}},
+               .hidden_layers = {{"h", units, evolution::Activation::kTanh, true},
+                                 {"h2", 2, evolution::Activation::kRelu, false}},
+               .outputs = {{"y", 2, evolution::Activation::kSoftmax, true, {"a", "b"}}}};
+  p.leaf.representation = representation;
+  return p;
+}
+
+class Representations : public testing::TestWithParam<std::string> {};
+
+TEST_P(Representations, RoundTripGenomesBitForBit) {
+  auto codec = CandidateCodec::create(params(GetParam(), 4));
+  ASSERT_TRUE(codec.ok()) << codec.error().message;
+  std::vector<float> genome(codec->shape().weight_count());
+  for (std::size_t i = 0; i < genome.size(); ++i)
+    genome[i] = std::sin(static_cast<float>(i) * 1.7F) * std::pow(10.0F, float(i % 9) - 4);
+  genome[0] = std::numeric_limits<float>::denorm_min();
+  genome[1] = -0.0F;
+  auto decoded = codec->decode(codec->encode(genome));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  ASSERT_EQ(decoded->size(), genome.size());
+  for (std::size_t i = 0; i < genome.size(); ++i)
+    EXPECT_EQ(std::bit_cast<std::uint32_t>((*decoded)[i]), std::bit_cast<std::uint32_t>(genome[i]))
+        << i;
+}
+
+TEST_P(Representations, RefuseAnotherNetworksBytes) {
+  auto mine = CandidateCodec::create(params(GetParam(), 4));
+  auto other = CandidateCodec::create(params(GetParam(), 5));
+  ASSERT_TRUE(mine.ok() && other.ok());
+  const auto bytes = other->encode(std::vector<float>(other->shape().weight_count(), 0.5F));
+  auto refused = mine->decode(bytes);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Code::kInvalidArgument);
+  EXPECT_FALSE(mine->decode(bytes.substr(0, bytes.size() / 2)).ok());
+  EXPECT_FALSE(mine->decode("").ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryOne, Representations,
+                         testing::Values("NNWeights", "KerasNN", "NNWeightsBinary"));
+
+TEST(CandidateCodec, NonFiniteWeightsTravelAsPythonsJsonSpellings) {
+  auto codec = CandidateCodec::create(params("NNWeights", 1));
+  ASSERT_TRUE(codec.ok());
+  std::vector<float> genome(codec->shape().weight_count(), 1.0F);
+  genome[0] = std::numeric_limits<float>::infinity();
+  genome[1] = -std::numeric_limits<float>::infinity();
+  const auto text = codec->encode(genome);
+  EXPECT_NE(text.find("[[Infinity],[-Infinity]"), std::string::npos);
+  auto decoded = codec->decode(text);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_EQ((*decoded)[0], genome[0]);
+}
+
+TEST(CandidateCodec, RefusesARepresentationItDoesNotWrite) {
+  auto refused = CandidateCodec::create(params("RuleBased", 4));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("NNWeights, KerasNN or NNWeightsBinary"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace esp::codec
