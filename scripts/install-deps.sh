@@ -18,7 +18,7 @@ test_packages=(
   chromium postgresql nginx-light python3-botocore clang libclang-rt-14-dev
 )
 bench_packages=(
-  libbenchmark-dev libpagmo-dev wrk nginx-light python3-deap python3-flask gunicorn
+  libbenchmark-dev libpagmo-dev wrk nginx-light python3-deap python3-flask gunicorn python3-h5py
 )
 image_packages=(
   podman buildah crun uidmap slirp4netns fuse-overlayfs containernetworking-plugins debootstrap curl

@@ -4,10 +4,14 @@ engine and persistence (from espd's job_succeeded log line) and the rest (transp
 serialization, the network, request handling); plus espd's peak RSS.
 
 Usage: population_bench.py GRPC_PORT TOKEN ESPD_PID ESPD_LOG POPULATION HIDDEN_UNITS
-       INPUTS OUTPUTS OBJECTIVES GENERATIONS"""
+       INPUTS OUTPUTS OBJECTIVES GENERATIONS [REPRESENTATION]
+REPRESENTATION: NNWeightsBinary (default), NNWeights or KerasNN; the client decodes
+every candidate as an SDK client would (json.loads for NNWeights, h5py for KerasNN,
+struct for the binary layout), and that time is reported apart."""
 import json
 import os
 import random
+import struct
 import sys
 import time
 
@@ -19,6 +23,7 @@ from population_stubs import population_structs_pb2 as structs  # noqa: E402
 
 port, token, pid, log_path = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 population, hidden, inputs, outputs, objectives, generations = map(int, sys.argv[5:11])
+representation = sys.argv[11] if len(sys.argv) > 11 else "NNWeightsBinary"
 
 params = {
     "network": {
@@ -34,7 +39,7 @@ params = {
         "initialization_distribution": "orthogonal", "initialization_range": 1,
         "fitness": [{"metric_name": f"m{i}", "maximize": i % 2 == 0} for i in range(objectives)],
     },
-    "LEAF": {"representation": "NNWeights", "version": "v1", "candidates_to_persist": "elites"},
+    "LEAF": {"representation": representation, "version": "v1", "candidates_to_persist": "elites"},
 }
 weights = inputs * hidden + hidden + hidden * outputs + outputs
 experiment = f"bench-{population}-{weights}-{objectives}-{int(time.time())}"
@@ -59,7 +64,27 @@ def job_lines():
     return lines
 
 
+
+
+def decode(interpretation):
+    """What an SDK client does to every candidate before its predictor runs."""
+    if representation == "NNWeights":
+        return json.loads(interpretation)["model_weights"]
+    if representation == "KerasNN":
+        import io
+
+        import h5py
+        with h5py.File(io.BytesIO(interpretation), "r") as f:
+            group = f["model_weights"]
+            return {name: [group[name][w][()] for w in group[name].attrs["weight_names"]]
+                    for name in group.attrs["layer_names"] if len(group[name].attrs["weight_names"])}
+    count = struct.unpack_from("<I", interpretation, 8)[0]
+    layers = struct.unpack_from("<H", interpretation, 6)[0]
+    return struct.unpack_from(f"<{count}f", interpretation, 12 + 12 * layers)
+
+
 rows = []
+decode_ms = []
 evaluated = None
 for generation in range(generations + 1):
     request = structs.PopulationRequest(version="v1", experiment_id=experiment, config=json.dumps(params).encode())
@@ -70,6 +95,10 @@ for generation in range(generations + 1):
     total_ms = (time.perf_counter() - started) * 1000
     rows.append((answer.checkpoint_id, total_ms, answer.ByteSize()))
     evaluated = answer
+    decode_started = time.perf_counter()
+    for candidate in answer.population:
+        decode(candidate.interpretation)
+    decode_ms.append((time.perf_counter() - decode_started) * 1000)
     evaluated.evaluation_stats = b""
     for candidate in evaluated.population:  # the client's predictor, here random scores
         candidate.metrics = json.dumps({f"m{i}": rng.random() for i in range(objectives)}).encode()
@@ -81,7 +110,7 @@ lines = job_lines()
 while any(c not in lines for c, _, _ in rows) and time.monotonic() < deadline:
     time.sleep(0.1)
     lines = job_lines()
-print(f"| P={population} W={weights} M={objectives} | gen | total ms | transport ms | queued ms | "
+print(f"| P={population} W={weights} M={objectives} {representation} | gen | total ms | transport ms | queued ms | "
       f"engine ms | persistence ms (load+encode+store+record) | message MB |")
 print("|---|---|---|---|---|---|---|---|")
 sums = {"total": 0.0, "transport": 0.0, "queued": 0.0, "engine": 0.0, "persistence": 0.0}
@@ -103,4 +132,7 @@ with open(f"/proc/{pid}/status") as f:
 print(f"| **mean of generations 2..{generations + 1}** | | **{mean['total']:.1f}** | {mean['transport']:.1f} | "
       f"{mean['queued']:.1f} | {mean['engine']:.1f} | {mean['persistence']:.1f} | |")
 print(f"\nservice time / engine time: **{mean['total'] / mean['engine']:.2f}x**; "
-      f"espd peak RSS: **{peak_kib / 1024:.0f} MiB**\n")
+      f"espd peak RSS: **{peak_kib / 1024:.0f} MiB**; client decoding per generation: "
+      f"**{sum(decode_ms[1:]) / generations:.1f} ms**\n")
+print(f"SUMMARY {representation} total_ms={mean['total']:.1f} persistence_ms={mean['persistence']:.1f} "
+      f"decode_ms={sum(decode_ms[1:]) / generations:.1f} message_mb={rows[-1][2] / 1e6:.2f}")

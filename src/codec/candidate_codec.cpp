@@ -50,8 +50,7 @@ Result<CandidateCodec> CandidateCodec::create(const evolution::ExperimentParams&
   if (representation == "NNWeights")
     return CandidateCodec(
         std::make_shared<Adapter<NNWeightsCodec>>(NNWeightsCodec(params.network)));
-  if (representation == "NNWeightsBinary")
-    return CandidateCodec(std::make_shared<Adapter<BinaryCodec>>(BinaryCodec(params.network)));
+  if (representation == "NNWeightsBinary") return binary(params.network);
   if (representation == "KerasNN") {
     auto codec = KerasH5Codec::create(params.network);
     if (!codec.ok()) return codec.error();
@@ -60,6 +59,14 @@ Result<CandidateCodec> CandidateCodec::create(const evolution::ExperimentParams&
   return Error{Code::kInvalidArgument,
                "LEAF.representation " + representation +
                    " is not one esp writes (NNWeights, KerasNN or NNWeightsBinary)"};
+}
+
+CandidateCodec CandidateCodec::binary(const evolution::NetworkSpec& network) {
+  return CandidateCodec(std::make_shared<Adapter<BinaryCodec>>(BinaryCodec(network)));
+}
+
+bool CandidateCodec::is_binary() const {
+  return dynamic_cast<const Adapter<BinaryCodec>*>(format_.get()) != nullptr;
 }
 
 const evolution::NetworkShape& CandidateCodec::shape() const {

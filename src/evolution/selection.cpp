@@ -87,13 +87,12 @@ ParentPair distinct_tournaments(std::size_t size, RandomStream& random) {
   std::array<std::size_t, 4> drawn{};
   const std::size_t count = std::min<std::size_t>(4, size);
   for (std::size_t k = 0; k < count; ++k) {
-    std::size_t position = random.next_below(size - k);
-    // Maps onto the positions not drawn yet, in order.
-    std::array<std::size_t, 4> taken{};
-    std::copy(drawn.begin(), drawn.begin() + std::ptrdiff_t(k), taken.begin());
-    std::sort(taken.begin(), taken.begin() + std::ptrdiff_t(k));
-    for (std::size_t j = 0; j < k; ++j)
-      position += position >= taken[j] ? 1 : 0;
+    // Drawn again until new: at most 4 of `size` are taken, so this ends quickly.
+    std::size_t position = 0;
+    do {
+      position = random.next_below(size);
+    } while (std::find(drawn.begin(), drawn.begin() + std::ptrdiff_t(k), position) !=
+             drawn.begin() + std::ptrdiff_t(k));
     drawn[k] = position;
   }
   switch (count) {

@@ -23,6 +23,11 @@ class FreshPopulations {
     std::lock_guard lock(mutex_);
     ++entries_[job_id].waiters;
   }
+  // Whether a call awaits `job_id` (so building its population is worth it).
+  bool awaited(const std::string& job_id) {
+    std::lock_guard lock(mutex_);
+    return entries_.contains(job_id);
+  }
   // Keeps `population` for a call that awaits `job_id`; drops it otherwise.
   void offer(const std::string& job_id, std::unique_ptr<Message> population) {
     std::lock_guard lock(mutex_);

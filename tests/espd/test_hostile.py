@@ -34,6 +34,7 @@ def poison_params(candidates=1000):
     params["network"]["hidden_layers"] = []
     params["network"]["outputs"][0]["size"] = 998
     params["evolution"]["population_size"] = candidates
+    params["LEAF"]["representation"] = "NNWeightsBinary"  # 4 bytes a weight: big populations' choice
     return params
 
 

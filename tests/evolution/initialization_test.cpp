@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -56,6 +57,20 @@ TEST(Initialization, NormalHasTheRangeAsStandardDeviation) {
   auto m = moments_of(draw(one_kernel(500, 400), Initialization::kNormal, 2.0F));
   EXPECT_NEAR(m.mean, 0.0, 0.01);
   EXPECT_NEAR(m.stddev, 2.0, 0.01);
+}
+
+TEST(Initialization, CauchyIsStandardCauchyScaledByTheRange) {
+  auto values = draw(one_kernel(500, 400), Initialization::kCauchy, 1.0F);
+  // Quartiles of the standard Cauchy are -1 and 1, and its tails are heavy:
+  // P(|x| > 10) = 1 - 2 atan(10) / pi = 0.0635, where a normal would give none.
+  std::vector<float> sorted = values;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_NEAR(sorted[sorted.size() / 4], -1.0F, 0.02);
+  EXPECT_NEAR(sorted[3 * sorted.size() / 4], 1.0F, 0.02);
+  const auto far =
+      std::count_if(values.begin(), values.end(), [](float v) { return std::abs(v) > 10; });
+  EXPECT_NEAR(double(far) / double(values.size()), 0.0635, 0.003);
+  EXPECT_TRUE(std::all_of(values.begin(), values.end(), [](float v) { return std::isfinite(v); }));
 }
 
 TEST(Initialization, XavierUsesFanInAndFanOut) {
