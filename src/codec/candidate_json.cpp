@@ -43,26 +43,6 @@ std::string_view mutation_code(MutationType mutation) {
   return "";
 }
 
-// The crossover esp wrote as a readable name ("3_points").
-std::optional<evolution::Crossover> crossover_named(std::string_view name) {
-  if (name.empty()) return std::nullopt;
-  for (auto kind :
-       {CrossoverKind::kUniformWeight, CrossoverKind::kUniformLayer, CrossoverKind::kCloneDaddy}) {
-    if (evolution::name_of(evolution::Crossover{.kind = kind}) == name)
-      return evolution::Crossover{.kind = kind};
-  }
-  if (name == "uniform") return evolution::Crossover{};
-  if (name == "one_point") return evolution::Crossover{.kind = CrossoverKind::kPoints, .points = 1};
-  std::size_t points = 0;
-  const auto end = name.find("_points");
-  if (end == std::string_view::npos || end == 0 || end + 7 != name.size()) return std::nullopt;
-  for (char c : name.substr(0, end)) {
-    if (c < '0' || c > '9' || points > 1'000'000) return std::nullopt;
-    points = points * 10 + static_cast<std::size_t>(c - '0');
-  }
-  return evolution::Crossover{.kind = CrossoverKind::kPoints, .points = points};
-}
-
 std::vector<std::string> strings_in(const Json& json, std::string_view key) {
   std::vector<std::string> out;
   auto it = json.find(key);
@@ -114,7 +94,7 @@ evolution::Identity identity_from_json(std::string_view text) {
   identity.origin =
       identity.parents.empty() ? evolution::Origin::kInitial : evolution::Origin::kOffspring;
   identity.ancestor_count = integer_in(json, "ancestor_count", identity.parents.empty() ? 0 : 1);
-  identity.crossover = crossover_named(json.value("crossover", ""));
+  identity.crossover = evolution::crossover_named(json.value("crossover", ""));
   for (auto mutation : {MutationType::kGaussianNoisePercentage, MutationType::kGaussianNoiseFixed,
                         MutationType::kUniformReset, MutationType::kNone}) {
     if (json.value("mutation", "") == evolution::name_of(mutation)) identity.mutation = mutation;

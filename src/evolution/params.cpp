@@ -571,26 +571,6 @@ void read_fitness(ObjectReader& evolution, std::vector<Objective>& fitness) {
   }
 }
 
-// "uniform_weight", "uniform_layer", "clone_daddy", "<k>_points" (also "<k>_point"), or
-// the earlier "uniform" and "one_point".
-std::optional<Crossover> crossover_named(std::string_view name) {
-  for (const auto& choice : kCrossovers) {
-    if (choice.name == name) return Crossover{.kind = choice.value};
-  }
-  if (name == "one_point") return Crossover{.kind = CrossoverKind::kPoints, .points = 1};
-  const auto underscore = name.find('_');
-  if (underscore == std::string_view::npos || underscore == 0) return std::nullopt;
-  const auto suffix = name.substr(underscore);
-  if (suffix != "_points" && suffix != "_point") return std::nullopt;
-  std::size_t points = 0;
-  for (char c : name.substr(0, underscore)) {
-    if (c < '0' || c > '9' || points > kMaxCrossoverPoints) return std::nullopt;
-    points = points * 10 + static_cast<std::size_t>(c - '0');
-  }
-  if (points < 1 || points > kMaxCrossoverPoints) return std::nullopt;
-  return Crossover{.kind = CrossoverKind::kPoints, .points = points};
-}
-
 bool read_crossover(const Json& value, const std::string& path, Crossover& out,
                     Problems& problems) {
   if (value.is_string()) {
@@ -738,6 +718,26 @@ std::string_view name_of(Initialization value) {
 }
 std::string_view name_of(CandidatesToPersist value) {
   return name_in(kPersistChoices, value);
+}
+
+// "uniform_weight", "uniform_layer", "clone_daddy", "<k>_points" (also "<k>_point"), or
+// the earlier "uniform" and "one_point".
+std::optional<Crossover> crossover_named(std::string_view name) {
+  for (const auto& choice : kCrossovers) {
+    if (choice.name == name) return Crossover{.kind = choice.value};
+  }
+  if (name == "one_point") return Crossover{.kind = CrossoverKind::kPoints, .points = 1};
+  const auto underscore = name.find('_');
+  if (underscore == std::string_view::npos || underscore == 0) return std::nullopt;
+  const auto suffix = name.substr(underscore);
+  if (suffix != "_points" && suffix != "_point") return std::nullopt;
+  std::size_t points = 0;
+  for (char c : name.substr(0, underscore)) {
+    if (c < '0' || c > '9' || points > kMaxCrossoverPoints) return std::nullopt;
+    points = points * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (points < 1 || points > kMaxCrossoverPoints) return std::nullopt;
+  return Crossover{.kind = CrossoverKind::kPoints, .points = points};
 }
 
 bool valid_experiment_id(std::string_view id) {

@@ -41,6 +41,9 @@ std::string_view name_of(MutationType value);
 std::string name_of(Crossover value);
 std::string_view name_of(Initialization value);
 std::string_view name_of(CandidatesToPersist value);
+// A crossover by its name in the parameters (name_of's, "<k>_point", and the earlier
+// "uniform" and "one_point"); nullopt for anything else.
+std::optional<Crossover> crossover_named(std::string_view name);
 
 struct InputSpec {
   std::string name;
