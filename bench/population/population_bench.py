@@ -43,7 +43,7 @@ params = {
 }
 weights = inputs * hidden + hidden + hidden * outputs + outputs
 experiment = f"bench-{population}-{weights}-{objectives}-{int(time.time())}"
-limit = 1 << 30
+limit = (1 << 31) - 1  # protobuf's own limit: the P=100k JSON case is 1.3 GB
 channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=[
     ("grpc.max_receive_message_length", limit), ("grpc.max_send_message_length", limit)])
 stub = service.PopulationServiceStub(channel)
@@ -134,5 +134,7 @@ print(f"| **mean of generations 2..{generations + 1}** | | **{mean['total']:.1f}
 print(f"\nservice time / engine time: **{mean['total'] / mean['engine']:.2f}x**; "
       f"espd peak RSS: **{peak_kib / 1024:.0f} MiB**; client decoding per generation: "
       f"**{sum(decode_ms[1:]) / generations:.1f} ms**\n")
-print(f"SUMMARY {representation} total_ms={mean['total']:.1f} persistence_ms={mean['persistence']:.1f} "
-      f"decode_ms={sum(decode_ms[1:]) / generations:.1f} message_mb={rows[-1][2] / 1e6:.2f}")
+encoding = {"NNWeightsBinary": "binary", "NNWeights": "json", "KerasNN": "h5"}[representation]
+print(f"RESULT case={population}x{weights}x{objectives} encoding={encoding} mean_ms={mean['total']:.1f} "
+      f"peak_rss_mib={peak_kib / 1024:.0f} persistence_ms={mean['persistence']:.1f} "
+      f"client_decode_ms={sum(decode_ms[1:]) / generations:.1f} message_mb={rows[-1][2] / 1e6:.2f}")

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Seed + 10 generations over gRPC at P=1000 W~10,000 (M=1) and P=10,000 W~100 (M=3),
-# each against a fresh release espd: time per generation split into transport,
-# queueing, engine and persistence, and espd's peak RSS.
-# Then the SDK's representations against esp's binary one at P=1000 W~10,000: the same
-# generations with NNWeights (JSON) and KerasNN (.h5), the client decoding each candidate.
+# Seed + N generations over gRPC against a fresh release espd per case: P=1000 W~10,000
+# (M=1), P=10,000 W~100 (M=3) and P=100,000 W~1,100 (M=2, 3 generations), in esp's binary
+# layout and in the SDK's JSON (and .h5 for the first case): time per generation split
+# into transport, queueing, engine and persistence, espd's peak RSS, and one line
+#   RESULT case=<P>x<W>x<M> encoding=<binary|json|h5> mean_ms=<x> peak_rss_mib=<y> ...
 # Usage: bench/population/run.sh [generations] [representations...]
+#   representations: NNWeightsBinary NNWeights KerasNN (default: all three)
 # ESPD_ENV="NAME=value ..." sets environment variables for espd alone (e.g. glibc
 # malloc tunables; see docs/benchmarks.md).
 set -euo pipefail
@@ -20,7 +21,7 @@ run_case() {  # population hidden inputs outputs objectives representation
   local http grpc
   http=$(free_port); grpc=$(free_port)
   env ${ESPD_ENV:-} $espd --data-dir "$work/data" --http-addr "127.0.0.1:$http" --grpc-addr "127.0.0.1:$grpc" \
-    --grpc-max-message 1GiB --workers 1 >"$work/espd.log" 2>&1 &
+    --grpc-max-message 2047MiB --workers 1 >"$work/espd.log" 2>&1 &
   local pid=$!
   # Stop this espd however the case ends (a failing client must not leave it running).
   trap "kill $pid 2>/dev/null; rm -rf '$work'" EXIT
@@ -41,9 +42,13 @@ representations=("$@")
 [[ ${#representations[@]} -gt 0 ]] || representations=(NNWeightsBinary NNWeights KerasNN)
 
 echo "espd $(git rev-parse --short HEAD), $(nproc) cores, one worker using every core"
-run_case 1000 96 100 4 1 NNWeightsBinary
-run_case 10000 8 8 3 3 NNWeightsBinary
 for representation in "${representations[@]}"; do
-  [[ $representation == NNWeightsBinary ]] && continue  # measured above
   run_case 1000 96 100 4 1 "$representation"
+done
+for representation in "${representations[@]}"; do
+  [[ $representation == KerasNN ]] && continue  # 23 KB of file per candidate: 2.3 GB
+  run_case 10000 8 8 3 3 "$representation"
+  generations_saved=$generations; generations=3
+  run_case 100000 10 107 2 2 "$representation"
+  generations=$generations_saved
 done

@@ -80,5 +80,15 @@ answer=$(curl -fsS "$base/v1/operations/$operation?wait=50" "${auth[@]}")
 status=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["status"])' "$answer")
 [[ $status == succeeded ]] || { echo "image-test: generation $status: $answer" >&2; cat "$work/espd.log" >&2; exit 1; }
 echo "image-test: generation 1 succeeded: $answer"
+# Without a representation the candidates are KerasNN .h5 files (libhdf5 in the image).
+h5_params=$(/usr/bin/python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); p["LEAF"].pop("representation"); print(json.dumps({"params": p}))' tests/fixtures/experiment.json)
+operation=$(curl -fsS -X POST "$base/v1/experiments/image-h5/generations" "${auth[@]}" -d "$h5_params" \
+  | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+checkpoint=$(curl -fsS "$base/v1/operations/$operation?wait=50" "${auth[@]}" \
+  | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["result"]["checkpoint_id"])')
+magic=$(curl -fsS "$base/v1/experiments/image-h5/checkpoints/$checkpoint" "${auth[@]}" \
+  | /usr/bin/python3 -c 'import base64,json,sys; print(base64.b64decode(json.load(sys.stdin)["population"][0]["interpretation"])[:8].hex())')
+[[ $magic == 894844460d0a1a0a ]] || { echo "image-test: KerasNN candidate is not an HDF5 file: $magic" >&2; exit 1; }
+echo "image-test: a KerasNN generation holds HDF5 files"
 kill -TERM "$pid"; wait "$pid"; pid=""
 echo "image-test: passed ($image)"

@@ -14,7 +14,7 @@ namespace esp::population {
 
 struct JobSize {
   std::uint64_t message_bytes = 0;  // the serialized population: checkpoint and answer
-  std::uint64_t peak_bytes = 0;     // both generations' genomes, the message and its bytes
+  std::uint64_t peak_bytes = 0;     // genomes, request, answer and checkpoint (job_size.cpp)
 };
 
 JobSize estimate_job_size(const evolution::ExperimentParams& params);
