@@ -4,6 +4,8 @@
 # layout and in the SDK's JSON (and .h5 for the first case): time per generation split
 # into transport, queueing, engine and persistence, espd's peak RSS, and one line
 #   RESULT case=<P>x<W>x<M> encoding=<binary|json|h5> mean_ms=<x> peak_rss_mib=<y> ...
+# The first case runs from the C++ client too (bench/population/client_bench.cpp; its
+# RESULT lines say client=cpp).
 # Usage: bench/population/run.sh [generations] [representations...]
 #   representations: NNWeightsBinary NNWeights KerasNN (default: all three)
 # ESPD_ENV="NAME=value ..." sets environment variables for espd alone (e.g. glibc
@@ -30,8 +32,13 @@ run_case() {  # population hidden inputs outputs objectives representation
   token=$(curl -s -X POST "http://127.0.0.1:$http/auth" -H 'Content-Type: application/json' \
     -d '{"email":"bench@example.com","password":"benchmark-password"}' |
     /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-  /usr/bin/python3 bench/population/population_bench.py "$grpc" "$token" "$pid" "$work/espd.log" \
-    "${@:1:5}" "$generations" "$6"
+  if [[ ${CLIENT:-python} == cpp ]]; then
+    "$(dirname "$espd")/bench/client_bench" "$grpc" "$token" "${@:1:5}" "$generations" "$6" |
+      grep '^RESULT'
+  else
+    /usr/bin/python3 bench/population/population_bench.py "$grpc" "$token" "$pid" "$work/espd.log" \
+      "${@:1:5}" "$generations" "$6"
+  fi
   kill "$pid"; wait "$pid" || true
   rm -rf "$work"
   trap - EXIT
@@ -44,6 +51,8 @@ representations=("$@")
 echo "espd $(git rev-parse --short HEAD), $(nproc) cores, one worker using every core"
 for representation in "${representations[@]}"; do
   run_case 1000 96 100 4 1 "$representation"
+  # The same case from the C++ client: what of the time is the Python client's own.
+  CLIENT=cpp run_case 1000 96 100 4 1 "$representation"
 done
 for representation in "${representations[@]}"; do
   [[ $representation == KerasNN ]] && continue  # 23 KB of file per candidate: 2.3 GB
