@@ -104,6 +104,28 @@ for generation in range(generations + 1):
         candidate.metrics = json.dumps({f"m{i}": rng.random() for i in range(objectives)}).encode()
 channel.close()
 
+
+def rest_download_ms(accept):
+    """The last checkpoint fetched over REST, as a REST client downloads a population."""
+    import urllib.parse
+    import urllib.request
+    url = (f"{os.environ['ESP_BENCH_HTTP']}/v1/experiments/{experiment}/checkpoints/"
+           f"{urllib.parse.quote(rows[-1][0], safe='')}")
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}", "Accept": accept})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=600) as answer:
+        answer.read()
+    return (time.perf_counter() - started) * 1000
+
+
+# espd's peak for the generations, before the REST downloads add their own copies.
+with open(f"/proc/{pid}/status") as f:
+    peak_kib = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
+rest = ""
+if os.environ.get("ESP_BENCH_HTTP"):
+    rest = (f" rest_json_ms={min(rest_download_ms('application/json') for _ in range(3)):.1f}"
+            f" rest_protobuf_ms={min(rest_download_ms('application/x-protobuf') for _ in range(3)):.1f}")
+
 # espd flushes its log lines asynchronously: read until every generation's is there.
 deadline = time.monotonic() + 30
 lines = job_lines()
@@ -127,8 +149,6 @@ for index, (checkpoint, total, size) in enumerate(rows):
                            ("engine", line["engine_ms"]), ("persistence", persistence)):
             sums[key] += value
 mean = {k: v / generations for k, v in sums.items()}
-with open(f"/proc/{pid}/status") as f:
-    peak_kib = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
 print(f"| **mean of generations 2..{generations + 1}** | | **{mean['total']:.1f}** | {mean['transport']:.1f} | "
       f"{mean['queued']:.1f} | {mean['engine']:.1f} | {mean['persistence']:.1f} | |")
 print(f"\nservice time / engine time: **{mean['total'] / mean['engine']:.2f}x**; "
@@ -137,4 +157,4 @@ print(f"\nservice time / engine time: **{mean['total'] / mean['engine']:.2f}x**;
 encoding = {"NNWeightsBinary": "binary", "NNWeights": "json", "KerasNN": "h5"}[representation]
 print(f"RESULT case={population}x{weights}x{objectives} encoding={encoding} mean_ms={mean['total']:.1f} "
       f"peak_rss_mib={peak_kib / 1024:.0f} persistence_ms={mean['persistence']:.1f} "
-      f"client_decode_ms={sum(decode_ms[1:]) / generations:.1f} message_mb={rows[-1][2] / 1e6:.2f}")
+      f"client_decode_ms={sum(decode_ms[1:]) / generations:.1f} message_mb={rows[-1][2] / 1e6:.2f}{rest}")

@@ -4,7 +4,8 @@
 # layout and in the SDK's JSON (and .h5 for the first case): time per generation split
 # into transport, queueing, engine and persistence, espd's peak RSS, and one line
 #   RESULT case=<P>x<W>x<M> encoding=<binary|json|h5> mean_ms=<x> peak_rss_mib=<y> ...
-# The first case runs from the C++ client too (bench/population/client_bench.cpp; its
+# Python cases also time the REST download of the last checkpoint (JSON and protobuf;
+# rest_json_ms, rest_protobuf_ms: the best of three). The first case runs from the C++ client too (bench/population/client_bench.cpp; its
 # RESULT lines say client=cpp).
 # Usage: bench/population/run.sh [generations] [representations...]
 #   representations: NNWeightsBinary NNWeights KerasNN (default: all three)
@@ -36,8 +37,8 @@ run_case() {  # population hidden inputs outputs objectives representation
     "$(dirname "$espd")/bench/client_bench" "$grpc" "$token" "${@:1:5}" "$generations" "$6" |
       grep '^RESULT'
   else
-    /usr/bin/python3 bench/population/population_bench.py "$grpc" "$token" "$pid" "$work/espd.log" \
-      "${@:1:5}" "$generations" "$6"
+    ESP_BENCH_HTTP="http://127.0.0.1:$http" /usr/bin/python3 bench/population/population_bench.py \
+      "$grpc" "$token" "$pid" "$work/espd.log" "${@:1:5}" "$generations" "$6"
   fi
   kill "$pid"; wait "$pid" || true
   rm -rf "$work"
