@@ -32,6 +32,51 @@ Json population_json(const std::string& experiment_id,
   return json;
 }
 
+std::string population_json_text(const std::string& experiment_id,
+                                 const ::population::PopulationResponse& population) {
+  // As json_response writes a document: bytes that are not UTF-8 become U+FFFD.
+  auto text = [](const Json& value) {
+    return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+  };
+  // Members in the order nlohmann's objects (sorted maps) write them.
+  std::size_t size = 256 + population.evaluation_stats().size();
+  for (const auto& candidate : population.population()) {
+    size += 64 + candidate.id().size() + candidate.identity().size() + candidate.metrics().size() +
+            (candidate.interpretation().size() + 2) / 3 * 4;
+  }
+  std::string out;
+  out.reserve(size);
+  out += "{\"checkpoint_id\":";
+  out += text(Json(population.checkpoint_id()));
+  if (!population.evaluation_stats().empty()) {
+    out += ",\"evaluation_stats\":";
+    out += text(embedded_json(population.evaluation_stats()));
+  }
+  out += ",\"experiment_id\":";
+  out += text(Json(experiment_id));
+  out += ",\"generation\":";
+  out += std::to_string(population.generation_count());
+  out += ",\"population\":[";
+  bool first = true;
+  for (const auto& candidate : population.population()) {
+    out += first ? "{\"id\":" : ",{\"id\":";
+    first = false;
+    out += text(Json(candidate.id()));
+    out += ",\"identity\":";
+    out += text(embedded_json(candidate.identity()));
+    out += ",\"interpretation\":\"";
+    out += base64_encode(candidate.interpretation());
+    out += '"';
+    if (!candidate.metrics().empty()) {
+      out += ",\"metrics\":";
+      out += text(embedded_json(candidate.metrics()));
+    }
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
 Result<::population::PopulationResponse> population_from_json(const Json& json) {
   auto invalid = [](const std::string& what) {
     return Error{Code::kInvalidArgument, "not a population file: " + what};

@@ -17,6 +17,12 @@ nlohmann::json embedded_json(const std::string& bytes);
 nlohmann::json population_json(const std::string& experiment_id,
                                const ::population::PopulationResponse& population);
 
+// The same document's text (population_json(...).dump()), written straight into one
+// string: no document of every candidate and its base64 first. For populations of
+// gigabytes that is two copies fewer.
+std::string population_json_text(const std::string& experiment_id,
+                                 const ::population::PopulationResponse& population);
+
 // The message back from that JSON (metrics as filled in by a client); kInvalidArgument
 // names the first bad member.
 Result<::population::PopulationResponse> population_from_json(const nlohmann::json& json);

@@ -191,8 +191,9 @@ http::Response show_checkpoint(const http::Request& request, const Caller& calle
     response = http::text_response(http::Status::ok, population->SerializeAsString(),
                                    "application/x-protobuf");
   } else {
-    response =
-        http::json_response(http::Status::ok, codec::population_json(experiment_id, *population));
+    response = http::text_response(http::Status::ok,
+                                   codec::population_json_text(experiment_id, *population),
+                                   "application/json");
   }
   response.set(field::field::vary, "Accept");
   return response;
