@@ -149,6 +149,25 @@ Result<pb::PopulationResponse> for_client(pb::PopulationResponse stored,
   return stored;
 }
 
+// Answering a checkpoint holds its stored bytes and message, the population in the
+// caller's representation and its serialized form (or REST's JSON text, a third more):
+// kResourceExhausted when that is over this server's budget. A checkpoint made under the
+// same limit always fits; one made by a replica with more memory may not.
+std::optional<Error> check_answer_size(const store::Checkpoint& checkpoint,
+                                       std::uint64_t max_memory_bytes) {
+  auto params = evolution::parse_params(checkpoint.params_json);
+  if (!params.ok()) return std::nullopt;  // for_client reports it
+  const auto stored = static_cast<std::uint64_t>(std::max<std::int64_t>(checkpoint.size_bytes, 0));
+  const std::uint64_t answer = estimate_job_size(*params).message_bytes;
+  const std::uint64_t needed = 2 * stored + 4 * answer;
+  if (needed <= max_memory_bytes) return std::nullopt;
+  return Error{
+      Code::kResourceExhausted,
+      fmt::format("answering checkpoint {} needs about {} of memory, over this server's "
+                  "{} (--max-generation-memory); read it from a replica with more",
+                  checkpoint.checkpoint_id, human_bytes(needed), human_bytes(max_memory_bytes))};
+}
+
 // The population the job breeds from: from memory when this process bred it, else
 // parsed from its stored checkpoint.
 Result<std::shared_ptr<const evolution::Population>> source_population(
@@ -497,6 +516,7 @@ Result<pb::PopulationResponse> Generations::load_checkpoint(const std::string& o
     return Error{Code::kNotFound,
                  fmt::format("experiment {} has no checkpoint {}", experiment_id, checkpoint_id)};
   }
+  if (auto too_big = check_answer_size(**checkpoint, limits_.max_memory_bytes)) return *too_big;
   auto stored = load_population(store_, **checkpoint);
   if (!stored.ok()) return stored.error();
   return for_client(std::move(*stored), (*checkpoint)->params_json);

@@ -151,6 +151,26 @@ TEST(Generations, OnlyAnAdminReadsAnotherOwnersCheckpoint) {
   workers.stop();
 }
 
+TEST(Generations, ACheckpointTooBigToAnswerHereIsRefusedNamingBothSizes) {
+  EmbeddedStore s;
+  Generations roomy(s.store, s.board, s.fresh, s.pool);
+  Workers workers(s.store, s.board, s.fresh, {.workers = 1, .poll = milliseconds(20)});
+  workers.start();
+  auto job = roomy.submit(kAlice, s.seed_request("e"));
+  ASSERT_TRUE(job.ok());
+  auto ended = wait(roomy, kAlice, job->id, std::chrono::seconds(20));
+  ASSERT_TRUE(ended.ok() && ended->status == store::JobStatus::kSucceeded);
+  workers.stop();
+  // A replica with less memory than the one that bred it.
+  Generations small(s.store, s.board, s.fresh, s.pool, {.max_memory_bytes = 4 << 10});
+  auto refused = small.checkpoint(kAlice, std::nullopt, "e", ended->result_checkpoint);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, Code::kResourceExhausted);
+  EXPECT_NE(refused.error().message.find("over this server's 4.0 KiB"), std::string::npos)
+      << refused.error().message;
+  EXPECT_TRUE(roomy.checkpoint(kAlice, std::nullopt, "e", ended->result_checkpoint).ok());
+}
+
 TEST(Generations, AJobTooBigForTheServerIsRefusedAndNothingIsQueued) {
   EmbeddedStore s;
   // The fixture's generation needs about 40 KiB.
