@@ -121,13 +121,11 @@ Result<evolution::Population> to_engine(const codec::CandidateCodec& codec,
 // A stored population (esp's binary layout) as callers get it: in the representation
 // its parameters name, every other byte unchanged.
 Result<pb::PopulationResponse> for_client(pb::PopulationResponse stored,
-                                          const std::string& params_json) {
-  auto params = evolution::parse_params(params_json);
-  if (!params.ok()) return params.error();
-  auto codec = codec::CandidateCodec::create(*params);
+                                          const evolution::ExperimentParams& params) {
+  auto codec = codec::CandidateCodec::create(params);
   if (!codec.ok()) return codec.error();
   if (codec->is_binary()) return stored;
-  const auto binary = codec::CandidateCodec::binary(params->network);
+  const auto binary = codec::CandidateCodec::binary(params.network);
   const auto count = static_cast<std::size_t>(stored.population_size());
   std::vector<std::optional<Error>> failures(count);
   evolution::parallel_for(count, std::max(1U, std::thread::hardware_concurrency()),
@@ -154,11 +152,10 @@ Result<pb::PopulationResponse> for_client(pb::PopulationResponse stored,
 // kResourceExhausted when that is over this server's budget. A checkpoint made under the
 // same limit always fits; one made by a replica with more memory may not.
 std::optional<Error> check_answer_size(const store::Checkpoint& checkpoint,
+                                       const evolution::ExperimentParams& params,
                                        std::uint64_t max_memory_bytes) {
-  auto params = evolution::parse_params(checkpoint.params_json);
-  if (!params.ok()) return std::nullopt;  // for_client reports it
   const auto stored = static_cast<std::uint64_t>(std::max<std::int64_t>(checkpoint.size_bytes, 0));
-  const std::uint64_t answer = estimate_job_size(*params).message_bytes;
+  const std::uint64_t answer = estimate_job_size(params).message_bytes;
   const std::uint64_t needed = 2 * stored + 4 * answer;
   if (needed <= max_memory_bytes) return std::nullopt;
   return Error{
@@ -516,10 +513,16 @@ Result<pb::PopulationResponse> Generations::load_checkpoint(const std::string& o
     return Error{Code::kNotFound,
                  fmt::format("experiment {} has no checkpoint {}", experiment_id, checkpoint_id)};
   }
-  if (auto too_big = check_answer_size(**checkpoint, limits_.max_memory_bytes)) return *too_big;
+  // Validated before it was stored; a record that no longer reads is the server's fault.
+  auto params = evolution::parse_params((*checkpoint)->params_json);
+  if (!params.ok())
+    return Error{Code::kInternal, "the parameters of checkpoint " + checkpoint_id +
+                                      " no longer read: " + params.error().message};
+  if (auto too_big = check_answer_size(**checkpoint, *params, limits_.max_memory_bytes))
+    return *too_big;
   auto stored = load_population(store_, **checkpoint);
   if (!stored.ok()) return stored.error();
-  return for_client(std::move(*stored), (*checkpoint)->params_json);
+  return for_client(std::move(*stored), *params);
 }
 
 Result<store::Checkpoint> run_generation_job(store::Store& store, const store::Job& job,

@@ -59,6 +59,24 @@ Result<store::Job> wait(Generations& generations, const Caller& caller, const st
 
 const Caller kAlice{.subject = "alice", .admin = false};
 
+// Alice's seed generation of `experiment`, bred by a worker of its own: the ended job.
+store::Job seed_bred(EmbeddedStore& s, Generations& generations, const std::string& experiment) {
+  Workers workers(s.store, s.board, s.fresh, {.workers = 1, .poll = milliseconds(20)});
+  workers.start();
+  auto job = generations.submit(kAlice, s.seed_request(experiment));
+  if (!job.ok()) {
+    ADD_FAILURE() << job.error().message;
+    return {};
+  }
+  auto ended = wait(generations, kAlice, job->id, std::chrono::seconds(20));
+  workers.stop();
+  if (!ended.ok() || ended->status != store::JobStatus::kSucceeded) {
+    ADD_FAILURE() << "the seed generation did not succeed";
+    return {};
+  }
+  return *ended;
+}
+
 TEST(Generations, TheSameRequestIsTheSameJobAndWaitingEndsAtItsDeadline) {
   EmbeddedStore s;
   Generations generations(s.store, s.board, s.fresh, s.pool);
@@ -132,14 +150,9 @@ TEST(Generations, InvalidParametersComeBackAsIssuesWithPaths) {
 TEST(Generations, OnlyAnAdminReadsAnotherOwnersCheckpoint) {
   EmbeddedStore s;
   Generations generations(s.store, s.board, s.fresh, s.pool);
-  Workers workers(s.store, s.board, s.fresh, {.workers = 1, .poll = milliseconds(20)});
-  workers.start();
-  auto job = generations.submit(kAlice, s.seed_request("e"));
-  ASSERT_TRUE(job.ok());
-  auto ended = wait(generations, kAlice, job->id, std::chrono::seconds(20));
-  ASSERT_TRUE(ended.ok() && ended->status == store::JobStatus::kSucceeded);
-  EXPECT_EQ(ended->result_generation, 1);
-  const std::string checkpoint = ended->result_checkpoint;
+  const auto ended = seed_bred(s, generations, "e");
+  EXPECT_EQ(ended.result_generation, 1);
+  const std::string checkpoint = ended.result_checkpoint;
   EXPECT_TRUE(
       generations.checkpoint({.subject = "root", .admin = true}, "alice", "e", checkpoint).ok());
   auto named = generations.checkpoint({.subject = "bob"}, "alice", "e", checkpoint);
@@ -148,27 +161,20 @@ TEST(Generations, OnlyAnAdminReadsAnotherOwnersCheckpoint) {
   auto own = generations.checkpoint({.subject = "bob"}, std::nullopt, "e", checkpoint);
   ASSERT_FALSE(own.ok());
   EXPECT_EQ(own.error().code, Code::kNotFound);
-  workers.stop();
 }
 
 TEST(Generations, ACheckpointTooBigToAnswerHereIsRefusedNamingBothSizes) {
   EmbeddedStore s;
   Generations roomy(s.store, s.board, s.fresh, s.pool);
-  Workers workers(s.store, s.board, s.fresh, {.workers = 1, .poll = milliseconds(20)});
-  workers.start();
-  auto job = roomy.submit(kAlice, s.seed_request("e"));
-  ASSERT_TRUE(job.ok());
-  auto ended = wait(roomy, kAlice, job->id, std::chrono::seconds(20));
-  ASSERT_TRUE(ended.ok() && ended->status == store::JobStatus::kSucceeded);
-  workers.stop();
+  const auto ended = seed_bred(s, roomy, "e");
   // A replica with less memory than the one that bred it.
   Generations small(s.store, s.board, s.fresh, s.pool, {.max_memory_bytes = 4 << 10});
-  auto refused = small.checkpoint(kAlice, std::nullopt, "e", ended->result_checkpoint);
+  auto refused = small.checkpoint(kAlice, std::nullopt, "e", ended.result_checkpoint);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, Code::kResourceExhausted);
   EXPECT_NE(refused.error().message.find("over this server's 4.0 KiB"), std::string::npos)
       << refused.error().message;
-  EXPECT_TRUE(roomy.checkpoint(kAlice, std::nullopt, "e", ended->result_checkpoint).ok());
+  EXPECT_TRUE(roomy.checkpoint(kAlice, std::nullopt, "e", ended.result_checkpoint).ok());
 }
 
 TEST(Generations, AJobTooBigForTheServerIsRefusedAndNothingIsQueued) {
