@@ -106,6 +106,11 @@ class PopulationRestTest(unittest.TestCase):
         seed_id = done["result"]["checkpoint_id"]
         self.assertRegex(seed_id, r"^loop/1/\d{8}-\d{6}\.\d{3}-[\w-]{6}$")
 
+        # Creating it again opens it as GET shows it, with its newest checkpoint.
+        again = self.writer("POST", "/v1/experiments", {"id": "loop", "params": FIXTURE})
+        self.assertEqual(again.status, 200, again.body)
+        self.assertEqual((again.json()["generation"], again.json()["latest_checkpoint"]), (1, seed_id))
+
         seed = self.checkpoint("loop", seed_id).json()
         self.assertEqual((seed["generation"], seed["checkpoint_id"]), (1, seed_id))
         self.assertEqual(len(seed["population"]), FIXTURE["evolution"]["population_size"])

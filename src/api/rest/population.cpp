@@ -115,9 +115,16 @@ http::Response create_experiment(const http::Request& request, const Caller& cal
     return bad_request(request, "No experiment params supplied", {{"params", "must be an object"}});
   auto stored = s.records.create(caller, body["id"].get<std::string>(), body["params"].dump());
   if (!stored.ok()) return problem(request, stored.error());
-  auto response =
-      http::json_response(stored->created ? http::Status::created : http::Status::ok,
-                          experiment_json(population::ExperimentView{stored->experiment, {}}));
+  population::ExperimentView view{stored->experiment, {}};
+  if (!stored->created) {
+    // One that existed answers as GET shows it, with its newest checkpoint, so a client
+    // that creates-or-opens goes on from there.
+    auto shown = s.records.show(caller, std::nullopt, stored->experiment.id);
+    if (!shown.ok()) return problem(request, shown.error());
+    view = *std::move(shown);
+  }
+  auto response = http::json_response(stored->created ? http::Status::created : http::Status::ok,
+                                      experiment_json(view));
   response.set(field::field::location, "/v1/experiments/" + stored->experiment.id);
   return response;
 }
