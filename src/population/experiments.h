@@ -55,6 +55,14 @@ class ExperimentRecords {
                                                      const std::optional<std::string>& owner,
                                                      const std::string& id,
                                                      const store::PageRequest& page);
+  // Every checkpoint's summary of the generation it was bred from, oldest first.
+  Result<std::vector<store::GenerationSummary>> summaries(const Caller& caller,
+                                                          const std::optional<std::string>& owner,
+                                                          const std::string& id);
+  // The experiment's generation operations, newest first.
+  Result<store::Page<store::Job>> operations(const Caller& caller,
+                                             const std::optional<std::string>& owner,
+                                             const std::string& id, const store::PageRequest& page);
 
  private:
   store::Store& store_;

@@ -211,13 +211,11 @@ Json metrics_json(const evolution::MetricValues& metrics) {
   return json;
 }
 
-// The original's "server_metrics" (every evaluated candidate's metrics, is_elite and,
-// with several objectives, its NSGA-II rank and crowding distance), beside esp's summary.
-Json evaluation_stats(const evolution::ExperimentParams& params,
-                      const evolution::Population& evaluated,
-                      std::span<const evolution::MetricValues> metrics,
-                      const evolution::NextGeneration& result) {
-  const auto& stats = result.evaluated;
+// esp's summary of an evaluated generation: each objective's count, min, max and mean,
+// the fronts, and with early_stop whether the best candidate reached the target. Kept on
+// the checkpoint record too, so statistics over every generation read no payload.
+Json generation_summary(const evolution::ExperimentParams& params,
+                        const evolution::GenerationStats& stats) {
   Json objectives = Json::array();
   for (const auto& summary : stats.objectives) {
     objectives.push_back({{"metric", summary.metric_name},
@@ -226,6 +224,29 @@ Json evaluation_stats(const evolution::ExperimentParams& params,
                           {"max", summary.max},
                           {"mean", summary.mean}});
   }
+  Json json{{"objectives", objectives},
+            {"fronts", stats.fronts},
+            {"first_front_size", stats.first_front_size},
+            {"incomplete", stats.incomplete}};
+  // early_stop (validated: one objective, with a target): whether the best candidate
+  // reached it, so clients know the run is over.
+  const auto& objective = params.evolution.fitness.front();
+  if (params.evolution.early_stop && objective.target && !stats.objectives.empty() &&
+      stats.objectives.front().count > 0) {
+    const auto& summary = stats.objectives.front();
+    const bool reached =
+        objective.maximize ? summary.max >= *objective.target : summary.min <= *objective.target;
+    json["early_stop"] = {{"target", *objective.target}, {"reached", reached}};
+  }
+  return json;
+}
+
+// The original's "server_metrics" (every evaluated candidate's metrics, is_elite and,
+// with several objectives, its NSGA-II rank and crowding distance), beside esp's summary.
+Json evaluation_stats(const evolution::ExperimentParams& params,
+                      const evolution::Population& evaluated,
+                      std::span<const evolution::MetricValues> metrics,
+                      const evolution::NextGeneration& result, const Json& summary) {
   const bool several = params.evolution.fitness.size() > 1;
   Json server_metrics = Json::object();
   for (std::size_t i = 0; i < evaluated.candidates.size(); ++i) {
@@ -240,21 +261,8 @@ Json evaluation_stats(const evolution::ExperimentParams& params,
     }
     server_metrics[evaluated.candidates[i].id] = std::move(entry);
   }
-  Json json{{"server_metrics", std::move(server_metrics)},
-            {"objectives", objectives},
-            {"fronts", stats.fronts},
-            {"first_front_size", stats.first_front_size},
-            {"incomplete", stats.incomplete}};
-  // early_stop (validated: one objective, with a target): whether the best candidate
-  // reached it, so clients know the run is over.
-  const auto& objective = params.evolution.fitness.front();
-  if (params.evolution.early_stop && objective.target && !stats.objectives.empty() &&
-      stats.objectives.front().count > 0) {
-    const auto& summary = stats.objectives.front();
-    const bool reached =
-        objective.maximize ? summary.max >= *objective.target : summary.min <= *objective.target;
-    json["early_stop"] = {{"target", *objective.target}, {"reached", reached}};
-  }
+  Json json = summary;
+  json["server_metrics"] = std::move(server_metrics);
   return json;
 }
 
@@ -537,7 +545,8 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   const evolution::Seed seed =
       params->evolution.seed.value_or(evolution::seed_from(job.experiment_id));
   evolution::Population next;
-  std::string stats;  // none on the seed answer, as the original
+  std::string stats;    // none on the seed answer, as the original
+  std::string summary;  // the same without server_metrics, for the checkpoint record
   if (job.source_checkpoint.empty()) {
     next = evolution::initial_population(*params, seed, {.threads = threads});
     timings.engine_ms = watch.lap_ms();
@@ -552,7 +561,9 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
         {.threads = threads});
     if (!result.ok()) return result.error();
     keep_elite_metrics(**evaluated, *metrics, result->population);
-    stats = evaluation_stats(*params, **evaluated, *metrics, *result).dump();
+    const Json summary_json = generation_summary(*params, result->evaluated);
+    summary = summary_json.dump();
+    stats = evaluation_stats(*params, **evaluated, *metrics, *result, summary_json).dump();
     next = std::move(result->population);
     timings.engine_ms = watch.lap_ms();
   }
@@ -600,7 +611,8 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
                            .blob_key = blob_key,
                            .size_bytes = static_cast<std::int64_t>(payload.size()),
                            .params_json = job.params_json,
-                           .created_at = store::unix_millis()};
+                           .created_at = store::unix_millis(),
+                           .stats_json = std::move(summary)};
 }
 
 }  // namespace esp::population

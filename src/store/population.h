@@ -29,6 +29,17 @@ struct Checkpoint {
   std::int64_t size_bytes = 0;
   std::string params_json;  // the parameters this generation was made with
   std::int64_t created_at = 0;
+  // The summary of the evaluated generation this one was bred from (per objective
+  // count, min, max, mean; fronts), JSON; empty for the seed.
+  std::string stats_json;
+};
+
+// One row of an experiment's statistics: a checkpoint's summary of its parent generation.
+struct GenerationSummary {
+  int generation = 0;  // the checkpoint's; the summary describes generation - 1
+  std::string checkpoint_id;
+  std::int64_t created_at = 0;
+  std::string stats_json;
 };
 
 enum class JobStatus { kQueued, kRunning, kSucceeded, kFailed, kCancelled };
@@ -105,6 +116,10 @@ class Checkpoints {
   // Oldest first.
   virtual Result<Page<Checkpoint>> list(const std::string& owner, const std::string& experiment_id,
                                         const PageRequest& page) = 0;
+  // Every checkpoint's summary of the generation it was bred from, by generation, in one
+  // query that reads no payload.
+  virtual Result<std::vector<GenerationSummary>> summaries(const std::string& owner,
+                                                           const std::string& experiment_id) = 0;
 };
 
 class Jobs {
@@ -115,6 +130,9 @@ class Jobs {
   // is how a client retries it.
   virtual Result<Job> enqueue(const Job& job) = 0;
   virtual Result<std::optional<Job>> find(const std::string& id) = 0;
+  // An experiment's jobs, newest first.
+  virtual Result<Page<Job>> list(const std::string& owner, const std::string& experiment_id,
+                                 const PageRequest& page) = 0;
   // Takes the oldest queued job, or a running one whose lease expired, for `worker`
   // until now + lease. A running job whose lease expired after `max_attempts` claims (its
   // process died that often while running it) is failed for good instead, saying so.

@@ -53,6 +53,11 @@ CREATE INDEX jobs_by_experiment ON jobs (owner, experiment_id))sql",
 ALTER TABLE jobs ADD COLUMN result_generation INTEGER NOT NULL DEFAULT 0;
 UPDATE jobs SET result_generation =
   COALESCE((SELECT generation FROM checkpoints WHERE checkpoints.job_id = jobs.id), 0))sql",
+    // Checkpoints keep their parent generation's summary, for statistics without payloads;
+    // jobs get the insertion order experiments and checkpoints page by.
+    R"sql(
+ALTER TABLE checkpoints ADD COLUMN stats_json TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN seq BIGSERIAL UNIQUE)sql",
 };
 
 // A fixed set of connections; a broken one is reopened on its next use.
@@ -157,27 +162,32 @@ JobStatus status_named(const std::string& name) {
   return JobStatus::kFailed;
 }
 
+// `f` is the column the job's columns start at.
+Job read_job_at(const Row& r, int f) {
+  return {.id = text(r, f),
+          .owner = text(r, f + 1),
+          .experiment_id = text(r, f + 2),
+          .idempotency_key = text(r, f + 3),
+          .source_checkpoint = text(r, f + 4),
+          .params_json = text(r, f + 5),
+          .input_blob_key = text(r, f + 6),
+          .status = status_named(text(r, f + 7)),
+          .attempts = static_cast<int>(number(r, f + 8)),
+          .created_at = number(r, f + 9),
+          .started_at = number(r, f + 10),
+          .finished_at = number(r, f + 11),
+          .result_checkpoint = text(r, f + 12),
+          .error = text(r, f + 13),
+          .result_generation = static_cast<int>(number(r, f + 14))};
+}
+
 Job read_job(const Row& r) {
-  return {.id = text(r, 0),
-          .owner = text(r, 1),
-          .experiment_id = text(r, 2),
-          .idempotency_key = text(r, 3),
-          .source_checkpoint = text(r, 4),
-          .params_json = text(r, 5),
-          .input_blob_key = text(r, 6),
-          .status = status_named(text(r, 7)),
-          .attempts = static_cast<int>(number(r, 8)),
-          .created_at = number(r, 9),
-          .started_at = number(r, 10),
-          .finished_at = number(r, 11),
-          .result_checkpoint = text(r, 12),
-          .error = text(r, 13),
-          .result_generation = static_cast<int>(number(r, 14))};
+  return read_job_at(r, 0);
 }
 
 constexpr const char* kCheckpointColumns =
     "owner, experiment_id, checkpoint_id, generation, job_id, blob_key, size_bytes, params_json, "
-    "created_at";
+    "created_at, stats_json";
 
 Checkpoint read_checkpoint(const Row& r, int f = 0) {
   return {.owner = text(r, f),
@@ -188,7 +198,8 @@ Checkpoint read_checkpoint(const Row& r, int f = 0) {
           .blob_key = text(r, f + 5),
           .size_bytes = number(r, f + 6),
           .params_json = text(r, f + 7),
-          .created_at = number(r, f + 8)};
+          .created_at = number(r, f + 8),
+          .stats_json = text(r, f + 9)};
 }
 
 Experiment read_experiment(const Row& r, int f = 0) {
@@ -358,6 +369,24 @@ class PgCheckpoints final : public Checkpoints {
                                  [](const Row& r) { return read_checkpoint(r, 1); });
     });
   }
+  Result<std::vector<GenerationSummary>> summaries(const std::string& owner,
+                                                   const std::string& experiment_id) override {
+    return pool_->run([&](pqxx::work& w) -> Result<std::vector<GenerationSummary>> {
+      auto rows = w.exec_params(
+          "SELECT generation, checkpoint_id, created_at, stats_json FROM checkpoints WHERE owner "
+          "= $1 AND experiment_id = $2 ORDER BY generation, seq",
+          owner, experiment_id);
+      std::vector<GenerationSummary> summaries;
+      summaries.reserve(rows.size());
+      for (const auto& r : rows) {
+        summaries.push_back({.generation = static_cast<int>(number(r, 0)),
+                             .checkpoint_id = text(r, 1),
+                             .created_at = number(r, 2),
+                             .stats_json = text(r, 3)});
+      }
+      return summaries;
+    });
+  }
 
  private:
   Result<std::optional<Checkpoint>> one(const std::string& sql, const std::string& a,
@@ -394,6 +423,20 @@ class PgJobs final : public Jobs {
       return first<Job>(
           w.exec_params(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = $1", id),
           read_job);
+    });
+  }
+  Result<Page<Job>> list(const std::string& owner, const std::string& experiment_id,
+                         const PageRequest& page) override {
+    auto after = position_after(page);
+    if (!after.ok()) return after.error();
+    return pool_->run([&](pqxx::work& w) -> Result<Page<Job>> {
+      // Newest first: a page token is the smallest position its page held.
+      auto rows =
+          w.exec_params(std::string("SELECT seq, ") + kJobColumns +
+                            " FROM jobs WHERE owner = $1 AND experiment_id = $2 AND ($3 = 0 "
+                            "OR seq < $3) ORDER BY seq DESC LIMIT $4",
+                        owner, experiment_id, *after, page.limit + 1);
+      return page_of<Job>(rows, page.limit, [](const Row& r) { return read_job_at(r, 1); });
     });
   }
   Result<std::optional<Job>> claim(const std::string& worker, std::chrono::milliseconds lease,
@@ -439,9 +482,9 @@ class PgJobs final : public Jobs {
       if (claimed.empty()) return false;
       w.exec_params(
           std::string("INSERT INTO checkpoints (") + kCheckpointColumns +
-              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (job_id) DO NOTHING",
+              ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (job_id) DO NOTHING",
           c.owner, c.experiment_id, c.checkpoint_id, c.generation, job_id, c.blob_key, c.size_bytes,
-          c.params_json, c.created_at);
+          c.params_json, c.created_at, c.stats_json);
       w.exec_params(
           "UPDATE jobs SET status = 'succeeded', finished_at = $1, (result_checkpoint, "
           "result_generation) = (SELECT checkpoint_id, generation FROM checkpoints WHERE job_id "

@@ -54,6 +54,9 @@ ALTER TABLE jobs ADD COLUMN result_generation INTEGER NOT NULL DEFAULT 0;
 UPDATE jobs SET result_generation =
   COALESCE((SELECT generation FROM checkpoints WHERE checkpoints.job_id = jobs.id), 0))sql";
 
+const std::string_view kCheckpointStats = R"sql(
+ALTER TABLE checkpoints ADD COLUMN stats_json TEXT NOT NULL DEFAULT '')sql";
+
 namespace {
 
 constexpr std::array kStatusNames = {"queued", "running", "succeeded", "failed", "cancelled"};
@@ -70,27 +73,32 @@ constexpr const char* kJobColumns =
     "status, attempts, created_at, started_at, finished_at, result_checkpoint, error, "
     "result_generation";
 
+// `first` is the column the job's columns start at.
+Job read_job_at(const Statement& row, int first) {
+  return {.id = row.text(first),
+          .owner = row.text(first + 1),
+          .experiment_id = row.text(first + 2),
+          .idempotency_key = row.text(first + 3),
+          .source_checkpoint = row.text(first + 4),
+          .params_json = row.text(first + 5),
+          .input_blob_key = row.text(first + 6),
+          .status = status_named(row.text(first + 7)),
+          .attempts = static_cast<int>(row.integer(first + 8)),
+          .created_at = row.integer(first + 9),
+          .started_at = row.integer(first + 10),
+          .finished_at = row.integer(first + 11),
+          .result_checkpoint = row.text(first + 12),
+          .error = row.text(first + 13),
+          .result_generation = static_cast<int>(row.integer(first + 14))};
+}
+
 Job read_job(const Statement& row) {
-  return {.id = row.text(0),
-          .owner = row.text(1),
-          .experiment_id = row.text(2),
-          .idempotency_key = row.text(3),
-          .source_checkpoint = row.text(4),
-          .params_json = row.text(5),
-          .input_blob_key = row.text(6),
-          .status = status_named(row.text(7)),
-          .attempts = static_cast<int>(row.integer(8)),
-          .created_at = row.integer(9),
-          .started_at = row.integer(10),
-          .finished_at = row.integer(11),
-          .result_checkpoint = row.text(12),
-          .error = row.text(13),
-          .result_generation = static_cast<int>(row.integer(14))};
+  return read_job_at(row, 0);
 }
 
 constexpr const char* kCheckpointColumns =
     "owner, experiment_id, checkpoint_id, generation, job_id, blob_key, size_bytes, params_json, "
-    "created_at";
+    "created_at, stats_json";
 
 // `first` is the column the checkpoint's columns start at.
 Checkpoint read_checkpoint(const Statement& row, int first = 0) {
@@ -102,7 +110,8 @@ Checkpoint read_checkpoint(const Statement& row, int first = 0) {
           .blob_key = row.text(first + 5),
           .size_bytes = row.integer(first + 6),
           .params_json = row.text(first + 7),
-          .created_at = row.integer(first + 8)};
+          .created_at = row.integer(first + 8),
+          .stats_json = row.text(first + 9)};
 }
 
 // Runs `select` (bound, selecting the rowid as its first column) and reads up to
@@ -263,6 +272,26 @@ class SqliteCheckpoints final : public Checkpoints {
                                [](const Statement& row) { return read_checkpoint(row, 1); });
   }
 
+  Result<std::vector<GenerationSummary>> summaries(const std::string& owner,
+                                                   const std::string& experiment_id) override {
+    auto guard = db_->lock();
+    auto select = db_->prepare(
+        "SELECT generation, checkpoint_id, created_at, stats_json FROM checkpoints WHERE owner = ? "
+        "AND experiment_id = ? ORDER BY generation, rowid");
+    if (!select.ok()) return select.error();
+    select->bind(1, owner).bind(2, experiment_id);
+    std::vector<GenerationSummary> rows;
+    for (;;) {
+      auto row = select->step();
+      if (!row.ok()) return row.error();
+      if (!*row) return rows;
+      rows.push_back({.generation = static_cast<int>(select->integer(0)),
+                      .checkpoint_id = select->text(1),
+                      .created_at = select->integer(2),
+                      .stats_json = select->text(3)});
+    }
+  }
+
  private:
   std::shared_ptr<Database> db_;
 };
@@ -306,6 +335,23 @@ class SqliteJobs final : public Jobs {
     auto select = db_->prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE id = ?");
     if (select.ok()) select->bind(1, id);
     return one_row<Job>(select, read_job);
+  }
+
+  Result<Page<Job>> list(const std::string& owner, const std::string& experiment_id,
+                         const PageRequest& page) override {
+    auto after = position_after(page);
+    if (!after.ok()) return after.error();
+    auto guard = db_->lock();
+    // Newest first: a page token is the smallest position its page held.
+    auto select = db_->prepare(std::string("SELECT rowid, ") + kJobColumns +
+                               " FROM jobs WHERE owner = ? AND experiment_id = ? AND (? = 0 OR "
+                               "rowid < ?) ORDER BY rowid DESC LIMIT ?");
+    if (select.ok()) {
+      select->bind(1, owner).bind(2, experiment_id).bind(3, *after).bind(4, *after);
+      select->bind(5, std::int64_t{page.limit} + 1);
+    }
+    return page_of<Job>(select, page.limit,
+                        [](const Statement& row) { return read_job_at(row, 1); });
   }
 
   Result<std::optional<Job>> claim(const std::string& worker, std::chrono::milliseconds lease,
@@ -382,7 +428,7 @@ class SqliteJobs final : public Jobs {
   Result<bool> record_success(const std::string& job_id, const std::string& worker,
                               const Checkpoint& c) {
     auto insert = db_->prepare(std::string("INSERT OR IGNORE INTO checkpoints (") +
-                               kCheckpointColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                               kCheckpointColumns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!insert.ok()) return insert.error();
     insert->bind(1, c.owner)
         .bind(2, c.experiment_id)
@@ -392,7 +438,8 @@ class SqliteJobs final : public Jobs {
         .bind(6, c.blob_key)
         .bind(7, c.size_bytes)
         .bind(8, c.params_json)
-        .bind(9, c.created_at);
+        .bind(9, c.created_at)
+        .bind(10, c.stats_json);
     if (auto done = insert->step(); !done.ok()) return done.error();
     auto update = db_->prepare(
         "UPDATE jobs SET status = 'succeeded', finished_at = ?, result_checkpoint = "

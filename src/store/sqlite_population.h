@@ -14,6 +14,8 @@ extern const std::string_view kPopulationSchema;
 extern const std::string_view kPopulationListings;
 // Jobs record the generation they produced, so nothing parses it out of a checkpoint id.
 extern const std::string_view kJobResultGeneration;
+// Checkpoints keep their parent generation's summary, for statistics without payloads.
+extern const std::string_view kCheckpointStats;
 
 std::unique_ptr<Experiments> sqlite_experiments(std::shared_ptr<Database> db);
 std::unique_ptr<Checkpoints> sqlite_checkpoints(std::shared_ptr<Database> db);

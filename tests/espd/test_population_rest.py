@@ -172,6 +172,58 @@ class PopulationRestTest(unittest.TestCase):
         self.assert_problem(self.writer("GET", f"/v1/operations/{operation['id']}?wait=soon"), 400)
         self.assert_problem(self.writer("GET", f"/v1/operations/{operation['id']}?wait=-1"), 400)
 
+    def test_statistics_and_operations_of_an_experiment(self):
+        self.create("stats")
+        told, operations = [], []
+        population = None
+        for _ in range(4):
+            body = None
+            if population:
+                told.append([m["metrics"]["score"] for m in evaluate(population)])
+                body = {"checkpoint_id": population["checkpoint_id"], "population": evaluate(population)}
+            operations.append(self.generation("stats", body)["id"])
+            done = self.wait(operations[-1])
+            population = self.checkpoint("stats", done["result"]["checkpoint_id"]).json()
+        stats = self.writer("GET", "/v1/experiments/stats/stats")
+        self.assertEqual(stats.status, 200, stats.body)
+        generations = stats.json()["generations"]
+        # One entry per evaluated generation (the seed's checkpoint was bred from nothing).
+        self.assertEqual([g["generation"] for g in generations], [1, 2, 3])
+        for entry, scores in zip(generations, told):
+            (objective,) = entry["objectives"]
+            self.assertEqual((objective["metric"], objective["count"]), ("score", len(scores)))
+            self.assertAlmostEqual(objective["max"], max(scores))
+            self.assertAlmostEqual(objective["min"], min(scores))
+            self.assertAlmostEqual(objective["mean"], sum(scores) / len(scores))
+        self.assertTrue(generations[-1]["bred_checkpoint"].startswith("stats/4/"))
+        self.assertEqual(self.api["other@example.com"]("GET", "/v1/experiments/stats/stats").status, 404)
+        self.assertEqual(self.api["admin@example.com"](
+            "GET", "/v1/experiments/stats/stats?owner=writer@example.com").json()["generations"], generations)
+
+        # Operations, newest first, page by page, each with its stages.
+        seen, token = [], None
+        while True:
+            page = self.writer("GET", "/v1/experiments/stats/operations?page_size=3"
+                               + (f"&page_token={token}" if token else "")).json()
+            seen += page["operations"]
+            token = page.get("next_page_token")
+            if not token:
+                break
+        self.assertEqual([o["id"] for o in seen], operations[::-1])
+        self.assertTrue(all(o["status"] == "succeeded" and len(o["stages"]) == 3 for o in seen))
+        self.assertEqual(self.api["other@example.com"]("GET", "/v1/experiments/stats/operations").status, 404)
+
+        # Identity and metrics without the networks, for views that need no weights.
+        light = self.writer("GET", f"/v1/experiments/stats/checkpoints/"
+                            f"{urllib.parse.quote(population['checkpoint_id'], safe='')}?interpretations=false")
+        self.assertEqual(light.status, 200, light.body)
+        self.assertEqual([c["id"] for c in light.json()["population"]], [c["id"] for c in population["population"]])
+        self.assertEqual({c["interpretation"] for c in light.json()["population"]}, {""})
+        self.assertEqual(light.json()["evaluation_stats"], population["evaluation_stats"])
+        self.assert_problem(self.writer("GET", f"/v1/experiments/stats/checkpoints/"
+                                        f"{urllib.parse.quote(population['checkpoint_id'], safe='')}"
+                                        "?interpretations=maybe"), 400, "interpretations")
+
     def test_cancelling_an_ended_operation_leaves_it_as_it_was(self):
         self.create("ended")
         done = self.wait(self.generation("ended")["id"])

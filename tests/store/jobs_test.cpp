@@ -332,6 +332,50 @@ TEST_P(Backend, Checkpoints_ListedPerExperimentWithTheNewestAsLatest) {
   EXPECT_TRUE(t.store.checkpoints->list("bob", "e", {.limit = 10})->items.empty());
 }
 
+TEST_P(Backend, Checkpoints_SummariesComeByGenerationInOneListing) {
+  TempStore t(GetParam());
+  for (int generation = 1; generation <= 3; ++generation) {
+    const std::string id = "op_" + std::to_string(generation);
+    ASSERT_TRUE(t.store.jobs->enqueue(job(id, id)).ok());
+    ASSERT_TRUE(t.store.jobs->claim("w", milliseconds(60'000), kAttempts)->has_value());
+    auto checkpoint = checkpoint_for(id, "e/" + std::to_string(generation) + "/t");
+    checkpoint.generation = generation;
+    if (generation > 1) checkpoint.stats_json = R"({"fronts":)" + std::to_string(generation) + "}";
+    ASSERT_TRUE(*t.store.jobs->succeed(id, "w", checkpoint));
+  }
+  auto summaries = t.store.checkpoints->summaries("alice", "e");
+  ASSERT_TRUE(summaries.ok()) << summaries.error().message;
+  ASSERT_EQ(summaries->size(), 3U);
+  EXPECT_EQ((*summaries)[0].stats_json, "");  // the seed was bred from nothing
+  EXPECT_EQ((*summaries)[2].stats_json, R"({"fronts":3})");
+  EXPECT_EQ((*summaries)[2].checkpoint_id, "e/3/t");
+  EXPECT_EQ((*t.store.checkpoints->find("alice", "e/2/t"))->stats_json, R"({"fronts":2})");
+  EXPECT_TRUE(t.store.checkpoints->summaries("bob", "e")->empty());
+}
+
+TEST_P(Backend, Jobs_ListedPerExperimentNewestFirstPageByPage) {
+  TempStore t(GetParam());
+  for (int i = 1; i <= 5; ++i) {
+    const std::string id = "op_" + std::to_string(i);
+    ASSERT_TRUE(t.store.jobs->enqueue(job(id, id)).ok());
+  }
+  auto other = job("theirs", "theirs");
+  other.owner = "bob";
+  ASSERT_TRUE(t.store.jobs->enqueue(other).ok());
+  std::vector<std::string> seen;
+  PageRequest page{.limit = 2};
+  for (int pages = 0; pages < 5; ++pages) {
+    auto listed = t.store.jobs->list("alice", "e", page);
+    ASSERT_TRUE(listed.ok()) << listed.error().message;
+    for (const auto& j : listed->items)
+      seen.push_back(j.id);
+    if (listed->next.empty()) break;
+    page.after = listed->next;
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"op_5", "op_4", "op_3", "op_2", "op_1"}));
+  EXPECT_FALSE(t.store.jobs->list("alice", "e", {.after = "nonsense", .limit = 2}).ok());
+}
+
 // What a database restart does to espd's connections, without restarting the server the
 // other tests share: the server ends every session of the test's database.
 class Postgres : public ::testing::Test {

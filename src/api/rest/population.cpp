@@ -186,13 +186,43 @@ http::Response list_checkpoints(const http::Request& request, const Caller& call
   return page_response(*checkpoints, "checkpoints", checkpoint_summary_json);
 }
 
+http::Response list_operations(const http::Request& request, const Caller& caller,
+                               PopulationServices& s) {
+  auto page = page_request(request);
+  if (!page.ok()) return problem(request, page.error());
+  auto jobs =
+      s.records.operations(caller, owner_named(request), std::string(request.param("id")), *page);
+  if (!jobs.ok()) return problem(request, jobs.error());
+  return page_response(*jobs, "operations",
+                       [](const store::Job& job) { return operation_json(job); });
+}
+
+// Every generation's statistics from the checkpoint records alone: one query, no payload.
+http::Response show_statistics(const http::Request& request, const Caller& caller,
+                               PopulationServices& s) {
+  const std::string experiment_id(request.param("id"));
+  auto summaries = s.records.summaries(caller, owner_named(request), experiment_id);
+  if (!summaries.ok()) return problem(request, summaries.error());
+  return http::json_response(http::Status::ok, statistics_json(experiment_id, *summaries));
+}
+
 // JSON by default; the gRPC message itself for "Accept: application/x-protobuf".
+// ?interpretations=false leaves the networks out (empty), for views of ids, identity
+// and metrics such as the dashboard's.
 http::Response show_checkpoint(const http::Request& request, const Caller& caller,
                                PopulationServices& s) {
   const std::string experiment_id(request.param("id"));
+  const auto interpretations = request.query_param("interpretations").value_or("true");
+  if (interpretations != "true" && interpretations != "false")
+    return bad_request(request, "interpretations must be true or false",
+                       {{"interpretations", "must be true or false"}});
   auto population = s.generations.checkpoint(caller, owner_named(request), experiment_id,
                                              std::string(request.param("checkpoint")));
   if (!population.ok()) return problem(request, population.error());
+  if (interpretations == "false") {
+    for (auto& candidate : *population->mutable_population())
+      candidate.clear_interpretation();
+  }
   http::Response response;
   if (header(request, field::field::accept).find("application/x-protobuf") != std::string::npos) {
     response = http::text_response(http::Status::ok, population->SerializeAsString(),
@@ -251,6 +281,9 @@ void add_population_routes(http::Router& router, PopulationServices& services) {
              on_pool(s, Scope::kRead, list_checkpoints));
   router.add(Verb::get, "/v1/experiments/{id}/checkpoints/{checkpoint...}",
              on_pool(s, Scope::kRead, show_checkpoint));
+  router.add(Verb::get, "/v1/experiments/{id}/stats", on_pool(s, Scope::kRead, show_statistics));
+  router.add(Verb::get, "/v1/experiments/{id}/operations",
+             on_pool(s, Scope::kRead, list_operations));
   router.add(Verb::get, "/v1/operations/{id}", show_operation(s));
   router.add(Verb::post, "/v1/operations/{id}:cancel", on_pool(s, Scope::kWrite, cancel_operation));
 }

@@ -44,6 +44,21 @@ Json experiment_json(const population::ExperimentView& view) {
   return json;
 }
 
+Json statistics_json(const std::string& experiment_id,
+                     const std::vector<store::GenerationSummary>& summaries) {
+  Json generations = Json::array();
+  for (const auto& row : summaries) {
+    if (row.stats_json.empty()) continue;  // the seed, or a checkpoint older than summaries
+    Json entry = embedded_json(row.stats_json);
+    if (!entry.is_object()) continue;
+    entry["generation"] = row.generation - 1;
+    entry["bred_checkpoint"] = row.checkpoint_id;
+    entry["at"] = rfc3339(row.created_at);
+    generations.push_back(std::move(entry));
+  }
+  return {{"experiment_id", experiment_id}, {"generations", std::move(generations)}};
+}
+
 Json operation_json(const store::Job& job) {
   Json stages = Json::array({{{"name", "queued"}, {"at", rfc3339(job.created_at)}}});
   if (job.started_at != 0) stages.push_back({{"name", "running"}, {"at", rfc3339(job.started_at)}});

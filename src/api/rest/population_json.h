@@ -22,6 +22,10 @@ nlohmann::json experiment_json(const population::ExperimentView& view);
 // {id, experiment_id, status, stages: [{name, at}], attempts, result? | error?}
 nlohmann::json operation_json(const store::Job& job);
 nlohmann::json checkpoint_summary_json(const store::Checkpoint& checkpoint);
+// {"experiment_id", "generations": [{"generation", "bred_checkpoint", "at", "objectives",
+// "fronts", ...}]}: each evaluated generation's summary, from the checkpoints bred from it.
+nlohmann::json statistics_json(const std::string& experiment_id,
+                               const std::vector<store::GenerationSummary>& summaries);
 
 // A request body parsed within json::Limits (depth, size); kInvalidArgument naming the path
 // where it went wrong.
