@@ -16,7 +16,7 @@ test_packages=(
   libgtest-dev libgmock-dev clang-format python3 python3-grpcio curl
   python3-protobuf python3-jwt python3-cryptography python3-grpc-tools python3-jsonschema python3-numpy python3-h5py
   chromium postgresql nginx-light python3-botocore clang libclang-rt-14-dev
-  python3-pytest python3-tqdm python3-distributed python3-sklearn python3-matplotlib python3-venv
+  python3-pytest python3-tqdm python3-distributed python3-sklearn python3-matplotlib python3-venv python3-websocket
 )
 bench_packages=(
   libbenchmark-dev libpagmo-dev wrk nginx-light python3-deap python3-flask gunicorn python3-h5py

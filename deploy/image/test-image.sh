@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make image-test`: builds the production image, then proves that it starts as the
 # Kubernetes manifests run it (user 10001, read-only root, a writable /var/lib/esp):
-# `espd --version` prints this commit; /healthz, a token and one generation answer.
+# `espd --version` prints this commit; /healthz, a token and one generation answer; the
+# pages (/ui/, /dashboard/) are served.
 # With `podman run` where it works; elsewhere (a sandbox without user namespaces) in the
 # image's own filesystem under chroot, mounted read-only.
 set -euo pipefail
@@ -90,5 +91,10 @@ magic=$(curl -fsS "$base/v1/experiments/image-h5/checkpoints/$checkpoint" "${aut
   | /usr/bin/python3 -c 'import base64,json,sys; print(base64.b64decode(json.load(sys.stdin)["population"][0]["interpretation"])[:8].hex())')
 [[ $magic == 894844460d0a1a0a ]] || { echo "image-test: KerasNN candidate is not an HDF5 file: $magic" >&2; exit 1; }
 echo "image-test: a KerasNN generation holds HDF5 files"
+# The image carries its pages: Swagger UI and the dashboard with ECharts.
+for page in ui/ dashboard/ dashboard/dashboard.js dashboard/echarts.min.js; do
+  curl -fsS -o /dev/null "$base/$page" || { echo "image-test: /$page is not served" >&2; exit 1; }
+done
+echo "image-test: /ui/ and /dashboard/ are served"
 kill -TERM "$pid"; wait "$pid"; pid=""
 echo "image-test: passed ($image)"

@@ -51,6 +51,7 @@ struct RawFlags {
   std::string token_leeway_s = "60";
   bool insecure_dev = false;
   std::string ui_dir;
+  std::string dashboard_dir;
   std::string grpc_tls_cert;
   std::string grpc_tls_key;
   std::string color;
@@ -104,6 +105,8 @@ void add_options(CLI::App& app, RawFlags& raw) {
       ->envname("ESP_INSECURE_DEV");
   option("--ui-dir", raw.ui_dir, "ESP_UI_DIR",
          "Folder of the swagger-ui-dist package served at /ui/ (default: the build's copy)");
+  option("--dashboard-dir", raw.dashboard_dir, "ESP_DASHBOARD_DIR",
+         "Folder of the dashboard served at /dashboard/ (default: the build's web/dashboard)");
   option("--grpc-tls-cert", raw.grpc_tls_cert, "ESP_GRPC_TLS_CERT",
          "PEM certificate chain: serve gRPC over TLS (with --grpc-tls-key)");
   option("--grpc-tls-key", raw.grpc_tls_key, "ESP_GRPC_TLS_KEY", "PEM private key for gRPC TLS");
@@ -223,6 +226,7 @@ Config validate(const RawFlags& raw, std::vector<std::string>& problems) {
   if (raw.audience.empty()) problems.emplace_back("--audience (ESP_AUDIENCE): must not be empty");
   config.insecure_dev = raw.insecure_dev;
   config.ui_dir = raw.ui_dir;
+  config.dashboard_dir = raw.dashboard_dir;
   config.grpc_tls_cert = raw.grpc_tls_cert;
   config.grpc_tls_key = raw.grpc_tls_key;
   if (raw.grpc_tls_cert.empty() != raw.grpc_tls_key.empty()) {

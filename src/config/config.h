@@ -65,6 +65,7 @@ struct Config {
   std::chrono::seconds token_leeway{60};  // clock skew allowed on exp, nbf and iat
   bool insecure_dev = false;              // allows a JWT_SECRET shorter than 32 bytes
   std::filesystem::path ui_dir;           // empty: the build's swagger-ui-dist
+  std::filesystem::path dashboard_dir;    // empty: the build's web/dashboard
   std::filesystem::path grpc_tls_cert;    // both set: gRPC over TLS
   std::filesystem::path grpc_tls_key;
   std::string color;                      // deployment colour, for service_select routing

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "api/rest/dashboard.h"
 #include "api/rest/docs.h"
 
 namespace esp::espd {
@@ -28,6 +29,9 @@ Transports::Transports(const config::Config& config, Served served)
   rest::add_population_routes(router_, population_);
   rest::add_docs_routes(
       router_, config.ui_dir.empty() ? std::filesystem::path(ESP_DEFAULT_UI_DIR) : config.ui_dir);
+  rest::add_dashboard_routes(router_, config.dashboard_dir.empty()
+                                          ? std::filesystem::path(ESP_DEFAULT_DASHBOARD_DIR)
+                                          : config.dashboard_dir);
 }
 
 Result<bool> Transports::start() {

@@ -1,12 +1,9 @@
 #include "api/rest/docs.h"
 
-#include <fstream>
-#include <map>
 #include <memory>
-#include <sstream>
 
 #include "api/http/problem.h"
-#include "observability/log.h"
+#include "api/rest/static_files.h"
 
 namespace esp::rest {
 namespace {
@@ -52,36 +49,12 @@ constexpr std::string_view kIndexScript = R"js(window.ui = SwaggerUIBundle({
 });
 )js";
 
-struct Asset {
-  std::string body;
-  std::string content_type;
-};
-
-using Assets = std::map<std::string, Asset, std::less<>>;
-
-std::shared_ptr<const Assets> load_assets(const std::filesystem::path& folder) {
-  auto assets = std::make_shared<Assets>();
-  for (const auto& [name, type] : kAssets) {
-    std::ifstream file(folder / name, std::ios::binary);
-    if (!file) {
-      log::warn("swagger_ui_missing",
-                {{"folder", folder.string()}, {"file", name}, {"detail", "/ui/ answers 404"}});
-      return nullptr;
-    }
-    std::stringstream bytes;
-    bytes << file.rdbuf();
-    (*assets)[std::string(name)] = {bytes.str(), std::string(type)};
-  }
+std::shared_ptr<const StaticFiles> load_assets(const std::filesystem::path& folder) {
+  auto assets = load_static_files(folder, kAssets, "swagger_ui_missing");
+  if (assets == nullptr) return nullptr;
   (*assets)["index.js"] = {std::string(kIndexScript), "text/javascript; charset=utf-8"};
   (*assets)[""] = {std::string(kIndex), "text/html; charset=utf-8"};
   return assets;
-}
-
-http::Response asset_response(const Asset& asset) {
-  auto response = http::text_response(http::Status::ok, asset.body, asset.content_type);
-  response.set(field::field::cache_control, "public, max-age=3600");
-  response.set("X-Content-Type-Options", "nosniff");
-  return response;
 }
 
 }  // namespace
@@ -111,7 +84,7 @@ void add_docs_routes(http::Router& router, const std::filesystem::path& ui_dir) 
     auto asset = assets->find(name);
     if (asset == assets->end())
       return http::problem_response({.status = http::Status::not_found}, request.request_id);
-    return asset_response(asset->second);
+    return static_file_response(asset->second, "public, max-age=3600");
   };
   router.add(Verb::get, "/ui/", http::sync(serve));
   router.add(Verb::get, "/ui/{file}", http::sync(serve));
