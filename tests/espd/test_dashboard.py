@@ -6,8 +6,11 @@ front with the right points, shows a candidate's lineage, sees an operation go f
 queued to succeeded without a reload, takes a token from the URL fragment, returns to
 sign-in on 401, and logs no CSP violation. A screenshot per page is kept in the build
 folder (ESP_TEST_ARTIFACTS/dashboard-*.png)."""
+import json
 import os
 import sys
+import tempfile
+import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -57,7 +60,11 @@ class DashboardTest(unittest.TestCase):
         cls.experiment = client.experiment("pareto-demo", params())
         for _ in range(GENERATIONS):
             cls.experiment.tell(metrics_of(cls.experiment.ask()))
-        client.experiment("second", params()).ask()
+        three = params()
+        three["evolution"]["fitness"].append({"metric_name": "size", "maximize": False})
+        second = client.experiment("second", three)
+        population = second.ask()
+        second.tell({i: dict(m, size=float(len(i))) for i, m in metrics_of(population).items()})
         cls.browser = Browser().__enter__()
         cls.page = cls.browser.page()
 
@@ -185,7 +192,36 @@ class DashboardTest(unittest.TestCase):
         self.assertIn("sign in again", self.page.evaluate("document.getElementById('sign-in-message').textContent"))
         self.assertIsNone(self.page.evaluate("sessionStorage.getItem('esp.token')"))
 
-    def test_4_admins_switch_to_every_owner(self):
+    def test_4_three_objectives_get_a_pair_picker_and_checkpoints_download(self):
+        self.page.evaluate("sessionStorage.clear()")
+        self.sign_in(EMAIL)
+        self.page.evaluate("location.hash = '#/experiments/second'")
+        self.page.wait_for("!!(window.espDashboard && espDashboard.id === 'second' && espDashboard.frontChart)",
+                           what="the three-objective experiment")
+        self.assertEqual(self.page.evaluate("document.getElementById('pair-picker').hidden"), False)
+        self.assertEqual(self.page.evaluate("espDashboard.charts.length"), 3)
+        self.page.evaluate("""(() => { const y = document.getElementById('front-y');
+            y.value = 'size'; y.dispatchEvent(new Event('change')); })()""")
+        self.assertEqual(self.page.evaluate("espDashboard.frontChart.getOption().yAxis[0].name"), "size")
+        # Tooltips name the candidate, escaped.
+        tip = self.page.evaluate("espDashboard.frontChart.getOption().tooltip[0].formatter("
+                                 "{data: {candidate: {id: '<b>x', metrics: {reward: 1}}}})")
+        self.assertIn("&#60;b&#62;x", tip)
+        with tempfile.TemporaryDirectory() as folder:
+            self.page.send("Page.setDownloadBehavior", behavior="allow", downloadPath=folder)
+            self.page.evaluate("document.querySelector('#checkpoints tbody button').click()")
+            deadline = time.monotonic() + 30
+            while not [f for f in os.listdir(folder) if f.endswith(".json")] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            (name,) = [f for f in os.listdir(folder) if f.endswith(".json")]
+            with open(os.path.join(folder, name)) as f:
+                downloaded = json.load(f)
+        self.assertEqual(downloaded["experiment_id"], "second")
+        self.assertEqual(downloaded["generation"], 2)
+        self.assertTrue(downloaded["population"][0]["interpretation"])
+        self.shot("three-objectives")
+
+    def test_5_admins_switch_to_every_owner(self):
         self.page.evaluate("sessionStorage.clear()")
         self.sign_in(ADMIN)
         self.page.wait_for("!document.getElementById('owner-switch').hidden", what="the owner switch")
