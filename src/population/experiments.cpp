@@ -85,35 +85,37 @@ Result<bool> ExperimentRecords::remove(const Caller& caller, const std::string& 
   return true;
 }
 
-Result<store::Page<store::Checkpoint>> ExperimentRecords::checkpoints(
-    const Caller& caller, const std::optional<std::string>& owner, const std::string& id,
-    const store::PageRequest& page) {
+Result<std::string> ExperimentRecords::owner_of(const Caller& caller,
+                                                const std::optional<std::string>& owner,
+                                                const std::string& id) {
   auto whose = owner_for(caller, owner);
   if (!whose.ok()) return whose.error();
   auto experiment = store_.experiments->find(*whose, id);
   if (!experiment.ok()) return experiment.error();
   if (!experiment->has_value()) return no_experiment(id);
+  return *whose;
+}
+
+Result<store::Page<store::Checkpoint>> ExperimentRecords::checkpoints(
+    const Caller& caller, const std::optional<std::string>& owner, const std::string& id,
+    const store::PageRequest& page) {
+  auto whose = owner_of(caller, owner, id);
+  if (!whose.ok()) return whose.error();
   return store_.checkpoints->list(*whose, id, page);
 }
 
 Result<std::vector<store::GenerationSummary>> ExperimentRecords::summaries(
     const Caller& caller, const std::optional<std::string>& owner, const std::string& id) {
-  auto whose = owner_for(caller, owner);
+  auto whose = owner_of(caller, owner, id);
   if (!whose.ok()) return whose.error();
-  auto experiment = store_.experiments->find(*whose, id);
-  if (!experiment.ok()) return experiment.error();
-  if (!experiment->has_value()) return no_experiment(id);
   return store_.checkpoints->summaries(*whose, id);
 }
 
 Result<store::Page<store::Job>> ExperimentRecords::operations(
     const Caller& caller, const std::optional<std::string>& owner, const std::string& id,
     const store::PageRequest& page) {
-  auto whose = owner_for(caller, owner);
+  auto whose = owner_of(caller, owner, id);
   if (!whose.ok()) return whose.error();
-  auto experiment = store_.experiments->find(*whose, id);
-  if (!experiment.ok()) return experiment.error();
-  if (!experiment->has_value()) return no_experiment(id);
   return store_.jobs->list(*whose, id, page);
 }
 

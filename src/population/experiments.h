@@ -65,6 +65,11 @@ class ExperimentRecords {
                                              const std::string& id, const store::PageRequest& page);
 
  private:
+  // The owner whose experiment `id` the caller reads (owner_for), once it is known to
+  // exist: kNotFound otherwise, as for an id that was never made.
+  Result<std::string> owner_of(const Caller& caller, const std::optional<std::string>& owner,
+                               const std::string& id);
+
   store::Store& store_;
 };
 

@@ -503,18 +503,9 @@ Result<store::Job> Generations::cancel(const Caller& caller, const std::string& 
   return **cancelled;
 }
 
-Result<pb::PopulationResponse> Generations::checkpoint(const Caller& caller,
-                                                       const std::optional<std::string>& owner,
-                                                       const std::string& experiment_id,
-                                                       const std::string& checkpoint_id) {
-  auto whose = owner_for(caller, owner);
-  if (!whose.ok()) return whose.error();
-  return load_checkpoint(*whose, experiment_id, checkpoint_id);
-}
-
-Result<pb::PopulationResponse> Generations::load_checkpoint(const std::string& owner,
-                                                            const std::string& experiment_id,
-                                                            const std::string& checkpoint_id) {
+Result<Generations::Found> Generations::find_checkpoint(const std::string& owner,
+                                                        const std::string& experiment_id,
+                                                        const std::string& checkpoint_id) {
   auto checkpoint = store_.checkpoints->find(owner, checkpoint_id);
   if (!checkpoint.ok()) return checkpoint.error();
   if (!checkpoint->has_value() || (*checkpoint)->experiment_id != experiment_id) {
@@ -528,9 +519,44 @@ Result<pb::PopulationResponse> Generations::load_checkpoint(const std::string& o
                                       " no longer read: " + params.error().message};
   if (auto too_big = check_answer_size(**checkpoint, *params, limits_.max_memory_bytes))
     return *too_big;
-  auto stored = load_population(store_, **checkpoint);
+  return Found{std::move(**checkpoint), std::move(*params)};
+}
+
+Result<pb::PopulationResponse> Generations::checkpoint(const Caller& caller,
+                                                       const std::optional<std::string>& owner,
+                                                       const std::string& experiment_id,
+                                                       const std::string& checkpoint_id) {
+  auto whose = owner_for(caller, owner);
+  if (!whose.ok()) return whose.error();
+  return load_checkpoint(*whose, experiment_id, checkpoint_id);
+}
+
+Result<pb::PopulationResponse> Generations::load_checkpoint(const std::string& owner,
+                                                            const std::string& experiment_id,
+                                                            const std::string& checkpoint_id) {
+  auto found = find_checkpoint(owner, experiment_id, checkpoint_id);
+  if (!found.ok()) return found.error();
+  auto stored = load_population(store_, found->record);
   if (!stored.ok()) return stored.error();
-  return for_client(std::move(*stored), *params);
+  return for_client(std::move(*stored), found->params);
+}
+
+Result<std::string> Generations::checkpoint_bytes(const Caller& caller,
+                                                  const std::optional<std::string>& owner,
+                                                  const std::string& experiment_id,
+                                                  const std::string& checkpoint_id) {
+  auto whose = owner_for(caller, owner);
+  if (!whose.ok()) return whose.error();
+  auto found = find_checkpoint(*whose, experiment_id, checkpoint_id);
+  if (!found.ok()) return found.error();
+  auto codec = codec::CandidateCodec::create(found->params);
+  if (!codec.ok()) return codec.error();
+  if (codec->is_binary()) return store_.blobs->get(found->record.blob_key);
+  auto stored = load_population(store_, found->record);
+  if (!stored.ok()) return stored.error();
+  auto answer = for_client(std::move(*stored), found->params);
+  if (!answer.ok()) return answer.error();
+  return answer->SerializeAsString();
 }
 
 Result<store::Checkpoint> run_generation_job(store::Store& store, const store::Job& job,

@@ -90,8 +90,21 @@ class Generations {
                                                       const std::optional<std::string>& owner,
                                                       const std::string& experiment_id,
                                                       const std::string& checkpoint_id);
+  // The same as the message's bytes. In esp's binary layout these are the stored bytes,
+  // answered without parsing or writing them again (a copy less of a 400 MB population).
+  Result<std::string> checkpoint_bytes(const Caller& caller,
+                                       const std::optional<std::string>& owner,
+                                       const std::string& experiment_id,
+                                       const std::string& checkpoint_id);
 
  private:
+  struct Found {
+    store::Checkpoint record;
+    evolution::ExperimentParams params;
+  };
+  // The caller's checkpoint, its parameters read and its answer's size checked.
+  Result<Found> find_checkpoint(const std::string& owner, const std::string& experiment_id,
+                                const std::string& checkpoint_id);
   Result<::population::PopulationResponse> load_checkpoint(const std::string& owner,
                                                            const std::string& experiment_id,
                                                            const std::string& checkpoint_id);

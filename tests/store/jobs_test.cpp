@@ -312,17 +312,24 @@ TEST_P(Backend, Experiments_RemovingTakesItsCheckpointsAndJobsAndNamesTheirBlobs
   EXPECT_FALSE(t.store.experiments->remove("alice", "e")->has_value());
 }
 
-TEST_P(Backend, Checkpoints_ListedPerExperimentWithTheNewestAsLatest) {
-  TempStore t(GetParam());
-  EXPECT_FALSE(t.store.checkpoints->latest("alice", "e")->has_value());
+// Generations 1 to 3 of alice's experiment "e", each job run and its checkpoint
+// "e/<generation>/t" recorded; from the second on with a summary {"fronts": generation}.
+void record_three_generations(TempStore& t) {
   for (int generation = 1; generation <= 3; ++generation) {
     const std::string id = "op_" + std::to_string(generation);
     ASSERT_TRUE(t.store.jobs->enqueue(job(id, id)).ok());
     ASSERT_TRUE(t.store.jobs->claim("w", milliseconds(60'000), kAttempts)->has_value());
     auto checkpoint = checkpoint_for(id, "e/" + std::to_string(generation) + "/t");
     checkpoint.generation = generation;
+    if (generation > 1) checkpoint.stats_json = R"({"fronts":)" + std::to_string(generation) + "}";
     ASSERT_TRUE(*t.store.jobs->succeed(id, "w", checkpoint));
   }
+}
+
+TEST_P(Backend, Checkpoints_ListedPerExperimentWithTheNewestAsLatest) {
+  TempStore t(GetParam());
+  EXPECT_FALSE(t.store.checkpoints->latest("alice", "e")->has_value());
+  record_three_generations(t);
   auto listed = t.store.checkpoints->list("alice", "e", {.limit = 10});
   ASSERT_TRUE(listed.ok());
   ASSERT_EQ(listed->items.size(), 3U);
@@ -334,15 +341,7 @@ TEST_P(Backend, Checkpoints_ListedPerExperimentWithTheNewestAsLatest) {
 
 TEST_P(Backend, Checkpoints_SummariesComeByGenerationInOneListing) {
   TempStore t(GetParam());
-  for (int generation = 1; generation <= 3; ++generation) {
-    const std::string id = "op_" + std::to_string(generation);
-    ASSERT_TRUE(t.store.jobs->enqueue(job(id, id)).ok());
-    ASSERT_TRUE(t.store.jobs->claim("w", milliseconds(60'000), kAttempts)->has_value());
-    auto checkpoint = checkpoint_for(id, "e/" + std::to_string(generation) + "/t");
-    checkpoint.generation = generation;
-    if (generation > 1) checkpoint.stats_json = R"({"fronts":)" + std::to_string(generation) + "}";
-    ASSERT_TRUE(*t.store.jobs->succeed(id, "w", checkpoint));
-  }
+  record_three_generations(t);
   auto summaries = t.store.checkpoints->summaries("alice", "e");
   ASSERT_TRUE(summaries.ok()) << summaries.error().message;
   ASSERT_EQ(summaries->size(), 3U);

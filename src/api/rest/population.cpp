@@ -216,6 +216,17 @@ http::Response show_checkpoint(const http::Request& request, const Caller& calle
   if (interpretations != "true" && interpretations != "false")
     return bad_request(request, "interpretations must be true or false",
                        {{"interpretations", "must be true or false"}});
+  const bool protobuf =
+      header(request, field::field::accept).find("application/x-protobuf") != std::string::npos;
+  if (protobuf && interpretations == "true") {
+    auto bytes = s.generations.checkpoint_bytes(caller, owner_named(request), experiment_id,
+                                                std::string(request.param("checkpoint")));
+    if (!bytes.ok()) return problem(request, bytes.error());
+    auto response =
+        http::text_response(http::Status::ok, std::move(*bytes), "application/x-protobuf");
+    response.set(field::field::vary, "Accept");
+    return response;
+  }
   auto population = s.generations.checkpoint(caller, owner_named(request), experiment_id,
                                              std::string(request.param("checkpoint")));
   if (!population.ok()) return problem(request, population.error());
@@ -224,7 +235,7 @@ http::Response show_checkpoint(const http::Request& request, const Caller& calle
       candidate.clear_interpretation();
   }
   http::Response response;
-  if (header(request, field::field::accept).find("application/x-protobuf") != std::string::npos) {
+  if (protobuf) {
     response = http::text_response(http::Status::ok, population->SerializeAsString(),
                                    "application/x-protobuf");
   } else {
