@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <functional>
 #include <random>
+
+#include "cli/pole_balancing.h"
 
 namespace esp::cli {
 namespace {
@@ -189,6 +192,169 @@ class CartPoleDomain final : public Domain {
   }
 };
 
+// The network's action for the poles: its one output in [0, 1], pushed left below 0.5.
+double action_of(ForwardPass& pass, std::span<const float> genome,
+                 const std::array<float, 6>& inputs) {
+  std::array<float, 1> out{};
+  pass.run(genome, inputs, out);
+  return std::clamp(static_cast<double>(out[0]), 0.0, 1.0);
+}
+
+constexpr int kSolvedSteps = 100'000;
+
+// Double pole balancing with velocities (Markovian): 6 scaled state inputs, the force as
+// one output; solved at 100,000 steps (half an hour of simulated time).
+class DoublePoleDomain final : public Domain {
+ public:
+  std::string_view name() const override { return "double-pole"; }
+  std::string_view description() const override {
+    return "double pole balancing with velocities (standard physics, long pole at 4 degrees): "
+           "6 state inputs, 1 output (the force, 0.5 = none); metric 'steps' balanced, solved "
+           "at 100,000";
+  }
+  std::optional<std::string> check_network(const NetworkShape& shape) const override {
+    return expect_sizes(shape, 6, 1, name());
+  }
+  MetricValues evaluate(ForwardPass& pass, std::span<const float> genome, int) const override {
+    return {{"steps", steps(pass, genome)}};
+  }
+  Validation validate(ForwardPass& pass,
+                      std::span<const std::span<const float>> front) const override {
+    const double balanced = steps(pass, front.front());
+    return {"steps the best candidate balances from the standard start (solved at 100,000)",
+            balanced, kSolvedSteps, balanced >= kSolvedSteps};
+  }
+
+ private:
+  static double steps(ForwardPass& pass, std::span<const float> genome) {
+    return poles::balance(poles::standard_start(), kSolvedSteps, [&](const poles::State& s) {
+      // The usual scaling (Stanley & Miikkulainen 2002).
+      return action_of(pass, genome,
+                       {static_cast<float>(s[0] / 4.8), static_cast<float>(s[1] / 2),
+                        static_cast<float>(s[2] / 0.52), static_cast<float>(s[3] / 2),
+                        static_cast<float>(s[4] / 0.52), static_cast<float>(s[5] / 2)});
+    });
+  }
+};
+
+// Without velocities (non-Markovian): the network sees the cart's position and both
+// angles, now and one step before (a feed-forward network has no memory of its own, and
+// differences are what velocities are); Gruau's damping fitness; solved when the best
+// balances 100,000 steps and then 200 of the 625 generalisation starts for 1,000 steps.
+class DoublePoleNoVelocitiesDomain final : public Domain {
+ public:
+  std::string_view name() const override { return "double-pole-nv"; }
+  std::string_view description() const override {
+    return "double pole balancing without velocities: position and both angles now and one "
+           "step before (6 inputs), 1 output; metric 'fitness' (Gruau's 0.1 f1 + 0.9 f2) and "
+           "'steps'; solved at 100,000 steps and 200 of 625 generalisation starts";
+  }
+  std::optional<std::string> check_network(const NetworkShape& shape) const override {
+    return expect_sizes(shape, 6, 1, name());
+  }
+  MetricValues evaluate(ForwardPass& pass, std::span<const float> genome, int) const override {
+    auto policy = observer(pass, genome);
+    const double fitness = poles::gruau_fitness(policy);
+    return {{"fitness", fitness}};
+  }
+  Validation validate(ForwardPass& pass,
+                      std::span<const std::span<const float>> front) const override {
+    const int balanced =
+        poles::balance(poles::standard_start(), kSolvedSteps, observer(pass, front.front()));
+    const int generalised = balanced < kSolvedSteps ? 0 : poles::generalisation_score([&] {
+      return observer(pass, front.front());
+    });
+    return {
+        "generalisation starts of 625 the best candidate balances for 1,000 steps, once it "
+        "balanced 100,000 (solved at 200)",
+        static_cast<double>(generalised), 200, generalised >= 200};
+  }
+
+ private:
+  // A policy with its own memory of the previous observation.
+  static std::function<double(const poles::State&)> observer(ForwardPass& pass,
+                                                             std::span<const float> genome) {
+    return [&pass, genome,
+            previous = std::optional<std::array<float, 3>>()](const poles::State& s) mutable {
+      const std::array<float, 3> now{static_cast<float>(s[0] / 4.8),
+                                     static_cast<float>(s[2] / 0.52),
+                                     static_cast<float>(s[4] / 0.52)};
+      const auto before = previous.value_or(now);
+      previous = now;
+      return action_of(pass, genome, {now[0], now[1], now[2], before[0], before[1], before[2]});
+    };
+  }
+};
+
+// The classic test functions on the genome itself (the network is never run), for the
+// optimisers alone; metric 'f' to minimise, optimum 0.
+class TestFunctionDomain final : public Domain {
+ public:
+  enum class Kind { kSphere, kRosenbrock, kRastrigin };
+  explicit TestFunctionDomain(Kind kind) : kind_(kind) {}
+
+  std::string_view name() const override {
+    switch (kind_) {
+      case Kind::kSphere:
+        return "sphere";
+      case Kind::kRosenbrock:
+        return "rosenbrock";
+      case Kind::kRastrigin:
+        return "rastrigin";
+    }
+    return "";
+  }
+  std::string_view description() const override {
+    switch (kind_) {
+      case Kind::kSphere:
+        return "the sphere function sum(w^2) of the genome's weights; metric 'f', optimum 0";
+      case Kind::kRosenbrock:
+        return "Rosenbrock's function sum(100 (w[i+1] - w[i]^2)^2 + (1 - w[i])^2) of the "
+               "genome's weights; metric 'f', optimum 0 at all ones";
+      case Kind::kRastrigin:
+        return "Rastrigin's function 10 n + sum(w^2 - 10 cos(2 pi w)) of the genome's weights; "
+               "metric 'f', optimum 0";
+    }
+    return "";
+  }
+  std::optional<std::string> check_network(const NetworkShape&) const override {
+    return std::nullopt;
+  }
+  MetricValues evaluate(ForwardPass&, std::span<const float> genome, int) const override {
+    return {{"f", value(genome)}};
+  }
+  Validation validate(ForwardPass&, std::span<const std::span<const float>> front) const override {
+    const double best = value(front.front());
+    return {"f of the best candidate (optimum 0)", best, 1e-2, best <= 1e-2};
+  }
+
+  double value(std::span<const float> w) const {
+    double sum = 0;
+    const std::size_t n = w.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      const double x = w[i];
+      switch (kind_) {
+        case Kind::kSphere:
+          sum += x * x;
+          break;
+        case Kind::kRosenbrock:
+          if (i + 1 < n) {
+            const double next = w[i + 1];
+            sum += 100 * (next - x * x) * (next - x * x) + (1 - x) * (1 - x);
+          }
+          break;
+        case Kind::kRastrigin:
+          sum += 10 + x * x - 10 * std::cos(2 * M_PI * x);
+          break;
+      }
+    }
+    return sum;
+  }
+
+ private:
+  Kind kind_;
+};
+
 }  // namespace
 
 std::vector<std::unique_ptr<Domain>> all_domains() {
@@ -196,6 +362,11 @@ std::vector<std::unique_ptr<Domain>> all_domains() {
   domains.push_back(std::make_unique<FunctionDomain>());
   domains.push_back(std::make_unique<ParetoDomain>());
   domains.push_back(std::make_unique<CartPoleDomain>());
+  domains.push_back(std::make_unique<DoublePoleDomain>());
+  domains.push_back(std::make_unique<DoublePoleNoVelocitiesDomain>());
+  for (auto kind : {TestFunctionDomain::Kind::kSphere, TestFunctionDomain::Kind::kRosenbrock,
+                    TestFunctionDomain::Kind::kRastrigin})
+    domains.push_back(std::make_unique<TestFunctionDomain>(kind));
   return domains;
 }
 

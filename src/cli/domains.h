@@ -1,6 +1,7 @@
 // The built-in example domains `esp run` evaluates candidates in, each with an optimum
 // known in advance so a run's result can be checked: a function to maximise given a
-// context, two objectives with a known Pareto front, and CartPole.
+// context, two objectives with a known Pareto front, CartPole, double pole balancing with
+// and without velocities, and the sphere, Rosenbrock and Rastrigin test functions.
 #pragma once
 
 #include <memory>

@@ -150,6 +150,29 @@ class EspClientTest(unittest.TestCase):
                 if domain == "pareto":
                     self.assertIn("Pareto front", svg)
 
+    def test_run_knows_the_benchmark_domains(self):
+        listed = self.esp("run", "--list-domains").stdout
+        function = json.load(open(os.path.join(EXAMPLES, "function.json")))
+        function["evolution"]["fitness"] = [{"metric_name": "f", "maximize": False}]
+        functions = os.path.join(self.work, "functions.json")
+        with open(functions, "w") as f:
+            json.dump(function, f)
+        cases = {"double-pole": (os.path.join(EXAMPLES, "double-pole.json"), "steps"),
+                 "double-pole-nv": (os.path.join(EXAMPLES, "double-pole-nv.json"), "fitness"),
+                 "sphere": (functions, "f"), "rosenbrock": (functions, "f"), "rastrigin": (functions, "f")}
+        for domain, (params, metric) in cases.items():
+            self.assertIn(domain, listed)
+            with self.subTest(domain=domain):
+                out = f"run-{domain}"
+                answer = self.esp("run", params, "--domain", domain, "--generations", "2", "--output-dir", out)
+                self.assertEqual(answer.returncode, 0, answer.stderr)
+                rows = open(os.path.join(self.work, out, "stats.csv")).read().splitlines()
+                self.assertEqual(len(rows), 3)
+                self.assertIn(metric, rows[0])
+                summary = json.load(open(os.path.join(self.work, out, "summary.json")))
+                self.assertIn(metric, summary["best_metrics"])
+                self.assertTrue(summary["validation"]["measure"])
+
     def test_run_stops_early_once_the_target_is_reached(self):
         params = json.load(open(os.path.join(EXAMPLES, "function.json")))
         params["evolution"]["early_stop"] = True
