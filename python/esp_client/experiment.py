@@ -202,8 +202,8 @@ class Experiment:
         for candidate_id, values in metrics.items():
             told.append({"id": str(candidate_id),
                          "metrics": {str(k): float(v) for k, v in values.items() if math.isfinite(float(v))}})
-        self._remember(population, {entry["id"]: entry["metrics"] for entry in told})
         self._request_generation({"checkpoint_id": population.checkpoint_id, "population": told})
+        self._remember(population, {entry["id"]: entry["metrics"] for entry in told})
 
     def _request_generation(self, body: dict[str, Any]) -> None:
         if self._params_to_send is not None:
