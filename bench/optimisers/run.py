@@ -1,0 +1,131 @@
+"""Evaluations to solve double pole balancing (with velocities): esp's GA driven through
+the real service by `esp run`, against DEAP's CMA-ES (Debian python3-deap) on the same
+physics and network (6 inputs, 5 tanh units, 1 sigmoid force; examples/double-pole.json),
+over many seeds with one budget. A run is solved when its best candidate balances
+100,000 steps from the standard start.
+
+Usage: /usr/bin/python3 bench/optimisers/run.py [seeds] [budget]   (default 20, 10,000)
+Needs `make build` and the bench's domain_eval (build/release/bench/domain_eval).
+Ends with one line per optimiser:
+  RESULT domain=double-pole optimiser=<esp-ga|deap-cma-es> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y>
+(means and medians over the solved runs)."""
+import json
+import math
+import os
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+import numpy as np  # noqa: E402
+from deap import base, cma, creator  # noqa: E402
+
+from espd import Espd  # noqa: E402
+from httpjson import call  # noqa: E402
+
+RELEASE = os.path.join(ROOT, "build", "release")
+PARAMS = json.load(open(os.path.join(ROOT, "examples", "double-pole.json")))
+SOLVED = 100_000
+seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+budget = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+
+
+def esp_ga(server, token, seed, work):
+    """esp run with this seed; evaluations until the generation that solved it."""
+    params = json.loads(json.dumps(PARAMS))
+    population = params["evolution"]["population_size"]
+    params["evolution"]["seed"] = seed
+    params["evolution"]["nb_generations"] = budget // population
+    path = os.path.join(work, f"ga-{seed}.json")
+    with open(path, "w") as f:
+        json.dump(params, f)
+    out = os.path.join(work, f"ga-{seed}")
+    done = subprocess.run([os.path.join(RELEASE, "esp"), "--port", str(server.grpc_port), "--url", server.url(""),
+                           "--token", token, "run", path, "--domain", "double-pole", "--experiment-id",
+                           f"ga-{seed}", "--output-dir", out], capture_output=True, text=True, timeout=3600)
+    assert done.returncode == 0, done.stderr
+    summary = json.load(open(os.path.join(out, "summary.json")))
+    return summary["generation"] * population if summary["validation"]["met"] else None
+
+
+class Evaluator:
+    """domain_eval as a subprocess: the same C++ physics as esp run."""
+
+    def __init__(self):
+        self.process = subprocess.Popen([os.path.join(RELEASE, "bench", "domain_eval"),
+                                         os.path.join(ROOT, "examples", "double-pole.json"), "double-pole",
+                                         "steps"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def __call__(self, genomes):
+        block = struct.pack("<I", len(genomes)) + np.asarray(genomes, dtype="<f4").tobytes()
+        self.process.stdin.write(block)
+        self.process.stdin.flush()
+        return struct.unpack(f"<{len(genomes)}d", self.process.stdout.read(8 * len(genomes)))
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def deap_cma_es(evaluate, seed, weights):
+    """DEAP's CMA-ES with its defaults (lambda = 4 + 3 ln n), sigma 1, from the origin."""
+    np.random.seed(seed)
+    strategy = cma.Strategy(centroid=[0.0] * weights, sigma=1.0)
+    evaluations = 0
+    while evaluations < budget:
+        population = strategy.generate(creator.Individual)
+        steps = evaluate(population)
+        for individual, value in zip(population, steps):
+            individual.fitness.values = (value,)
+        evaluations += len(population)
+        if max(steps) >= SOLVED:
+            # Counted as esp counts: every candidate of the generation that solved it.
+            return evaluations
+        strategy.update(population)
+    return None
+
+
+def summary_line(name, results):
+    solved = [r for r in results if r is not None]
+    mean = statistics.mean(solved) if solved else math.nan
+    median = statistics.median(solved) if solved else math.nan
+    return (f"RESULT domain=double-pole optimiser={name} solved={len(solved)}/{len(results)} "
+            f"mean_evaluations={mean:.0f} median_evaluations={median:.0f}")
+
+
+def main():
+    creator.create("FitnessMax", base.Fitness, weights=(1.0,))
+    creator.create("Individual", list, fitness=creator.FitnessMax)
+    inputs = PARAMS["network"]["inputs"][0]["size"]
+    hidden = PARAMS["network"]["hidden_layers"][0]["layer_params"]["units"]
+    weights = inputs * hidden + hidden + hidden + 1
+    with tempfile.TemporaryDirectory(prefix="optimisers-") as work, \
+            Espd("--workers", "1", binary=os.path.join(RELEASE, "espd"), defer_start=True, storage_args=[]) as server:
+        server.admin("users", "add", "bench@example.com", "--scopes", "esp:read esp:write",
+                     password="bench-password\n")
+        server.start()
+        token = call(server.url("/auth"), "POST",
+                     json_body={"email": "bench@example.com", "password": "bench-password"}).json()["token"]
+        ga = []
+        for seed in range(1, seeds + 1):
+            ga.append(esp_ga(server, token, seed, work))
+            print(f"esp GA seed {seed}: {ga[-1] or 'not solved'}", flush=True)
+        evaluate = Evaluator()
+        try:
+            cmaes = []
+            for seed in range(1, seeds + 1):
+                cmaes.append(deap_cma_es(evaluate, seed, weights))
+                print(f"DEAP CMA-ES seed {seed}: {cmaes[-1] or 'not solved'}", flush=True)
+        finally:
+            evaluate.close()
+    print(f"double pole with velocities, network 6-5-1 ({weights} weights), budget {budget} evaluations, "
+          f"{seeds} seeds")
+    print(summary_line("esp-ga", ga))
+    print(summary_line("deap-cma-es", cmaes))
+
+
+if __name__ == "__main__":
+    main()
