@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "evolution/cma_es.h"
 #include "evolution/initialization.h"
 #include "evolution/network.h"
 #include "evolution/operators.h"
@@ -16,7 +17,7 @@ namespace esp::evolution {
 namespace {
 
 // Independent random streams, keyed so that no two uses within one generation collide.
-enum class Purpose : std::uint64_t { kInitial = 1, kSelection = 2, kChild = 3 };
+enum class Purpose : std::uint64_t { kInitial = 1, kSelection = 2, kChild = 3, kCmaSample = 4 };
 
 RandomStream stream_for(Seed seed, int generation, Purpose purpose, std::size_t index = 0) {
   std::uint64_t key = mix_key(seed, static_cast<std::uint64_t>(generation));
@@ -227,7 +228,41 @@ std::string_view name_of(Origin origin) {
   return origin == Origin::kInitial ? "initial" : "offspring";
 }
 
+bool is_cma(const ExperimentParams& params) {
+  return params.evolution.algorithm != Algorithm::kGa;
+}
+
+// A CMA-ES generation: population_size samples of the distribution `state` describes,
+// each from its own stream, so the bits do not depend on the thread count.
+Population cma_generation(const ExperimentParams& params, const CmaState& state, Seed seed,
+                          int generation, unsigned threads) {
+  const NetworkShape shape(params.network);
+  const auto size = static_cast<std::size_t>(params.evolution.population_size);
+  Population population{.generation = generation,
+                        .candidates = std::vector<Candidate>(size),
+                        .genomes = Genomes(size, shape.weight_count()),
+                        .strategy = state.serialize()};
+  for (std::size_t i = 0; i < size; ++i)
+    population.candidates[i] = {.id = candidate_id(generation, i),
+                                .identity = {.generation = generation}};
+  parallel_for(size, threads, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      RandomStream random = stream_for(seed, generation, Purpose::kCmaSample, i);
+      cma_sample(state, random, population.genomes[i]);
+    }
+  });
+  return population;
+}
+
 Population initial_population(const ExperimentParams& params, Seed seed, EngineOptions options) {
+  if (is_cma(params)) {
+    const NetworkShape shape(params.network);
+    const auto start =
+        cma_start(shape.weight_count(),
+                  params.evolution.cma_sigma.value_or(params.evolution.initialization_range),
+                  params.evolution.algorithm == Algorithm::kSepCmaEs);
+    return cma_generation(params, start, seed, 1, options.threads);
+  }
   const NetworkShape shape(params.network);
   const auto size = static_cast<std::size_t>(params.evolution.population_size);
   Population population{.generation = 1,
@@ -260,11 +295,34 @@ Result<NextGeneration> next_generation(const ExperimentParams& params, const Pop
                         .evaluated = summarize(params, scores, ranking),
                         .warnings = incomplete_warnings(evaluated, ranking)};
   Population& next = result.population;
-
-  const auto elites = choose_elites(params, ranking);
   result.standings.resize(evaluated.candidates.size());
   for (std::size_t i = 0; i < result.standings.size(); ++i)
     result.standings[i] = {.front = ranking.front[i], .crowding = ranking.crowding[i]};
+
+  if (is_cma(params)) {
+    // No elites and no parents: the strategy learns from the ranked samples and draws
+    // the next generation from its updated distribution.
+    auto state = CmaState::parse(evaluated.strategy);
+    if (!state.ok()) {
+      return Error{Code::kInvalidArgument,
+                   "evolution.algorithm: the evaluated population carries no CMA-ES state (it "
+                   "was bred by the GA); start a new experiment to use CMA-ES"};
+    }
+    if (state->dimension != shape.weight_count())
+      return Error{Code::kInvalidArgument, "the CMA-ES state does not fit this network"};
+    std::vector<std::span<const float>> best_first;
+    std::vector<bool> incomplete(evaluated.candidates.size(), false);
+    for (auto i : ranking.incomplete)
+      incomplete[i] = true;
+    for (auto i : ranking.order) {
+      if (!incomplete[i]) best_first.push_back(evaluated.genomes[i]);
+    }
+    const auto updated = cma_update(*state, best_first, evaluated.candidates.size());
+    next = cma_generation(params, updated, seed, generation, options.threads);
+    return result;
+  }
+
+  const auto elites = choose_elites(params, ranking);
   for (std::size_t e = 0; e < elites.size(); ++e) {
     next.candidates[e] = evaluated.candidates[elites[e]];
     next.candidates[e].elite = true;

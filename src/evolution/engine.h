@@ -41,6 +41,9 @@ struct Population {
   int generation = 0;
   std::vector<Candidate> candidates;
   Genomes genomes;  // genomes[i] belongs to candidates[i]
+  // CMA-ES's state after it sampled this generation (CmaState::serialize); empty for the
+  // GA. Stored with the checkpoint, so the next generation continues it anywhere.
+  std::string strategy;
 };
 
 struct ObjectiveSummary {

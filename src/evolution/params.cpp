@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "core/json.h"
+#include "evolution/cma_es.h"
 
 namespace esp::evolution {
 namespace {
@@ -40,6 +41,11 @@ constexpr std::array<Choice<ParentSelection>, 7> kSelections{{
     {"sigma_scaling", ParentSelection::kSigmaScaling},
     {"random", ParentSelection::kRandom},
     {"best", ParentSelection::kBest},
+}};
+constexpr std::array<Choice<Algorithm>, 3> kAlgorithms{{
+    {"ga", Algorithm::kGa},
+    {"cma_es", Algorithm::kCmaEs},
+    {"sep_cma_es", Algorithm::kSepCmaEs},
 }};
 constexpr std::array<Choice<MutationType>, 4> kMutations{{
     {"gaussian_noise_percentage", MutationType::kGaussianNoisePercentage},
@@ -592,6 +598,12 @@ EvolutionSpec read_evolution(const Json& root, Problems& problems) {
   ObjectReader evolution(as_object(section, "evolution", problems), "evolution", problems);
   EvolutionSpec spec;
   constexpr Bounds kProbability{.min = 0, .max = 1};
+  evolution.read_choice("algorithm", spec.algorithm, kAlgorithms);
+  if (evolution.find("cma_sigma") != nullptr) {
+    double sigma = 0;
+    evolution.read_number("cma_sigma", sigma, {.min = 0, .min_inclusive = false});
+    spec.cma_sigma = sigma;
+  }
   evolution.read_integer("nb_generations", spec.nb_generations, 1, 1'000'000);
   evolution.read_integer("population_size", spec.population_size, 2, ParamsLimits::kMaxPopulation);
   evolution.read_integer("nb_elites", spec.nb_elites, 0, ParamsLimits::kMaxPopulation);
@@ -630,7 +642,28 @@ EvolutionSpec read_evolution(const Json& root, Problems& problems) {
     problems.error("evolution.nb_elites", fmt::format("must be < population_size (got {} >= {})",
                                                       spec.nb_elites, spec.population_size));
   }
+  if (spec.algorithm != Algorithm::kGa && spec.fitness.size() != 1) {
+    problems.error("evolution.algorithm",
+                   "CMA-ES optimises one objective; several keep the GA's NSGA-II (algorithm ga)");
+  }
   return spec;
+}
+
+// CMA-ES: lambda = 4 + floor(3 ln n) unless population_size is given; the full
+// covariance only for networks it stays affordable for.
+void read_cma_population(const Json& root, ExperimentParams& params, Problems& problems) {
+  if (params.evolution.algorithm == Algorithm::kGa) return;
+  const std::size_t weights = count_weights(params.network);
+  if (params.evolution.algorithm == Algorithm::kCmaEs &&
+      weights > ParamsLimits::kMaxFullCmaWeights) {
+    problems.error("evolution.algorithm",
+                   fmt::format("cma_es keeps a full covariance, for networks of up to {} weights; "
+                               "this one has {}: use sep_cma_es",
+                               ParamsLimits::kMaxFullCmaWeights, weights));
+  }
+  const auto& evolution = root.find("evolution");
+  if (evolution == root.end() || !evolution->is_object() || !evolution->contains("population_size"))
+    params.evolution.population_size = static_cast<int>(cma_default_population(weights));
 }
 
 LeafSpec read_leaf(const Json& root, Problems& problems) {
@@ -768,6 +801,7 @@ ParamsReport check_params(std::string_view json) {
   params.evolution = read_evolution(root, problems);
   params.leaf = read_leaf(root, problems);
   warn_unknown_sections(root, problems);
+  if (!problems.has_errors()) read_cma_population(root, params, problems);
   if (!problems.has_errors()) check_sizes(params, problems);
   report.errors = problems.take_errors();
   report.warnings = problems.take_warnings();

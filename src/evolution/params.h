@@ -82,7 +82,14 @@ struct Objective {
   std::optional<double> target;  // where a run may stop early (early_stop)
 };
 
+// esp's addition (absent: the GA, so SDK files are unchanged): CMA-ES with a full
+// covariance, for networks of up to kMaxFullCmaWeights, or sep-CMA-ES, linear per weight.
+enum class Algorithm { kGa, kCmaEs, kSepCmaEs };
+
 struct EvolutionSpec {
+  Algorithm algorithm = Algorithm::kGa;
+  // CMA-ES's initial step size; absent: initialization_range.
+  std::optional<double> cma_sigma;
   int nb_generations = 10;
   int population_size = 10;
   int nb_elites = 2;
@@ -123,6 +130,8 @@ struct ExperimentParams {
 
 // Bounds that keep one experiment from exhausting a server.
 struct ParamsLimits {
+  // Full-covariance CMA-ES keeps n^2 doubles and decomposes them each generation.
+  static constexpr std::size_t kMaxFullCmaWeights = 2'000;
   static constexpr int kMaxPopulation = 1'000'000;
   static constexpr std::size_t kMaxLayerUnits = 1'000'000;
   static constexpr std::size_t kMaxWeights = 100'000'000;

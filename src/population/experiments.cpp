@@ -76,10 +76,14 @@ Result<bool> ExperimentRecords::remove(const Caller& caller, const std::string& 
   auto removed = store_.experiments->remove(caller.subject, id);
   if (!removed.ok()) return removed.error();
   if (!removed->has_value()) return no_experiment(id);
-  for (const auto& key : (*removed)->blob_keys) {
-    // The records are gone, so a payload left behind is only wasted space.
-    if (auto deleted = store_.blobs->remove(key); !deleted.ok())
-      log::warn("blob_delete_failed", {{"key", key}, {"detail", deleted.error().message}});
+  for (const auto& blob : (*removed)->blob_keys) {
+    // The records are gone, so a payload left behind is only wasted space. A CMA-ES
+    // checkpoint keeps its state beside its payload (generations.cpp); removing a key
+    // that is not there is no error.
+    for (const auto& key : {blob, blob + ".strategy"}) {
+      if (auto deleted = store_.blobs->remove(key); !deleted.ok())
+        log::warn("blob_delete_failed", {{"key", key}, {"detail", deleted.error().message}});
+    }
   }
   log::info("experiment_deleted", {{"experiment", id}, {"blobs", (*removed)->blob_keys.size()}});
   return true;

@@ -165,11 +165,16 @@ std::optional<Error> check_answer_size(const store::Checkpoint& checkpoint,
                   checkpoint.checkpoint_id, human_bytes(needed), human_bytes(max_memory_bytes))};
 }
 
+// Where a checkpoint's CMA-ES state lives: beside its payload, so answers carry none of it.
+std::string strategy_key(const std::string& blob_key) {
+  return blob_key + ".strategy";
+}
+
 // The population the job breeds from: from memory when this process bred it, else
-// parsed from its stored checkpoint.
+// parsed from its stored checkpoint (with its CMA-ES state when `params` use CMA-ES).
 Result<std::shared_ptr<const evolution::Population>> source_population(
-    store::Store& store, const store::Job& job, const codec::CandidateCodec& codec,
-    RecentPopulations& recent, unsigned threads) {
+    store::Store& store, const store::Job& job, const evolution::ExperimentParams& params,
+    const codec::CandidateCodec& codec, RecentPopulations& recent, unsigned threads) {
   auto source = store.checkpoints->find(job.owner, job.source_checkpoint);
   if (!source.ok()) return source.error();
   if (!source->has_value())
@@ -179,6 +184,15 @@ Result<std::shared_ptr<const evolution::Population>> source_population(
   if (!stored.ok()) return stored.error();
   auto population = to_engine(codec, *stored, threads);
   if (!population.ok()) return population.error();
+  if (params.evolution.algorithm != evolution::Algorithm::kGa) {
+    // Absent for a checkpoint the GA bred: the engine says so.
+    auto strategy = store.blobs->get(strategy_key((*source)->blob_key));
+    if (strategy.ok()) {
+      population->strategy = std::move(*strategy);
+    } else if (strategy.error().code != Code::kNotFound) {
+      return strategy.error();
+    }
+  }
   return std::make_shared<const evolution::Population>(std::move(*population));
 }
 
@@ -577,7 +591,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     next = evolution::initial_population(*params, seed, {.threads = threads});
     timings.engine_ms = watch.lap_ms();
   } else {
-    auto evaluated = source_population(store, job, stored_codec, recent, threads);
+    auto evaluated = source_population(store, job, *params, stored_codec, recent, threads);
     if (!evaluated.ok()) return evaluated.error();
     auto metrics = client_metrics(store, job, **evaluated);
     if (!metrics.ok()) return metrics.error();
@@ -621,6 +635,10 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   const std::string blob_key = "checkpoints/" + auth::sha256_hex(job.owner).substr(0, 16) + "/" +
                                job.id + "-" + std::to_string(job.attempts) + ".pb";
   if (auto stored = store.blobs->put(blob_key, payload); !stored.ok()) return stored.error();
+  if (!next.strategy.empty()) {
+    if (auto kept = store.blobs->put(strategy_key(blob_key), next.strategy); !kept.ok())
+      return kept.error();
+  }
   timings.store_ms = watch.lap_ms();
   // Before the job is recorded, so a waiting call finds it when it wakes.
   if (answer.valid()) message = answer.get();

@@ -1,0 +1,63 @@
+// CMA-ES beside the GA (`evolution.algorithm`): the covariance matrix adaptation
+// evolution strategy with full covariance (Hansen's tutorial, 2016; the update as DEAP's
+// cma.Strategy writes it), and sep-CMA-ES (Ros & Hansen 2008), whose diagonal covariance
+// costs linear time and memory per weight. The strategy's state travels with each
+// generation (Population::strategy) so any replica continues it bit for bit.
+#pragma once
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+namespace esp::evolution {
+
+class RandomStream;
+
+struct CmaState {
+  bool separable = false;
+  std::size_t dimension = 0;
+  double sigma = 1;
+  std::vector<double> mean;
+  std::vector<double> path_sigma;
+  std::vector<double> path_c;
+  std::vector<double> covariance;  // full: n x n, row-major; separable: its diagonal
+  std::vector<double> basis;       // full: eigenvectors as columns, n x n row-major
+  std::vector<double> scales;      // square roots of the eigenvalues (of the diagonal)
+  std::int64_t updates = 0;
+
+  // Little-endian doubles behind a header; parse refuses anything else.
+  std::string serialize() const;
+  static Result<CmaState> parse(std::string_view bytes);
+};
+
+// The strategy's constants for a dimension and population size (DEAP's defaults).
+struct CmaConstants {
+  std::size_t mu = 0;
+  std::vector<double> weights;  // log-decreasing, summing to 1
+  double mueff = 0, cc = 0, cs = 0, c1 = 0, cmu = 0, damps = 0, chi_n = 0;
+  static CmaConstants of(std::size_t dimension, std::size_t lambda, bool separable);
+};
+
+// lambda = 4 + floor(3 ln n).
+inline std::size_t cma_default_population(std::size_t dimension) {
+  return 4 + static_cast<std::size_t>(std::floor(3 * std::log(static_cast<double>(dimension))));
+}
+
+// The start: mean at the origin, covariance the identity, step size `sigma`.
+CmaState cma_start(std::size_t dimension, double sigma, bool separable);
+
+// One candidate: mean + sigma * B (D z) for z standard normal from `random`.
+void cma_sample(const CmaState& state, RandomStream& random, std::span<float> out);
+
+// The state after a generation: `best_first` are the evaluated genomes with a complete
+// score, best first (at least mu of them are used; fewer use them all).
+CmaState cma_update(const CmaState& state, std::span<const std::span<const float>> best_first,
+                    std::size_t lambda);
+
+}  // namespace esp::evolution

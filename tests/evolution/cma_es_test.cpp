@@ -1,0 +1,200 @@
+// CMA-ES and sep-CMA-ES: the update against DEAP's cma.Strategy on a small problem (its
+// numbers computed with Debian's python3-deap), the state's round trip, convergence on
+// the sphere within a budget, the same bits for any thread count, and the settings.
+#include "evolution/cma_es.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "evolution/engine.h"
+#include "evolution/params.h"
+
+namespace esp::evolution {
+namespace {
+
+double sphere(std::span<const float> x) {
+  double sum = 0;
+  for (float v : x)
+    sum += static_cast<double>(v) * v;
+  return sum;
+}
+
+// The points DEAP was given, best (smallest sphere) first, as update() sorts them.
+std::vector<std::vector<float>> sorted_by_sphere(std::vector<std::vector<float>> points) {
+  std::ranges::stable_sort(points,
+                           [](const auto& a, const auto& b) { return sphere(a) < sphere(b); });
+  return points;
+}
+
+std::vector<std::span<const float>> spans(const std::vector<std::vector<float>>& points) {
+  return {points.begin(), points.end()};
+}
+
+void expect_near(const std::vector<double>& actual, const std::vector<double>& expected) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (std::size_t i = 0; i < actual.size(); ++i)
+    EXPECT_NEAR(actual[i], expected[i], 1e-12) << "at " << i;
+}
+
+TEST(CmaEs, TheUpdateIsDeapsOnASmallProblem) {
+  const std::vector<std::vector<float>> points = {{0.5F, -0.25F, 0.125F},  {1.0F, 0.5F, -0.5F},
+                                                  {-0.375F, 0.25F, 0.75F}, {0.25F, 0.125F, -0.125F},
+                                                  {-1.0F, -0.5F, 0.25F},   {0.625F, -0.75F, 0.5F}};
+  const auto constants = CmaConstants::of(3, 6, false);
+  EXPECT_EQ(constants.mu, 3U);
+  EXPECT_NEAR(constants.mueff, 2.0286114646100626, 1e-14);
+  EXPECT_NEAR(constants.cs, 0.5017818438926943, 1e-14);
+  EXPECT_NEAR(constants.damps, 1.5017818438926942, 1e-14);
+  EXPECT_NEAR(constants.c1, 0.09747248265066792, 1e-14);
+  EXPECT_NEAR(constants.cmu, 0.03859313919345096, 1e-14);
+
+  const auto first_points = sorted_by_sphere(points);
+  auto state = cma_update(cma_start(3, 0.5, false), spans(first_points), 6);
+  expect_near(state.mean, {0.2721505822840392, 0.028084549875831474, 0.014731339265164858});
+  EXPECT_NEAR(state.sigma, 0.41243521323183496, 1e-12);
+  expect_near(state.path_sigma, {0.6721770814879882, 0.06936524115439074, 0.036384521210883494});
+  expect_near(state.path_c, {0.70043954451965, 0.07228178296725424, 0.03791435049838455});
+  expect_near(state.covariance,
+              {0.9305864010370044, 0.0013824378596487717, -0.001142378586462614,
+               0.0013824378596487717, 0.8694821470430634, -0.0003733692416228828,
+               -0.001142378586462614, -0.0003733692416228828, 0.8731042061943807});
+
+  // A second generation goes through the eigendecomposition of the first's covariance.
+  std::vector<std::vector<float>> next_points;
+  for (const auto& p : points)
+    next_points.push_back({p[0] * 0.5F + 0.0625F, p[1] * 0.5F + 0.0625F, p[2] * 0.5F + 0.0625F});
+  const auto second_points = sorted_by_sphere(next_points);
+  state = cma_update(state, spans(second_points), 6);
+  expect_near(state.mean, {0.19857529114201958, 0.07654227493791574, 0.06986566963258242});
+  EXPECT_NEAR(state.sigma, 0.3139186249188591, 1e-12);
+  expect_near(state.covariance,
+              {0.808397663635035, -9.933173982587789e-05, -0.0022094795841366586,
+               -9.933173982587789e-05, 0.7567496367825362, 0.0033679925598525235,
+               -0.0022094795841366586, 0.0033679925598525235, 0.7617550504175583});
+}
+
+TEST(CmaEs, TheStateSurvivesItsBytesAndCorruptBytesAreRefused) {
+  for (bool separable : {false, true}) {
+    const std::vector<std::vector<float>> points = {
+        {0.5F, 0.25F}, {-0.5F, 1.0F}, {0.125F, 0.0F}, {1.0F, -1.0F}};
+    auto state = cma_update(cma_start(2, 0.3, separable), spans(sorted_by_sphere(points)), 4);
+    const auto bytes = state.serialize();
+    auto back = CmaState::parse(bytes);
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(back->serialize(), bytes);
+    EXPECT_EQ(back->separable, separable);
+    EXPECT_EQ(back->updates, 1);
+    EXPECT_FALSE(CmaState::parse(bytes.substr(0, bytes.size() - 1)).ok());
+    EXPECT_FALSE(CmaState::parse("not a state").ok());
+    EXPECT_FALSE(CmaState::parse(bytes + "x").ok());
+  }
+}
+
+ExperimentParams params_for(const std::string& algorithm, int weights_in = 4) {
+  nlohmann::json document = {{"network",
+                              {{"inputs", {{{"name", "c"}, {"size", weights_in}}}},
+                               {"hidden_layers", nlohmann::json::array()},
+                               {"outputs", {{{"name", "a"}, {"size", 2}, {"use_bias", false}}}}}},
+                             {"evolution",
+                              {{"algorithm", algorithm},
+                               {"initialization_range", 1},
+                               {"fitness", {{{"metric_name", "f"}, {"maximize", false}}}}}}};
+  auto params = parse_params(document.dump());
+  EXPECT_TRUE(params.ok()) << params.error().message;
+  return *params;
+}
+
+// Evaluations until the best sample's sphere is below `target`, or the budget.
+std::size_t evaluations_to_solve(const ExperimentParams& params, double target, std::size_t budget,
+                                 unsigned threads = 1) {
+  auto population = initial_population(params, 5, {.threads = threads});
+  std::size_t evaluations = 0;
+  while (evaluations < budget) {
+    Scores scores(population.candidates.size(), 1);
+    double best = INFINITY;
+    for (std::size_t i = 0; i < population.candidates.size(); ++i) {
+      scores.at(i, 0) = sphere(population.genomes[i]);
+      best = std::min(best, scores.at(i, 0));
+    }
+    evaluations += population.candidates.size();
+    if (best < target) return evaluations;
+    auto next = next_generation(params, population, scores, 5, {.threads = threads});
+    EXPECT_TRUE(next.ok()) << next.error().message;
+    population = std::move(next->population);
+  }
+  return evaluations;
+}
+
+TEST(CmaEs, ConvergesOnTheSphereWithinABudget) {
+  // n = 8 weights (4 inputs x 2 outputs), lambda = 4 + floor(3 ln 8) = 10.
+  const auto full = params_for("cma_es");
+  EXPECT_EQ(full.evolution.population_size, 10);
+  EXPECT_LT(evaluations_to_solve(full, 1e-8, 3000), 3000U);
+  EXPECT_LT(evaluations_to_solve(params_for("sep_cma_es"), 1e-8, 3000), 3000U);
+}
+
+TEST(CmaEs, TheSameSeedGivesTheSameBitsOnAnyThreadCount) {
+  const auto params = params_for("cma_es", 6);
+  auto run = [&](unsigned threads) {
+    auto population = initial_population(params, 9, {.threads = threads});
+    for (int g = 0; g < 4; ++g) {
+      Scores scores(population.candidates.size(), 1);
+      for (std::size_t i = 0; i < population.candidates.size(); ++i)
+        scores.at(i, 0) = sphere(population.genomes[i]);
+      population = std::move(
+          next_generation(params, population, scores, 9, {.threads = threads})->population);
+    }
+    return population;
+  };
+  const auto one = run(1), three = run(3);
+  EXPECT_EQ(one.strategy, three.strategy);
+  for (std::size_t i = 0; i < one.candidates.size(); ++i)
+    EXPECT_TRUE(std::ranges::equal(one.genomes[i], three.genomes[i])) << i;
+  EXPECT_EQ(one.generation, 5);
+  EXPECT_TRUE(one.candidates[0].identity.parents.empty());  // samples, not children
+}
+
+TEST(CmaEs, ANonCmaPopulationCannotBeContinuedByCma) {
+  const auto params = params_for("cma_es");
+  auto ga = params_for("ga");
+  ga.evolution.population_size = params.evolution.population_size;
+  const auto population = initial_population(ga, 1);
+  auto next = next_generation(params, population, Scores(population.candidates.size(), 1), 1);
+  ASSERT_FALSE(next.ok());
+  EXPECT_NE(next.error().message.find("no CMA-ES state"), std::string::npos);
+}
+
+TEST(CmaEs, SettingsAreCheckedWithTheirPaths) {
+  auto report = check_params(R"({"network": {"inputs": [{"name": "c", "size": 2}],
+      "outputs": [{"name": "a", "size": 1}]},
+      "evolution": {"algorithm": "cma_es", "cma_sigma": 0,
+                    "fitness": [{"metric_name": "x"}, {"metric_name": "y"}]}})");
+  std::vector<std::string> paths;
+  for (const auto& issue : report.errors)
+    paths.push_back(issue.path);
+  EXPECT_NE(std::ranges::find(paths, "evolution.algorithm"), paths.end());
+  EXPECT_NE(std::ranges::find(paths, "evolution.cma_sigma"), paths.end());
+  auto unknown = check_params(R"({"network": {"inputs": [{"name": "c", "size": 2}],
+      "outputs": [{"name": "a", "size": 1}]}, "evolution": {"algorithm": "pso"}})");
+  ASSERT_FALSE(unknown.errors.empty());
+  EXPECT_EQ(unknown.errors.front().path, "evolution.algorithm");
+  // Full covariance for up to 2,000 weights: 50 x 50 inputs is 2,550.
+  auto big = check_params(R"({"network": {"inputs": [{"name": "c", "size": 50}],
+      "hidden_layers": [{"layer_params": {"units": 50}}], "outputs": [{"name": "a", "size": 1}]},
+      "evolution": {"algorithm": "cma_es"}})");
+  ASSERT_FALSE(big.errors.empty());
+  EXPECT_EQ(big.errors.front().path, "evolution.algorithm");
+  EXPECT_NE(big.errors.front().reason.find("sep_cma_es"), std::string::npos);
+  auto given = check_params(R"({"network": {"inputs": [{"name": "c", "size": 2}],
+      "outputs": [{"name": "a", "size": 1}]}, "evolution": {"algorithm": "sep_cma_es",
+      "population_size": 32}})");
+  ASSERT_TRUE(given.params.has_value());
+  EXPECT_EQ(given.params->evolution.population_size, 32);
+}
+
+}  // namespace
+}  // namespace esp::evolution
