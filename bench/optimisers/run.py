@@ -1,5 +1,5 @@
-"""Evaluations to solve double pole balancing (with velocities): esp's GA driven through
-the real service by `esp run`, against DEAP's CMA-ES (Debian python3-deap) on the same
+"""Evaluations to solve double pole balancing (with velocities): esp's GA, CMA-ES and
+sep-CMA-ES driven through the real service by `esp run`, against DEAP's CMA-ES (Debian python3-deap) on the same
 physics and network (6 inputs, 5 tanh units, 1 sigmoid force; examples/double-pole.json),
 over many seeds with one budget. A run is solved when its best candidate balances
 100,000 steps from the standard start.
@@ -7,7 +7,7 @@ over many seeds with one budget. A run is solved when its best candidate balance
 Usage: /usr/bin/python3 bench/optimisers/run.py [seeds] [budget]   (default 20, 10,000)
 Needs `make build` and the bench's domain_eval (build/release/bench/domain_eval).
 Ends with one line per optimiser:
-  RESULT domain=double-pole optimiser=<esp-ga|deap-cma-es> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y>
+  RESULT domain=double-pole optimiser=<esp-ga|esp-cma-es|esp-sep-cma-es|deap-cma-es> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y>
 (means and medians over the solved runs)."""
 import json
 import math
@@ -29,23 +29,29 @@ from httpjson import call  # noqa: E402
 RELEASE = os.path.join(ROOT, "build", "release")
 PARAMS = json.load(open(os.path.join(ROOT, "examples", "double-pole.json")))
 SOLVED = 100_000
+WEIGHTS = 6 * 5 + 5 + 5 + 1  # examples/double-pole.json: 6 inputs, 5 tanh units, 1 output
 seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 budget = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
 
 
-def esp_ga(server, token, seed, work):
-    """esp run with this seed; evaluations until the generation that solved it."""
+def esp_run(server, token, seed, work, algorithm):
+    """esp run with this seed and algorithm; evaluations until the generation that solved it."""
     params = json.loads(json.dumps(PARAMS))
-    population = params["evolution"]["population_size"]
     params["evolution"]["seed"] = seed
+    if algorithm != "ga":
+        params["evolution"]["algorithm"] = algorithm
+        del params["evolution"]["population_size"]  # CMA-ES's default, 4 + floor(3 ln n)
+        params["evolution"]["cma_sigma"] = 1.0
+    population = params["evolution"].get("population_size", 4 + int(3 * math.log(WEIGHTS)))
     params["evolution"]["nb_generations"] = budget // population
-    path = os.path.join(work, f"ga-{seed}.json")
+    name = f"{algorithm}-{seed}"
+    path = os.path.join(work, f"{name}.json")
     with open(path, "w") as f:
         json.dump(params, f)
-    out = os.path.join(work, f"ga-{seed}")
+    out = os.path.join(work, name)
     done = subprocess.run([os.path.join(RELEASE, "esp"), "--port", str(server.grpc_port), "--url", server.url(""),
                            "--token", token, "run", path, "--domain", "double-pole", "--experiment-id",
-                           f"ga-{seed}", "--output-dir", out], capture_output=True, text=True, timeout=3600)
+                           name, "--output-dir", out], capture_output=True, text=True, timeout=3600)
     assert done.returncode == 0, done.stderr
     summary = json.load(open(os.path.join(out, "summary.json")))
     return summary["generation"] * population if summary["validation"]["met"] else None
@@ -99,9 +105,7 @@ def summary_line(name, results):
 def main():
     creator.create("FitnessMax", base.Fitness, weights=(1.0,))
     creator.create("Individual", list, fitness=creator.FitnessMax)
-    inputs = PARAMS["network"]["inputs"][0]["size"]
-    hidden = PARAMS["network"]["hidden_layers"][0]["layer_params"]["units"]
-    weights = inputs * hidden + hidden + hidden + 1
+    weights = WEIGHTS
     with tempfile.TemporaryDirectory(prefix="optimisers-") as work, \
             Espd("--workers", "1", binary=os.path.join(RELEASE, "espd"), defer_start=True, storage_args=[]) as server:
         server.admin("users", "add", "bench@example.com", "--scopes", "esp:read esp:write",
@@ -109,10 +113,12 @@ def main():
         server.start()
         token = call(server.url("/auth"), "POST",
                      json_body={"email": "bench@example.com", "password": "bench-password"}).json()["token"]
-        ga = []
-        for seed in range(1, seeds + 1):
-            ga.append(esp_ga(server, token, seed, work))
-            print(f"esp GA seed {seed}: {ga[-1] or 'not solved'}", flush=True)
+        through_service = {}
+        for algorithm, label in (("ga", "esp-ga"), ("cma_es", "esp-cma-es"), ("sep_cma_es", "esp-sep-cma-es")):
+            results = through_service[label] = []
+            for seed in range(1, seeds + 1):
+                results.append(esp_run(server, token, seed, work, algorithm))
+                print(f"{label} seed {seed}: {results[-1] or 'not solved'}", flush=True)
         evaluate = Evaluator()
         try:
             cmaes = []
@@ -123,7 +129,8 @@ def main():
             evaluate.close()
     print(f"double pole with velocities, network 6-5-1 ({weights} weights), budget {budget} evaluations, "
           f"{seeds} seeds")
-    print(summary_line("esp-ga", ga))
+    for label, results in through_service.items():
+        print(summary_line(label, results))
     print(summary_line("deap-cma-es", cmaes))
 
 
