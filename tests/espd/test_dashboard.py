@@ -173,6 +173,12 @@ class DashboardTest(unittest.TestCase):
                            "?.dataset.status === 'succeeded'", timeout_s=60, what="the operation to succeed")
         self.page.wait_for(f"espDashboard.charts[0].getOption().series[0].data.length === {GENERATIONS + 1}",
                            what="the charts redrawn with the new generation")
+        # Its stages as the page shows them: it waited (no worker) and then ran.
+        waited, ran = self.page.evaluate(
+            f"[...document.querySelector('#operations tr[data-operation=\"{queued['id']}\"]').cells]"
+            ".slice(3, 5).map(c => c.textContent)")
+        self.assertGreater(float(waited.split()[0]), 0.5)
+        self.assertTrue(ran.endswith(" s"), ran)
         self.assertEqual(self.page.evaluate("window.notReloaded"), True)
         self.assertFalse([entry for entry in self.page.log if entry[1] == "error"], self.page.log)
 
