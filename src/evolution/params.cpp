@@ -638,7 +638,8 @@ EvolutionSpec read_evolution(const Json& root, Problems& problems) {
     evolution.read_integer("seed", seed, std::uint64_t{0}, std::uint64_t{1} << 53);
     spec.seed = seed;
   }
-  if (spec.nb_elites >= spec.population_size) {
+  // CMA-ES keeps no elites (and its population size may be its own default, set later).
+  if (spec.algorithm == Algorithm::kGa && spec.nb_elites >= spec.population_size) {
     problems.error("evolution.nb_elites", fmt::format("must be < population_size (got {} >= {})",
                                                       spec.nb_elites, spec.population_size));
   }

@@ -194,6 +194,11 @@ TEST(CmaEs, SettingsAreCheckedWithTheirPaths) {
       "population_size": 32}})");
   ASSERT_TRUE(given.params.has_value());
   EXPECT_EQ(given.params->evolution.population_size, 32);
+  // A GA file's elites do not stop CMA-ES, which keeps none (here 20 >= its default 15).
+  auto elites = check_params(R"({"network": {"inputs": [{"name": "c", "size": 2}],
+      "outputs": [{"name": "a", "size": 1}]}, "evolution": {"algorithm": "cma_es",
+      "nb_elites": 20}})");
+  EXPECT_TRUE(elites.errors.empty()) << elites.errors.front().to_string();
 }
 
 }  // namespace
