@@ -2,12 +2,16 @@
 // (DEAP's CMA-ES in bench/optimisers/run.py), so every optimiser meets the same physics.
 //   domain_eval PARAMS_FILE DOMAIN METRIC
 // stdin: blocks of [u32 count][count x weights float32]; stdout: [count x float64] of
-// METRIC for each, flushed after every block. Ends at end of input.
+// METRIC for each, flushed after every block. Ends at end of input. METRIC
+// "validation" gives the domain's held-out check instead (its value: steps for
+// double-pole, generalisation starts passed for double-pole-nv).
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <span>
 #include <sstream>
+#include <string_view>
 #include <vector>
 
 #include "cli/domains.h"
@@ -44,7 +48,10 @@ int main(int argc, char** argv) {
   while (std::fread(&count, sizeof count, 1, stdin) == 1) {
     for (std::uint32_t i = 0; i < count; ++i) {
       if (std::fread(genome.data(), sizeof(float), weights, stdin) != weights) return 1;
-      const double value = domain->evaluate(pass, genome, 0).at(argv[3]);
+      const std::span<const float> one[] = {genome};
+      const double value = std::string_view(argv[3]) == "validation"
+                               ? domain->validate(pass, one).value
+                               : domain->evaluate(pass, genome, 0).at(argv[3]);
       std::fwrite(&value, sizeof value, 1, stdout);
     }
     std::fflush(stdout);

@@ -1,0 +1,126 @@
+"""Evaluations to solve double pole balancing without velocities (Gruau's fitness, the
+625-start generalisation test): esp's GA and CMA-ES through the real service (driven
+with esp_client over REST) against DEAP's CMA-ES, every candidate scored by
+domain_eval on the same C++ physics (examples/double-pole-nv.json: position and both
+angles now and one step before, 5 tanh units, 1 output). After each generation the
+best candidate is checked; a run is solved when it balances 100,000 steps from the
+standard start and 200 of the 625 generalisation starts for 1,000 steps.
+
+Usage: /usr/bin/python3 bench/optimisers/run_nv.py [seeds] [budget]   (default 20, 20,000)
+Ends with lines
+  RESULT domain=double-pole-nv optimiser=<esp-ga|esp-cma-es|deap-cma-es> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y>"""
+import json
+import os
+import struct
+import subprocess
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+sys.path[:0] = [os.path.join(ROOT, "tests", "support"), os.path.join(ROOT, "python"),
+                os.path.dirname(os.path.abspath(__file__))]
+import numpy as np  # noqa: E402
+from deap import base, cma, creator  # noqa: E402
+
+import esp_client  # noqa: E402
+from espd import Espd  # noqa: E402
+from run import RELEASE, summary_line  # noqa: E402
+
+PARAMS_FILE = os.path.join(ROOT, "examples", "double-pole-nv.json")
+PARAMS = json.load(open(PARAMS_FILE))
+WEIGHTS = 6 * 5 + 5 + 5 + 1
+PASSES = 200
+seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
+budget = int(sys.argv[2]) if len(sys.argv) > 2 else 20_000
+
+
+class Scorer:
+    """domain_eval for one metric, as a subprocess."""
+
+    def __init__(self, metric):
+        self.process = subprocess.Popen([os.path.join(RELEASE, "bench", "domain_eval"), PARAMS_FILE,
+                                         "double-pole-nv", metric], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def __call__(self, genomes):
+        self.process.stdin.write(struct.pack("<I", len(genomes)) + np.asarray(genomes, dtype="<f4").tobytes())
+        self.process.stdin.flush()
+        return struct.unpack(f"<{len(genomes)}d", self.process.stdout.read(8 * len(genomes)))
+
+    def close(self):
+        self.process.stdin.close()
+        self.process.wait()
+
+
+def solved(check, genomes, values):
+    """Whether the generation's best passes the whole test."""
+    return check([genomes[int(np.argmax(values))]])[0] >= PASSES
+
+
+def esp_run(client, fitness, check, algorithm, seed):
+    params = json.loads(json.dumps(PARAMS))
+    params["evolution"]["seed"] = seed
+    params["LEAF"]["representation"] = "NNWeightsBinary"
+    if algorithm != "ga":
+        params["evolution"]["algorithm"] = algorithm
+        del params["evolution"]["population_size"]
+        params["evolution"]["cma_sigma"] = 1.0
+    exp = client.experiment(f"{algorithm}-{seed}", params)
+    evaluations = 0
+    while evaluations < budget:
+        population = exp.ask()
+        genomes = [c.genome for c in population]
+        values = fitness(genomes)
+        evaluations += len(genomes)
+        if solved(check, genomes, values):
+            return evaluations
+        exp.tell({c.id: {"fitness": v} for c, v in zip(population, values)})
+    return None
+
+
+def deap_run(fitness, check, seed):
+    np.random.seed(seed)
+    strategy = cma.Strategy(centroid=[0.0] * WEIGHTS, sigma=1.0)
+    evaluations = 0
+    while evaluations < budget:
+        population = strategy.generate(creator.Individual)
+        values = fitness(population)
+        evaluations += len(population)
+        if solved(check, population, values):
+            return evaluations
+        for individual, value in zip(population, values):
+            individual.fitness.values = (value,)
+        strategy.update(population)
+    return None
+
+
+def main():
+    creator.create("FitnessMax", base.Fitness, weights=(1.0,))
+    creator.create("Individual", list, fitness=creator.FitnessMax)
+    fitness, check = Scorer("fitness"), Scorer("validation")
+    results = {}
+    try:
+        with Espd("--workers", "1", binary=os.path.join(RELEASE, "espd"), defer_start=True,
+                  storage_args=[]) as server:
+            server.admin("users", "add", "bench@example.com", "--scopes", "esp:read esp:write",
+                         password="bench-password\n")
+            server.start()
+            client = esp_client.Client(server.url(""), email="bench@example.com", password="bench-password")
+            for algorithm, label in (("ga", "esp-ga"), ("cma_es", "esp-cma-es")):
+                results[label] = []
+                for seed in range(1, seeds + 1):
+                    results[label].append(esp_run(client, fitness, check, algorithm, seed))
+                    print(f"{label} seed {seed}: {results[label][-1] or 'not solved'}", flush=True)
+        results["deap-cma-es"] = []
+        for seed in range(1, seeds + 1):
+            results["deap-cma-es"].append(deap_run(fitness, check, seed))
+            print(f"deap-cma-es seed {seed}: {results['deap-cma-es'][-1] or 'not solved'}", flush=True)
+    finally:
+        fitness.close()
+        check.close()
+    print(f"double pole without velocities, network 6-5-1 ({WEIGHTS} weights), budget {budget} evaluations, "
+          f"{seeds} seeds")
+    for label, values in results.items():
+        print(summary_line(label, values).replace("domain=double-pole ", "domain=double-pole-nv "))
+
+
+if __name__ == "__main__":
+    main()
