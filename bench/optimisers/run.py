@@ -57,13 +57,13 @@ def esp_run(server, token, seed, work, algorithm):
     return summary["generation"] * population if summary["validation"]["met"] else None
 
 
-class Evaluator:
-    """domain_eval as a subprocess: the same C++ physics as esp run."""
+class DomainEval:
+    """domain_eval as a subprocess: the same C++ physics as esp run, scoring one metric
+    ("validation": the domain's held-out check)."""
 
-    def __init__(self):
-        self.process = subprocess.Popen([os.path.join(RELEASE, "bench", "domain_eval"),
-                                         os.path.join(ROOT, "examples", "double-pole.json"), "double-pole",
-                                         "steps"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    def __init__(self, params_file, domain, metric):
+        self.process = subprocess.Popen([os.path.join(RELEASE, "bench", "domain_eval"), params_file, domain,
+                                         metric], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
     def __call__(self, genomes):
         block = struct.pack("<I", len(genomes)) + np.asarray(genomes, dtype="<f4").tobytes()
@@ -119,7 +119,7 @@ def main():
             for seed in range(1, seeds + 1):
                 results.append(esp_run(server, token, seed, work, algorithm))
                 print(f"{label} seed {seed}: {results[-1] or 'not solved'}", flush=True)
-        evaluate = Evaluator()
+        evaluate = DomainEval(os.path.join(ROOT, "examples", "double-pole.json"), "double-pole", "steps")
         try:
             cmaes = []
             for seed in range(1, seeds + 1):

@@ -11,8 +11,6 @@ Ends with lines
   RESULT domain=double-pole-nv optimiser=<esp-ga|esp-cma-es|deap-cma-es> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y>"""
 import json
 import os
-import struct
-import subprocess
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -23,7 +21,7 @@ from deap import base, cma, creator  # noqa: E402
 
 import esp_client  # noqa: E402
 from espd import Espd  # noqa: E402
-from run import RELEASE, summary_line  # noqa: E402
+from run import RELEASE, DomainEval, summary_line  # noqa: E402
 
 PARAMS_FILE = os.path.join(ROOT, "examples", "double-pole-nv.json")
 PARAMS = json.load(open(PARAMS_FILE))
@@ -31,23 +29,6 @@ WEIGHTS = 6 * 5 + 5 + 5 + 1
 PASSES = 200
 seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 budget = int(sys.argv[2]) if len(sys.argv) > 2 else 20_000
-
-
-class Scorer:
-    """domain_eval for one metric, as a subprocess."""
-
-    def __init__(self, metric):
-        self.process = subprocess.Popen([os.path.join(RELEASE, "bench", "domain_eval"), PARAMS_FILE,
-                                         "double-pole-nv", metric], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-
-    def __call__(self, genomes):
-        self.process.stdin.write(struct.pack("<I", len(genomes)) + np.asarray(genomes, dtype="<f4").tobytes())
-        self.process.stdin.flush()
-        return struct.unpack(f"<{len(genomes)}d", self.process.stdout.read(8 * len(genomes)))
-
-    def close(self):
-        self.process.stdin.close()
-        self.process.wait()
 
 
 def solved(check, genomes, values):
@@ -95,7 +76,7 @@ def deap_run(fitness, check, seed):
 def main():
     creator.create("FitnessMax", base.Fitness, weights=(1.0,))
     creator.create("Individual", list, fitness=creator.FitnessMax)
-    fitness, check = Scorer("fitness"), Scorer("validation")
+    fitness, check = (DomainEval(PARAMS_FILE, "double-pole-nv", metric) for metric in ("fitness", "validation"))
     results = {}
     try:
         with Espd("--workers", "1", binary=os.path.join(RELEASE, "espd"), defer_start=True,

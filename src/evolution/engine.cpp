@@ -289,12 +289,8 @@ Result<NextGeneration> next_generation(const ExperimentParams& params, const Pop
   const Ranking ranking = rank_candidates(scores, params.evolution.fitness);
   const auto size = static_cast<std::size_t>(params.evolution.population_size);
   const int generation = evaluated.generation + 1;
-  NextGeneration result{.population = {.generation = generation,
-                                       .candidates = std::vector<Candidate>(size),
-                                       .genomes = Genomes(size, shape.weight_count())},
-                        .evaluated = summarize(params, scores, ranking),
+  NextGeneration result{.evaluated = summarize(params, scores, ranking),
                         .warnings = incomplete_warnings(evaluated, ranking)};
-  Population& next = result.population;
   result.standings.resize(evaluated.candidates.size());
   for (std::size_t i = 0; i < result.standings.size(); ++i)
     result.standings[i] = {.front = ranking.front[i], .crowding = ranking.crowding[i]};
@@ -302,26 +298,28 @@ Result<NextGeneration> next_generation(const ExperimentParams& params, const Pop
   if (is_cma(params)) {
     // No elites and no parents: the strategy learns from the ranked samples and draws
     // the next generation from its updated distribution.
-    auto state = CmaState::parse(evaluated.strategy);
-    if (!state.ok()) {
+    if (evaluated.strategy.empty()) {
       return Error{Code::kInvalidArgument,
                    "evolution.algorithm: the evaluated population carries no CMA-ES state (it "
                    "was bred by the GA); start a new experiment to use CMA-ES"};
     }
+    auto state = CmaState::parse(evaluated.strategy);
+    if (!state.ok()) return state.error();
     if (state->dimension != shape.weight_count())
       return Error{Code::kInvalidArgument, "the CMA-ES state does not fit this network"};
+    // The order ranks incomplete candidates last; the strategy learns from the others.
     std::vector<std::span<const float>> best_first;
-    std::vector<bool> incomplete(evaluated.candidates.size(), false);
-    for (auto i : ranking.incomplete)
-      incomplete[i] = true;
-    for (auto i : ranking.order) {
-      if (!incomplete[i]) best_first.push_back(evaluated.genomes[i]);
-    }
+    for (std::size_t k = 0; k + ranking.incomplete.size() < ranking.order.size(); ++k)
+      best_first.push_back(evaluated.genomes[ranking.order[k]]);
     const auto updated = cma_update(*state, best_first, evaluated.candidates.size());
-    next = cma_generation(params, updated, seed, generation, options.threads);
+    result.population = cma_generation(params, updated, seed, generation, options.threads);
     return result;
   }
 
+  result.population = {.generation = generation,
+                       .candidates = std::vector<Candidate>(size),
+                       .genomes = Genomes(size, shape.weight_count())};
+  Population& next = result.population;
   const auto elites = choose_elites(params, ranking);
   for (std::size_t e = 0; e < elites.size(); ++e) {
     next.candidates[e] = evaluated.candidates[elites[e]];
