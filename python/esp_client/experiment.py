@@ -10,7 +10,7 @@ import numpy as np
 
 from ._http import Transport
 from .candidates import Candidate, Population
-from .errors import AuthenticationError, ConflictError, EspError, OperationFailed
+from .errors import AuthenticationError, ConflictError, OperationFailed
 from .network import Network
 
 REPRESENTATION = "NNWeightsBinary"
