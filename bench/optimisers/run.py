@@ -76,20 +76,21 @@ class DomainEval:
         self.process.wait()
 
 
-def deap_cma_es(evaluate, seed, weights):
-    """DEAP's CMA-ES with its defaults (lambda = 4 + 3 ln n), sigma 1, from the origin."""
+def deap_cma_es(evaluate, seed, weights, budget, is_solved=lambda genomes, values: max(values) >= SOLVED):
+    """DEAP's CMA-ES with its defaults (lambda = 4 + 3 ln n), sigma 1, from the origin:
+    evaluations until a generation `is_solved`, counted as esp counts them (every
+    candidate of that generation), or None within `budget`."""
     np.random.seed(seed)
     strategy = cma.Strategy(centroid=[0.0] * weights, sigma=1.0)
     evaluations = 0
     while evaluations < budget:
         population = strategy.generate(creator.Individual)
-        steps = evaluate(population)
-        for individual, value in zip(population, steps):
-            individual.fitness.values = (value,)
+        values = evaluate(population)
         evaluations += len(population)
-        if max(steps) >= SOLVED:
-            # Counted as esp counts: every candidate of the generation that solved it.
+        if is_solved(population, values):
             return evaluations
+        for individual, value in zip(population, values):
+            individual.fitness.values = (value,)
         strategy.update(population)
     return None
 
@@ -123,7 +124,7 @@ def main():
         try:
             cmaes = []
             for seed in range(1, seeds + 1):
-                cmaes.append(deap_cma_es(evaluate, seed, weights))
+                cmaes.append(deap_cma_es(evaluate, seed, weights, budget))
                 print(f"DEAP CMA-ES seed {seed}: {cmaes[-1] or 'not solved'}", flush=True)
         finally:
             evaluate.close()

@@ -17,11 +17,11 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path[:0] = [os.path.join(ROOT, "tests", "support"), os.path.join(ROOT, "python"),
                 os.path.dirname(os.path.abspath(__file__))]
 import numpy as np  # noqa: E402
-from deap import base, cma, creator  # noqa: E402
+from deap import base, creator  # noqa: E402
 
 import esp_client  # noqa: E402
 from espd import Espd  # noqa: E402
-from run import RELEASE, DomainEval, summary_line  # noqa: E402
+from run import RELEASE, DomainEval, deap_cma_es, summary_line  # noqa: E402
 
 PARAMS_FILE = os.path.join(ROOT, "examples", "double-pole-nv.json")
 PARAMS = json.load(open(PARAMS_FILE))
@@ -57,22 +57,6 @@ def esp_run(client, fitness, check, algorithm, seed):
     return None
 
 
-def deap_run(fitness, check, seed):
-    np.random.seed(seed)
-    strategy = cma.Strategy(centroid=[0.0] * WEIGHTS, sigma=1.0)
-    evaluations = 0
-    while evaluations < budget:
-        population = strategy.generate(creator.Individual)
-        values = fitness(population)
-        evaluations += len(population)
-        if solved(check, population, values):
-            return evaluations
-        for individual, value in zip(population, values):
-            individual.fitness.values = (value,)
-        strategy.update(population)
-    return None
-
-
 def main():
     creator.create("FitnessMax", base.Fitness, weights=(1.0,))
     creator.create("Individual", list, fitness=creator.FitnessMax)
@@ -92,7 +76,8 @@ def main():
                     print(f"{label} seed {seed}: {results[label][-1] or 'not solved'}", flush=True)
         results["deap-cma-es"] = []
         for seed in range(1, seeds + 1):
-            results["deap-cma-es"].append(deap_run(fitness, check, seed))
+            results["deap-cma-es"].append(deap_cma_es(
+                fitness, seed, WEIGHTS, budget, lambda genomes, values: solved(check, genomes, values)))
             print(f"deap-cma-es seed {seed}: {results['deap-cma-es'][-1] or 'not solved'}", flush=True)
     finally:
         fitness.close()
