@@ -97,7 +97,13 @@ class DashboardTest(unittest.TestCase):
             document.getElementById('email').value = {email!r};
             document.getElementById('password').value = {PASSWORD!r};
             document.getElementById('password-form').requestSubmit(); }})()""")
-        self.page.wait_for("!document.getElementById('experiments').hidden", what="the experiment list")
+        self.wait_for_list()
+
+    def wait_for_list(self):
+        # The section shows at once; its rows once their page has been fetched.
+        self.page.wait_for("!document.getElementById('experiments').hidden && "
+                           "document.getElementById('experiment-table').dataset.loaded === 'true'",
+                           what="the experiment list")
 
     def rows(self):
         return self.page.evaluate("[...document.querySelectorAll('#experiment-table tbody tr')]"
@@ -188,7 +194,7 @@ class DashboardTest(unittest.TestCase):
         self.page.wait_for("document.readyState === 'complete'")
         self.page.evaluate("sessionStorage.clear()")
         self.page.navigate(self.url(f"#token={token}"))
-        self.page.wait_for("!document.getElementById('experiments').hidden", what="the experiment list")
+        self.wait_for_list()
         self.assertEqual(self.page.evaluate("location.hash"), "")
         self.assertNotIn(token, self.page.evaluate("location.href"))
         self.assertEqual(self.page.evaluate("sessionStorage.getItem('esp.token')"), token)

@@ -146,9 +146,11 @@ async function showExperiments() {
   $("owner-switch").hidden = !isAdmin();
   const all = isAdmin() && $("all-owners").checked;
   const pageToken = listing.tokens[listing.index];
+  const table = $("experiment-table");
+  table.dataset.loaded = "false"; // "true" once this page's rows are drawn
   const page = await api(`/v1/experiments?page_size=${PAGE_SIZE}${all ? "&all=true" : ""}`
     + (pageToken ? `&page_token=${enc(pageToken)}` : ""));
-  const body = $("experiment-table").tBodies[0];
+  const body = table.tBodies[0];
   body.replaceChildren(...page.experiments.map((e) => row(
     [e.id, e.owner, when(e.created_at)],
     () => { location.hash = `#/experiments/${enc(e.id)}${all ? `?owner=${enc(e.owner)}` : ""}`; })));
@@ -156,6 +158,7 @@ async function showExperiments() {
   listing.tokens[listing.index + 1] = page.next_page_token || null;
   $("next-page").disabled = !page.next_page_token;
   $("previous-page").disabled = listing.index === 0;
+  table.dataset.loaded = "true";
 }
 
 $("next-page").addEventListener("click", () => { listing.index += 1; showExperiments().catch(report); });
