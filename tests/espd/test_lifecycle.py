@@ -3,6 +3,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import unittest
 
 from espd import ESPD, Espd
@@ -25,6 +26,17 @@ def accepting(port):
         return False
 
 
+def eventually(condition, timeout_s=10.0):
+    """Polls until condition() holds or the deadline passes: a count of tries
+    is over in milliseconds on a fast machine and too short on a loaded one."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.005)
+    return condition()
+
+
 class ShutdownTest(unittest.TestCase):
     def test_sigterm_finishes_in_flight_request_closes_idle_ones_and_exits_0(self):
         with Espd() as espd:
@@ -36,11 +48,11 @@ class ShutdownTest(unittest.TestCase):
             busy.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n12345")
             # The partial request counts as in flight once espd has its first
             # bytes; the metrics request itself is the other one.
-            self.assertTrue(any(in_flight(espd) >= 2 for _ in range(500)),
+            self.assertTrue(eventually(lambda: in_flight(espd) >= 2),
                             "espd never saw the partial request")
 
             espd.signal()
-            self.assertTrue(any(not accepting(espd.http_port) for _ in range(500)),
+            self.assertTrue(eventually(lambda: not accepting(espd.http_port)),
                             "espd kept accepting connections after SIGTERM")
             self.assertTrue(idle.closed_by_peer(), "idle keep-alive connection left open")
 
@@ -65,7 +77,7 @@ class ShutdownTest(unittest.TestCase):
         with Espd("--shutdown-timeout-ms", "300", "--read-timeout-ms", "60000") as espd:
             stuck = Connection(espd.connect())
             stuck.send(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n1")
-            self.assertTrue(any(in_flight(espd) >= 2 for _ in range(500)))
+            self.assertTrue(eventually(lambda: in_flight(espd) >= 2))
             espd.signal()
             self.assertEqual(espd.wait(timeout_s=10), 0)
             stopped = espd.wait_for_log(lambda l: l.get("msg") == "stopped")
