@@ -19,7 +19,7 @@ test_packages=(
   python3-pytest python3-tqdm python3-distributed python3-sklearn python3-matplotlib python3-venv python3-websocket
 )
 bench_packages=(
-  libbenchmark-dev libpagmo-dev wrk nginx-light python3-deap python3-flask gunicorn python3-h5py
+  libbenchmark-dev libpagmo-dev wrk nginx-light python3-deap python3-cmaes python3-flask gunicorn python3-h5py
 )
 image_packages=(
   podman buildah crun uidmap slirp4netns fuse-overlayfs containernetworking-plugins debootstrap curl

@@ -1,14 +1,19 @@
 """Evaluations to solve double pole balancing (with velocities): esp's GA, CMA-ES and
-sep-CMA-ES driven through the real service by `esp run`, against DEAP's CMA-ES (Debian python3-deap) on the same
-physics and network (6 inputs, 5 tanh units, 1 sigmoid force; examples/double-pole.json),
-over many seeds with one budget. A run is solved when its best candidate balances
-100,000 steps from the standard start.
+sep-CMA-ES driven through the real service by `esp run`, against DEAP's CMA-ES (Debian
+python3-deap) and the cmaes library's (python3-cmaes) on the same physics and network,
+over many seeds with one budget. Two networks: 6-5-1 (examples/double-pole.json: 6
+inputs, 5 tanh units, 1 sigmoid force; 41 weights; the default) and 6-1 (the same
+without the hidden layer: a linear controller through the sigmoid, 7 weights). A run
+is solved when its best candidate balances 100,000 steps from the standard start.
 
-Usage: /usr/bin/python3 bench/optimisers/run.py [seeds] [budget]   (default 20, 10,000)
+Usage: /usr/bin/python3 bench/optimisers/run.py [seeds] [budget] [--network 6-5-1|6-1 ...]
+       [--first-seed K] [--sigma S] [--optimisers esp-ga,esp-cma-es,esp-sep-cma-es,deap-cma-es,cmaes-cma-es]
+(defaults 20 seeds, 10,000 evaluations, 6-5-1, sigma 1 for every CMA-ES, all five).
 Needs `make build` and the bench's domain_eval (build/release/bench/domain_eval).
-Ends with one line per optimiser:
-  RESULT domain=double-pole optimiser=<esp-ga|esp-cma-es|esp-sep-cma-es|deap-cma-es> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y>
+Ends with one line per network and optimiser:
+  RESULT domain=double-pole network=<6-5-1|6-1> optimiser=<esp-ga|esp-cma-es|esp-sep-cma-es|deap-cma-es|cmaes-cma-es> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y>
 (means and medians over the solved runs)."""
+import argparse
 import json
 import math
 import os
@@ -20,6 +25,7 @@ import tempfile
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "tests", "support"))
+import cmaes  # noqa: E402
 import numpy as np  # noqa: E402
 from deap import base, cma, creator  # noqa: E402
 
@@ -29,22 +35,32 @@ from httpjson import call  # noqa: E402
 RELEASE = os.path.join(ROOT, "build", "release")
 PARAMS = json.load(open(os.path.join(ROOT, "examples", "double-pole.json")))
 SOLVED = 100_000
-WEIGHTS = 6 * 5 + 5 + 5 + 1  # examples/double-pole.json: 6 inputs, 5 tanh units, 1 output
-seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-budget = int(sys.argv[2]) if len(sys.argv) > 2 else 10_000
+# name -> (hidden units, weights): 6 inputs, the hidden tanh layer if any, 1 output.
+NETWORKS = {"6-5-1": (5, 6 * 5 + 5 + 5 + 1), "6-1": (0, 6 + 1)}
+OPTIMISERS = {"esp-ga": "ga", "esp-cma-es": "cma_es", "esp-sep-cma-es": "sep_cma_es", "deap-cma-es": None,
+              "cmaes-cma-es": None}
 
 
-def esp_run(server, token, seed, work, algorithm):
-    """esp run with this seed and algorithm; evaluations until the generation that solved it."""
+def network_params(network):
+    """examples/double-pole.json with the named network."""
     params = json.loads(json.dumps(PARAMS))
+    if NETWORKS[network][0] == 0:
+        params["network"]["hidden_layers"] = []
+    return params
+
+
+def esp_run(server, token, seed, work, algorithm, network, sigma, budget):
+    """esp run with this seed and algorithm; evaluations until the generation that solved it."""
+    params = network_params(network)
     params["evolution"]["seed"] = seed
     if algorithm != "ga":
         params["evolution"]["algorithm"] = algorithm
         del params["evolution"]["population_size"]  # CMA-ES's default, 4 + floor(3 ln n)
-        params["evolution"]["cma_sigma"] = 1.0
-    population = params["evolution"].get("population_size", 4 + int(3 * math.log(WEIGHTS)))
+        params["evolution"]["cma_sigma"] = sigma
+    weights = NETWORKS[network][1]
+    population = params["evolution"].get("population_size", 4 + int(3 * math.log(weights)))
     params["evolution"]["nb_generations"] = budget // population
-    name = f"{algorithm}-{seed}"
+    name = f"{algorithm}-{network}-{seed}"
     path = os.path.join(work, f"{name}.json")
     with open(path, "w") as f:
         json.dump(params, f)
@@ -76,12 +92,13 @@ class DomainEval:
         self.process.wait()
 
 
-def deap_cma_es(evaluate, seed, weights, budget, is_solved=lambda genomes, values: max(values) >= SOLVED):
-    """DEAP's CMA-ES with its defaults (lambda = 4 + 3 ln n), sigma 1, from the origin:
-    evaluations until a generation `is_solved`, counted as esp counts them (every
-    candidate of that generation), or None within `budget`."""
+def deap_cma_es(evaluate, seed, weights, budget, is_solved=lambda genomes, values: max(values) >= SOLVED,
+                sigma=1.0):
+    """DEAP's CMA-ES with its defaults (lambda = 4 + 3 ln n) from the origin: evaluations
+    until a generation `is_solved`, counted as esp counts them (every candidate of that
+    generation), or None within `budget`."""
     np.random.seed(seed)
-    strategy = cma.Strategy(centroid=[0.0] * weights, sigma=1.0)
+    strategy = cma.Strategy(centroid=[0.0] * weights, sigma=sigma)
     evaluations = 0
     while evaluations < budget:
         population = strategy.generate(creator.Individual)
@@ -95,18 +112,45 @@ def deap_cma_es(evaluate, seed, weights, budget, is_solved=lambda genomes, value
     return None
 
 
-def summary_line(name, results):
+def cmaes_cma_es(evaluate, seed, weights, budget, sigma=1.0):
+    """The cmaes library's CMA (Debian python3-cmaes: Hansen's 2016 tutorial with its
+    negative weights) from the origin, counted as deap_cma_es counts."""
+    strategy = cmaes.CMA(mean=np.zeros(weights), sigma=sigma, seed=seed)
+    evaluations = 0
+    while evaluations < budget:
+        population = [strategy.ask() for _ in range(strategy.population_size)]
+        values = evaluate(population)
+        evaluations += len(population)
+        if max(values) >= SOLVED:
+            return evaluations
+        strategy.tell([(x, -value) for x, value in zip(population, values)])  # it minimises
+    return None
+
+
+def summary_line(name, results, domain="double-pole", network="6-5-1"):
     solved = [r for r in results if r is not None]
     mean = statistics.mean(solved) if solved else math.nan
     median = statistics.median(solved) if solved else math.nan
-    return (f"RESULT domain=double-pole optimiser={name} solved={len(solved)}/{len(results)} "
+    return (f"RESULT domain={domain} network={network} optimiser={name} solved={len(solved)}/{len(results)} "
             f"mean_evaluations={mean:.0f} median_evaluations={median:.0f}")
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("seeds", type=int, nargs="?", default=20)
+    parser.add_argument("budget", type=int, nargs="?", default=10_000)
+    parser.add_argument("--network", action="append", choices=NETWORKS, help="repeat for several (default 6-5-1)")
+    parser.add_argument("--first-seed", type=int, default=1, help="seeds first-seed, first-seed + 1, ...")
+    parser.add_argument("--sigma", type=float, default=1.0, help="every CMA-ES's initial step size")
+    parser.add_argument("--optimisers", default=",".join(OPTIMISERS))
+    args = parser.parse_args()
+    optimisers = args.optimisers.split(",")
+    unknown = set(optimisers) - set(OPTIMISERS)
+    if unknown:
+        parser.error(f"unknown optimisers: {', '.join(sorted(unknown))}")
     creator.create("FitnessMax", base.Fitness, weights=(1.0,))
     creator.create("Individual", list, fitness=creator.FitnessMax)
-    weights = WEIGHTS
+    results = {}  # (network, optimiser) -> evaluations per seed, None where unsolved
     with tempfile.TemporaryDirectory(prefix="optimisers-") as work, \
             Espd("--workers", "1", binary=os.path.join(RELEASE, "espd"), defer_start=True, storage_args=[]) as server:
         server.admin("users", "add", "bench@example.com", "--scopes", "esp:read esp:write",
@@ -114,25 +158,31 @@ def main():
         server.start()
         token = call(server.url("/auth"), "POST",
                      json_body={"email": "bench@example.com", "password": "bench-password"}).json()["token"]
-        through_service = {}
-        for algorithm, label in (("ga", "esp-ga"), ("cma_es", "esp-cma-es"), ("sep_cma_es", "esp-sep-cma-es")):
-            results = through_service[label] = []
-            for seed in range(1, seeds + 1):
-                results.append(esp_run(server, token, seed, work, algorithm))
-                print(f"{label} seed {seed}: {results[-1] or 'not solved'}", flush=True)
-        evaluate = DomainEval(os.path.join(ROOT, "examples", "double-pole.json"), "double-pole", "steps")
-        try:
-            cmaes = []
-            for seed in range(1, seeds + 1):
-                cmaes.append(deap_cma_es(evaluate, seed, weights, budget))
-                print(f"DEAP CMA-ES seed {seed}: {cmaes[-1] or 'not solved'}", flush=True)
-        finally:
-            evaluate.close()
-    print(f"double pole with velocities, network 6-5-1 ({weights} weights), budget {budget} evaluations, "
-          f"{seeds} seeds")
-    for label, results in through_service.items():
-        print(summary_line(label, results))
-    print(summary_line("deap-cma-es", cmaes))
+        for network in args.network or ["6-5-1"]:
+            params_file = os.path.join(work, f"network-{network}.json")
+            with open(params_file, "w") as f:
+                json.dump(network_params(network), f)
+            evaluate = DomainEval(params_file, "double-pole", "steps")
+            try:
+                for label in optimisers:
+                    runs = results[network, label] = []
+                    for seed in range(args.first_seed, args.first_seed + args.seeds):
+                        if label == "deap-cma-es":
+                            runs.append(deap_cma_es(evaluate, seed, NETWORKS[network][1], args.budget,
+                                                    sigma=args.sigma))
+                        elif label == "cmaes-cma-es":
+                            runs.append(cmaes_cma_es(evaluate, seed, NETWORKS[network][1], args.budget,
+                                                     sigma=args.sigma))
+                        else:
+                            runs.append(esp_run(server, token, seed, work, OPTIMISERS[label], network,
+                                                args.sigma, args.budget))
+                        print(f"{network} {label} seed {seed}: {runs[-1] or 'not solved'}", flush=True)
+            finally:
+                evaluate.close()
+    print(f"double pole with velocities, budget {args.budget} evaluations, {args.seeds} seeds, "
+          f"CMA-ES sigma {args.sigma}")
+    for (network, label), runs in results.items():
+        print(summary_line(label, runs, network=network))
 
 
 if __name__ == "__main__":

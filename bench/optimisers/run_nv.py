@@ -6,9 +6,11 @@ angles now and one step before, 5 tanh units, 1 output). After each generation t
 best candidate is checked; a run is solved when it balances 100,000 steps from the
 standard start and 200 of the 625 generalisation starts for 1,000 steps.
 
-Usage: /usr/bin/python3 bench/optimisers/run_nv.py [seeds] [budget]   (default 20, 20,000)
+Usage: /usr/bin/python3 bench/optimisers/run_nv.py [seeds] [budget] [--first-seed K] [--sigma S]
+       [--optimisers esp-ga,esp-cma-es,deap-cma-es]   (default 20, 20,000, 1, all three)
 Ends with lines
-  RESULT domain=double-pole-nv optimiser=<esp-ga|esp-cma-es|deap-cma-es> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y>"""
+  RESULT domain=double-pole-nv network=6-5-1 optimiser=<esp-ga|esp-cma-es|deap-cma-es> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y>"""
+import argparse
 import json
 import os
 import sys
@@ -27,8 +29,7 @@ PARAMS_FILE = os.path.join(ROOT, "examples", "double-pole-nv.json")
 PARAMS = json.load(open(PARAMS_FILE))
 WEIGHTS = 6 * 5 + 5 + 5 + 1
 PASSES = 200
-seeds = int(sys.argv[1]) if len(sys.argv) > 1 else 20
-budget = int(sys.argv[2]) if len(sys.argv) > 2 else 20_000
+OPTIMISERS = {"esp-ga": "ga", "esp-cma-es": "cma_es", "deap-cma-es": None}
 
 
 def solved(check, genomes, values):
@@ -36,14 +37,14 @@ def solved(check, genomes, values):
     return check([genomes[int(np.argmax(values))]])[0] >= PASSES
 
 
-def esp_run(client, fitness, check, algorithm, seed):
+def esp_run(client, fitness, check, algorithm, seed, sigma, budget):
     params = json.loads(json.dumps(PARAMS))
     params["evolution"]["seed"] = seed
     params["LEAF"]["representation"] = "NNWeightsBinary"
     if algorithm != "ga":
         params["evolution"]["algorithm"] = algorithm
         del params["evolution"]["population_size"]
-        params["evolution"]["cma_sigma"] = 1.0
+        params["evolution"]["cma_sigma"] = sigma
     exp = client.experiment(f"{algorithm}-{seed}", params)
     evaluations = 0
     while evaluations < budget:
@@ -58,6 +59,17 @@ def esp_run(client, fitness, check, algorithm, seed):
 
 
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("seeds", type=int, nargs="?", default=20)
+    parser.add_argument("budget", type=int, nargs="?", default=20_000)
+    parser.add_argument("--first-seed", type=int, default=1, help="seeds first-seed, first-seed + 1, ...")
+    parser.add_argument("--sigma", type=float, default=1.0, help="every CMA-ES's initial step size")
+    parser.add_argument("--optimisers", default=",".join(OPTIMISERS))
+    args = parser.parse_args()
+    optimisers = args.optimisers.split(",")
+    unknown = set(optimisers) - set(OPTIMISERS)
+    if unknown:
+        parser.error(f"unknown optimisers: {', '.join(sorted(unknown))}")
     creator.create("FitnessMax", base.Fitness, weights=(1.0,))
     creator.create("Individual", list, fitness=creator.FitnessMax)
     fitness, check = (DomainEval(PARAMS_FILE, "double-pole-nv", metric) for metric in ("fitness", "validation"))
@@ -69,23 +81,24 @@ def main():
                          password="bench-password\n")
             server.start()
             client = esp_client.Client(server.url(""), email="bench@example.com", password="bench-password")
-            for algorithm, label in (("ga", "esp-ga"), ("cma_es", "esp-cma-es")):
-                results[label] = []
-                for seed in range(1, seeds + 1):
-                    results[label].append(esp_run(client, fitness, check, algorithm, seed))
-                    print(f"{label} seed {seed}: {results[label][-1] or 'not solved'}", flush=True)
-        results["deap-cma-es"] = []
-        for seed in range(1, seeds + 1):
-            results["deap-cma-es"].append(deap_cma_es(
-                fitness, seed, WEIGHTS, budget, lambda genomes, values: solved(check, genomes, values)))
-            print(f"deap-cma-es seed {seed}: {results['deap-cma-es'][-1] or 'not solved'}", flush=True)
+            for label in optimisers:
+                runs = results[label] = []
+                for seed in range(args.first_seed, args.first_seed + args.seeds):
+                    if OPTIMISERS[label] is None:
+                        runs.append(deap_cma_es(fitness, seed, WEIGHTS, args.budget,
+                                                lambda genomes, values: solved(check, genomes, values),
+                                                sigma=args.sigma))
+                    else:
+                        runs.append(esp_run(client, fitness, check, OPTIMISERS[label], seed, args.sigma,
+                                            args.budget))
+                    print(f"{label} seed {seed}: {runs[-1] or 'not solved'}", flush=True)
     finally:
         fitness.close()
         check.close()
-    print(f"double pole without velocities, network 6-5-1 ({WEIGHTS} weights), budget {budget} evaluations, "
-          f"{seeds} seeds")
-    for label, values in results.items():
-        print(summary_line(label, values).replace("domain=double-pole ", "domain=double-pole-nv "))
+    print(f"double pole without velocities, network 6-5-1 ({WEIGHTS} weights), budget {args.budget} "
+          f"evaluations, {args.seeds} seeds, CMA-ES sigma {args.sigma}")
+    for label, runs in results.items():
+        print(summary_line(label, runs, domain="double-pole-nv"))
 
 
 if __name__ == "__main__":
