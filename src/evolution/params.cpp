@@ -753,6 +753,9 @@ std::string_view name_of(Initialization value) {
 std::string_view name_of(CandidatesToPersist value) {
   return name_in(kPersistChoices, value);
 }
+std::string_view name_of(Algorithm value) {
+  return name_in(kAlgorithms, value);
+}
 
 // "uniform_weight", "uniform_layer", "clone_daddy", "<k>_points" (also "<k>_point"), or
 // the earlier "uniform" and "one_point".

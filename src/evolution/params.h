@@ -85,6 +85,7 @@ struct Objective {
 // esp's addition (absent: the GA, so SDK files are unchanged): CMA-ES with a full
 // covariance, for networks of up to kMaxFullCmaWeights, or sep-CMA-ES, linear per weight.
 enum class Algorithm { kGa, kCmaEs, kSepCmaEs };
+std::string_view name_of(Algorithm value);  // its name in `evolution.algorithm`
 
 struct EvolutionSpec {
   Algorithm algorithm = Algorithm::kGa;

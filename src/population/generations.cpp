@@ -52,6 +52,23 @@ std::optional<Error> check_same_network(const store::Experiment& experiment,
                   experiment.id)};
 }
 
+// CMA-ES continues the strategy stored with the checkpoint it breeds from, and each
+// variant only its own (the GA needs none). Refused here, before a job that could only
+// fail in the worker, where the client would learn nothing of why.
+std::optional<Error> check_strategy_continues(const store::Checkpoint& source,
+                                              const evolution::ExperimentParams& given) {
+  const auto wanted = given.evolution.algorithm;
+  if (wanted == evolution::Algorithm::kGa) return std::nullopt;
+  // Validated before it was stored; a record that no longer parses fails in the job.
+  auto bred_with = evolution::parse_params(source.params_json);
+  if (!bred_with.ok() || bred_with->evolution.algorithm == wanted) return std::nullopt;
+  return Error{Code::kFailedPrecondition,
+               fmt::format("evolution.algorithm: checkpoint {} was bred by {}, and {} continues "
+                           "only its own strategy; use a new experiment id to start {}",
+                           source.checkpoint_id, evolution::name_of(bred_with->evolution.algorithm),
+                           evolution::name_of(wanted), evolution::name_of(wanted))};
+}
+
 // The client's metrics as {candidate id: metrics}, the job's only input besides the
 // stored checkpoint (whose weights are used, not the client's copy).
 std::string metrics_input(const EvaluatedPopulation& evaluated) {
@@ -439,6 +456,7 @@ Result<store::Job> Generations::submit(const Caller& caller, const GenerationReq
       return Error{Code::kNotFound,
                    fmt::format("experiment {} has no checkpoint {}", experiment_id, source)};
     }
+    if (auto switched = check_strategy_continues(**checkpoint, *params)) return *switched;
     input = metrics_input(*request.evaluated);
   }
   const std::string key = auth::sha256_hex(caller.subject + '\0' + experiment_id + '\0' + source +

@@ -188,6 +188,12 @@ class PopulationGrpcTest(unittest.TestCase):
         changed["network"]["hidden_layers"][0]["layer_params"]["units"] = 8
         self.assert_code(grpc.StatusCode.FAILED_PRECONDITION,
                          lambda: self.next_population("fixed-net", self.evaluate(seed), config=changed))
+        # CMA-ES continues only its own stored strategy, which a GA population has none of.
+        cma = json.loads(json.dumps(FIXTURE))
+        cma["evolution"]["algorithm"] = "cma_es"
+        details = self.assert_code(grpc.StatusCode.FAILED_PRECONDITION,
+                                   lambda: self.next_population("fixed-net", self.evaluate(seed), config=cma))
+        self.assertIn("evolution.algorithm: checkpoint " + seed.checkpoint_id + " was bred by ga", details)
         tuned = json.loads(json.dumps(FIXTURE))
         tuned["evolution"]["mutation_factor"] = 0.5
         tuned["evolution"]["population_size"] = 24

@@ -78,3 +78,29 @@ def test_cma_es_settings_are_refused_with_their_paths(client):
     with pytest.raises(esp_client.EspError) as raised:
         client.experiment("bad-sigma", bad)
     assert "evolution.cma_sigma" in raised.value.paths
+
+
+def test_switching_strategy_mid_experiment_is_refused_and_loses_nothing(client):
+    """CMA-ES continues only the strategy it stored; a GA checkpoint (or the other
+    variant's) has none, so the request is refused with the reason before any job."""
+    exp = client.experiment("switch", params("ga"))
+    exp.tell(sphere(exp.ask()))
+    bred = exp.ask()
+    for algorithm in ("cma_es", "sep_cma_es"):
+        switched = client.experiment("switch", params(algorithm))
+        with pytest.raises(esp_client.EspError) as raised:
+            switched.tell(sphere(switched.ask()))
+        assert raised.value.status == 409
+        assert f"was bred by ga, and {algorithm} continues only its own strategy" in raised.value.detail
+    listed = [c["id"] for c in client.call("GET", "/v1/experiments/switch/checkpoints")["checkpoints"]]
+    assert len(listed) == 2 and bred.checkpoint_id in listed  # the seed and generation 2, no more
+    again = client.experiment("switch", params("ga"))
+    again.tell(sphere(again.ask()))
+    assert again.ask().generation == 3
+
+    cma = client.experiment("variant", params("cma_es"))
+    cma.tell(sphere(cma.ask()))
+    sep = client.experiment("variant", params("sep_cma_es"))
+    with pytest.raises(esp_client.EspError) as raised:
+        sep.tell(sphere(sep.ask()))
+    assert "was bred by cma_es" in raised.value.detail
