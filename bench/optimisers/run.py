@@ -135,19 +135,28 @@ def summary_line(name, results, domain="double-pole", network="6-5-1"):
             f"mean_evaluations={mean:.0f} median_evaluations={median:.0f}")
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_arguments(doc, budget, optimisers_known, more=lambda parser: None):
+    """Both benchmarks' command line: seeds, budget, --first-seed, --sigma, --optimisers
+    (checked against `optimisers_known`), and what `more` adds; the arguments and the
+    optimisers asked for."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("seeds", type=int, nargs="?", default=20)
-    parser.add_argument("budget", type=int, nargs="?", default=10_000)
-    parser.add_argument("--network", action="append", choices=NETWORKS, help="repeat for several (default 6-5-1)")
+    parser.add_argument("budget", type=int, nargs="?", default=budget)
     parser.add_argument("--first-seed", type=int, default=1, help="seeds first-seed, first-seed + 1, ...")
     parser.add_argument("--sigma", type=float, default=1.0, help="every CMA-ES's initial step size")
-    parser.add_argument("--optimisers", default=",".join(OPTIMISERS))
+    parser.add_argument("--optimisers", default=",".join(optimisers_known))
+    more(parser)
     args = parser.parse_args()
     optimisers = args.optimisers.split(",")
-    unknown = set(optimisers) - set(OPTIMISERS)
+    unknown = set(optimisers) - set(optimisers_known)
     if unknown:
         parser.error(f"unknown optimisers: {', '.join(sorted(unknown))}")
+    return args, optimisers
+
+
+def main():
+    args, optimisers = parse_arguments(__doc__, 10_000, OPTIMISERS, lambda parser: parser.add_argument(
+        "--network", action="append", choices=NETWORKS, help="repeat for several (default 6-5-1)"))
     creator.create("FitnessMax", base.Fitness, weights=(1.0,))
     creator.create("Individual", list, fitness=creator.FitnessMax)
     results = {}  # (network, optimiser) -> evaluations per seed, None where unsolved

@@ -10,7 +10,6 @@ Usage: /usr/bin/python3 bench/optimisers/run_nv.py [seeds] [budget] [--first-see
        [--optimisers esp-ga,esp-cma-es,deap-cma-es]   (default 20, 20,000, 1, all three)
 Ends with lines
   RESULT domain=double-pole-nv network=6-5-1 optimiser=<esp-ga|esp-cma-es|deap-cma-es> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y>"""
-import argparse
 import json
 import os
 import sys
@@ -23,7 +22,7 @@ from deap import base, creator  # noqa: E402
 
 import esp_client  # noqa: E402
 from espd import Espd  # noqa: E402
-from run import RELEASE, DomainEval, deap_cma_es, summary_line  # noqa: E402
+from run import RELEASE, DomainEval, deap_cma_es, parse_arguments, summary_line  # noqa: E402
 
 PARAMS_FILE = os.path.join(ROOT, "examples", "double-pole-nv.json")
 PARAMS = json.load(open(PARAMS_FILE))
@@ -59,17 +58,7 @@ def esp_run(client, fitness, check, algorithm, seed, sigma, budget):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("seeds", type=int, nargs="?", default=20)
-    parser.add_argument("budget", type=int, nargs="?", default=20_000)
-    parser.add_argument("--first-seed", type=int, default=1, help="seeds first-seed, first-seed + 1, ...")
-    parser.add_argument("--sigma", type=float, default=1.0, help="every CMA-ES's initial step size")
-    parser.add_argument("--optimisers", default=",".join(OPTIMISERS))
-    args = parser.parse_args()
-    optimisers = args.optimisers.split(",")
-    unknown = set(optimisers) - set(OPTIMISERS)
-    if unknown:
-        parser.error(f"unknown optimisers: {', '.join(sorted(unknown))}")
+    args, optimisers = parse_arguments(__doc__, 20_000, OPTIMISERS)
     creator.create("FitnessMax", base.Fitness, weights=(1.0,))
     creator.create("Individual", list, fitness=creator.FitnessMax)
     fitness, check = (DomainEval(PARAMS_FILE, "double-pole-nv", metric) for metric in ("fitness", "validation"))

@@ -13,6 +13,10 @@ from .candidates import Candidate, Population
 from .errors import AuthenticationError, ConflictError, OperationFailed
 from .network import Network
 
+# A failed operation's error code as the HTTP status the same refusal has elsewhere.
+_STATUS_OF_CODE = {"invalid_argument": 400, "failed_precondition": 409, "not_found": 404,
+                   "resource_exhausted": 413, "unavailable": 503}
+
 REPRESENTATION = "NNWeightsBinary"
 # The longest long-poll espd grants on an operation.
 _WAIT_S = 60
@@ -212,8 +216,10 @@ class Experiment:
         while operation["status"] in ("queued", "running"):
             operation = self.client.call("GET", f"/v1/operations/{_quote(operation['id'])}?wait={_WAIT_S}")
         if operation["status"] != "succeeded":
-            message = operation.get("error", {}).get("message", operation["status"])
-            raise OperationFailed(500, f"generation {operation['status']}", message)
+            error = operation.get("error", {})
+            status = _STATUS_OF_CODE.get(error.get("code"), 500)
+            raise OperationFailed(status, f"generation {operation['status']}",
+                                  error.get("message", operation["status"]))
         self.checkpoint_id = operation["result"]["checkpoint_id"]
         self.generation = int(operation["result"]["generation"])
 

@@ -34,6 +34,14 @@ std::string_view code_name(Code code) {
   return "internal";
 }
 
+Code code_named(std::string_view name) {
+  for (int i = 0; i <= static_cast<int>(Code::kInternal); ++i) {
+    const auto code = static_cast<Code>(i);
+    if (code_name(code) == name) return code;
+  }
+  return Code::kInternal;
+}
+
 std::string_view public_detail(Code code) {
   if (code == Code::kInternal) return "internal error";
   if (code == Code::kUnavailable) return "a storage service is unavailable; retry later";

@@ -25,6 +25,8 @@ enum class Code {
 };
 
 std::string_view code_name(Code code);
+// The code code_name gives this name; kInternal for any other text.
+Code code_named(std::string_view name);
 
 // Internal and unavailable errors carry database texts, file paths and bucket names,
 // which are for operators: transports log them and answer this sentence instead.

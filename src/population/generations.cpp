@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <span>
 #include <thread>
 
@@ -225,12 +226,33 @@ Result<std::vector<evolution::MetricValues>> client_metrics(
                  "metrics of " + job.id + " are corrupt: " + parsed.issue->to_string()};
   const Json& metrics_by_id = parsed.value;
   std::vector<evolution::MetricValues> metrics(evaluated.candidates.size());
+  std::size_t matched = 0;
   for (std::size_t i = 0; i < metrics.size(); ++i) {
     auto it = metrics_by_id.find(evaluated.candidates[i].id);
     if (it == metrics_by_id.end()) continue;
+    ++matched;
     for (const auto& [name, value] : it->items()) {
       if (value.is_number()) metrics[i][name] = value.get<double>();
     }
+  }
+  // Metrics for candidates the population does not hold would be dropped, and the
+  // candidates they were meant for bred from as unevaluated: the client's evaluation
+  // lost. Refused instead, naming one, so the client can send them again.
+  if (matched < metrics_by_id.size()) {
+    std::set<std::string_view> held;
+    for (const auto& candidate : evaluated.candidates)
+      held.insert(candidate.id);
+    std::string example;
+    for (const auto& [id, ignored] : metrics_by_id.items()) {
+      if (!held.contains(id)) {
+        example = id;
+        break;
+      }
+    }
+    return Error{Code::kInvalidArgument,
+                 fmt::format("metrics name {} candidates that checkpoint {} does not hold, e.g. "
+                             "'{}'; send the metrics of the population it answered",
+                             metrics_by_id.size() - matched, job.source_checkpoint, example)};
   }
   return metrics;
 }
@@ -415,6 +437,14 @@ class Stopwatch {
 
 bool has_ended(const store::Job& job) {
   return job.status != store::JobStatus::kQueued && job.status != store::JobStatus::kRunning;
+}
+
+Error failure_of(const store::Job& job) {
+  if (const auto detail = public_detail(job.error_code); !detail.empty()) {
+    return Error{job.error_code,
+                 fmt::format("the generation failed: {} (operation {})", detail, job.id)};
+  }
+  return Error{job.error_code, job.error};
 }
 
 // The request's parameters, or the experiment's when it sends none.

@@ -43,6 +43,10 @@ struct GenerationRequest {
 
 bool has_ended(const store::Job& job);
 
+// Why a failed job failed, as its caller may be told: a mistake of the caller's in full;
+// internal and storage failures as public_detail's sentence (the log has the rest).
+Error failure_of(const store::Job& job);
+
 class Generations {
  public:
   // Waits run their checks on `pool` (storage work, never an I/O thread).

@@ -48,6 +48,25 @@ void Workers::run(const std::string& worker) {
   --alive_;
 }
 
+namespace {
+
+// A job's error as its caller will be told it. Only what a job can find wrong with its
+// request (or its size) keeps its code; anything else, e.g. a stored payload gone
+// (kNotFound from the blob store), is espd's own failure, not the caller's.
+Error as_recorded(const Error& error) {
+  switch (error.code) {
+    case Code::kInvalidArgument:
+    case Code::kFailedPrecondition:
+    case Code::kResourceExhausted:
+    case Code::kUnavailable:
+      return error;
+    default:
+      return Error{Code::kInternal, error.message};
+  }
+}
+
+}  // namespace
+
 void Workers::execute(const std::string& worker, const store::Job& job) {
   log::info("job_started", {{"operation", job.id},
                             {"experiment", job.experiment_id},
@@ -106,7 +125,8 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
         "job_failed",
         {{"operation", job.id}, {"detail", checkpoint.error().message}, {"seconds", seconds}});
     // If this is not recorded either, the lease runs out and the job is tried again.
-    if (auto failed = store_.jobs->fail(job.id, worker, checkpoint.error().message); !failed.ok())
+    if (auto failed = store_.jobs->fail(job.id, worker, as_recorded(checkpoint.error()));
+        !failed.ok())
       log::error("job_record_failed", {{"operation", job.id}, {"detail", failed.error().message}});
   }
   log::flush();

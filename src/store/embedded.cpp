@@ -9,7 +9,7 @@
 namespace esp::store {
 namespace {
 
-const std::array<std::string_view, 5> kMigrations = {
+const std::array<std::string_view, 6> kMigrations = {
     R"sql(
 CREATE TABLE users (
   email TEXT PRIMARY KEY,
@@ -25,7 +25,8 @@ CREATE TABLE clients (
   scopes TEXT NOT NULL,
   disabled INTEGER NOT NULL DEFAULT 0,
   created_at INTEGER NOT NULL
-))sql", kPopulationSchema, kPopulationListings, kJobResultGeneration, kCheckpointStats,
+))sql",           kPopulationSchema, kPopulationListings, kJobResultGeneration,
+    kCheckpointStats, kJobErrorCode,
 };
 
 class SqliteUsers final : public Users {

@@ -60,6 +60,9 @@ struct Job {
   std::int64_t finished_at = 0;
   std::string result_checkpoint;
   std::string error;
+  // What kind of failure: a caller's mistake the job found (kInvalidArgument) is told
+  // as such; kInternal and kUnavailable messages are for operators (public_detail).
+  Code error_code = Code::kInternal;
   int result_generation = 0;  // the generation of result_checkpoint
 };
 
@@ -145,8 +148,9 @@ class Jobs {
   // worker still holds it. A checkpoint already recorded for the job is kept.
   virtual Result<bool> succeed(const std::string& job_id, const std::string& worker,
                                const Checkpoint& checkpoint) = 0;
+  // Marks the job failed with `error` (its code and message), if the worker still holds it.
   virtual Result<bool> fail(const std::string& job_id, const std::string& worker,
-                            const std::string& error) = 0;
+                            const Error& error) = 0;
   // Ends a queued or running job as cancelled (a running job's result is then refused);
   // the job as it stands afterwards, nullopt when there is none.
   virtual Result<std::optional<Job>> cancel(const std::string& job_id) = 0;

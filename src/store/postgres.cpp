@@ -58,6 +58,9 @@ UPDATE jobs SET result_generation =
     R"sql(
 ALTER TABLE checkpoints ADD COLUMN stats_json TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN seq BIGSERIAL UNIQUE)sql",
+    // A failed job keeps its error's code, so a caller's mistake is told as one.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN error_code TEXT NOT NULL DEFAULT 'internal')sql",
 };
 
 // A fixed set of connections; a broken one is reopened on its next use.
@@ -152,7 +155,7 @@ Page<Record> page_of(const pqxx::result& rows, int limit, Read read) {
 constexpr const char* kJobColumns =
     "id, owner, experiment_id, idempotency_key, source_checkpoint, params_json, input_blob_key, "
     "status, attempts, created_at, started_at, finished_at, result_checkpoint, error, "
-    "result_generation";
+    "result_generation, error_code";
 
 JobStatus status_named(const std::string& name) {
   for (auto status : {JobStatus::kQueued, JobStatus::kRunning, JobStatus::kSucceeded,
@@ -178,6 +181,7 @@ Job read_job_at(const Row& r, int f) {
           .finished_at = number(r, f + 11),
           .result_checkpoint = text(r, f + 12),
           .error = text(r, f + 13),
+          .error_code = code_named(text(r, f + 15)),
           .result_generation = static_cast<int>(number(r, f + 14))};
 }
 
@@ -409,7 +413,8 @@ class PgJobs final : public Jobs {
           "params_json, input_blob_key, status, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, "
           "'queued', $8) ON CONFLICT (idempotency_key) DO UPDATE SET status = 'queued', "
           "lease_owner = '', lease_expires_at = 0, created_at = $8, started_at = 0, "
-          "finished_at = 0, error = '' WHERE jobs.status IN ('failed', 'cancelled')",
+          "finished_at = 0, error = '', error_code = 'internal' WHERE jobs.status IN ('failed', "
+          "'cancelled')",
           j.id, j.owner, j.experiment_id, j.idempotency_key, j.source_checkpoint, j.params_json,
           j.input_blob_key, j.created_at);
       w.exec_params("SELECT pg_notify($1, 'queued')", kJobChannel);  // sent at commit
@@ -445,7 +450,8 @@ class PgJobs final : public Jobs {
     return pool_->run([&](pqxx::work& w) -> Result<std::optional<Job>> {
       const auto given_up = w.exec_params(
           "UPDATE jobs SET status = 'failed', lease_owner = '', finished_at = $1, error = $2 || "
-          "attempts || $3 WHERE id IN (SELECT id FROM jobs WHERE status = 'running' AND "
+          "attempts || $3, error_code = 'internal' WHERE id IN (SELECT id FROM jobs WHERE status = "
+          "'running' AND "
           "lease_expires_at < $1 AND attempts >= $4 FOR UPDATE SKIP LOCKED) RETURNING id",
           now, std::string(kGaveUpBefore), std::string(kGaveUpAfter), max_attempts);
       if (!given_up.empty()) w.exec_params("SELECT pg_notify($1, 'ended')", kJobChannel);
@@ -495,13 +501,13 @@ class PgJobs final : public Jobs {
     });
   }
   Result<bool> fail(const std::string& job_id, const std::string& worker,
-                    const std::string& error) override {
+                    const Error& error) override {
     return pool_->run([&](pqxx::work& w) -> Result<bool> {
       const bool failed =
           w.exec_params(
-               "UPDATE jobs SET status = 'failed', error = $1, finished_at = $2 WHERE "
-               "id = $3 AND lease_owner = $4 AND status = 'running'",
-               error, unix_millis(), job_id, worker)
+               "UPDATE jobs SET status = 'failed', error = $1, error_code = $2, finished_at = $3 "
+               "WHERE id = $4 AND lease_owner = $5 AND status = 'running'",
+               error.message, std::string(code_name(error.code)), unix_millis(), job_id, worker)
               .affected_rows() == 1;
       if (failed) w.exec_params("SELECT pg_notify($1, 'ended')", kJobChannel);
       return failed;

@@ -57,6 +57,9 @@ UPDATE jobs SET result_generation =
 const std::string_view kCheckpointStats = R"sql(
 ALTER TABLE checkpoints ADD COLUMN stats_json TEXT NOT NULL DEFAULT '')sql";
 
+const std::string_view kJobErrorCode = R"sql(
+ALTER TABLE jobs ADD COLUMN error_code TEXT NOT NULL DEFAULT 'internal')sql";
+
 namespace {
 
 constexpr std::array kStatusNames = {"queued", "running", "succeeded", "failed", "cancelled"};
@@ -71,7 +74,7 @@ JobStatus status_named(const std::string& name) {
 constexpr const char* kJobColumns =
     "id, owner, experiment_id, idempotency_key, source_checkpoint, params_json, input_blob_key, "
     "status, attempts, created_at, started_at, finished_at, result_checkpoint, error, "
-    "result_generation";
+    "result_generation, error_code";
 
 // `first` is the column the job's columns start at.
 Job read_job_at(const Statement& row, int first) {
@@ -89,6 +92,7 @@ Job read_job_at(const Statement& row, int first) {
           .finished_at = row.integer(first + 11),
           .result_checkpoint = row.text(first + 12),
           .error = row.text(first + 13),
+          .error_code = code_named(row.text(first + 15)),
           .result_generation = static_cast<int>(row.integer(first + 14))};
 }
 
@@ -316,7 +320,8 @@ class SqliteJobs final : public Jobs {
     if (auto done = insert->step(); !done.ok()) return done.error();
     auto requeue = db_->prepare(
         "UPDATE jobs SET status = 'queued', lease_owner = '', lease_expires_at = 0, created_at = "
-        "?, started_at = 0, finished_at = 0, error = '' WHERE idempotency_key = ? AND status IN "
+        "?, started_at = 0, finished_at = 0, error = '', error_code = 'internal' WHERE "
+        "idempotency_key = ? AND status IN "
         "('failed', 'cancelled')");
     if (!requeue.ok()) return requeue.error();
     requeue->bind(1, job.created_at).bind(2, job.idempotency_key);
@@ -360,7 +365,8 @@ class SqliteJobs final : public Jobs {
     const std::int64_t now = unix_millis();
     auto give_up = db_->prepare(
         "UPDATE jobs SET status = 'failed', lease_owner = '', finished_at = ?1, error = ?2 || "
-        "attempts || ?3 WHERE status = 'running' AND lease_expires_at < ?1 AND attempts >= ?4");
+        "attempts || ?3, error_code = 'internal' WHERE status = 'running' AND lease_expires_at < "
+        "?1 AND attempts >= ?4");
     if (!give_up.ok()) return give_up.error();
     give_up->bind(1, now)
         .bind(2, kGaveUpBefore)
@@ -401,13 +407,18 @@ class SqliteJobs final : public Jobs {
   }
 
   Result<bool> fail(const std::string& job_id, const std::string& worker,
-                    const std::string& error) override {
+                    const Error& error) override {
     auto guard = db_->lock();
     auto update = db_->prepare(
-        "UPDATE jobs SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND "
-        "lease_owner = ? "
-        "AND status = 'running' RETURNING id");
-    if (update.ok()) update->bind(1, error).bind(2, unix_millis()).bind(3, job_id).bind(4, worker);
+        "UPDATE jobs SET status = 'failed', error = ?, error_code = ?, finished_at = ? WHERE id = "
+        "? AND lease_owner = ? AND status = 'running' RETURNING id");
+    if (update.ok()) {
+      update->bind(1, error.message)
+          .bind(2, std::string(code_name(error.code)))
+          .bind(3, unix_millis())
+          .bind(4, job_id)
+          .bind(5, worker);
+    }
     auto row = one_row<std::string>(update, [](const Statement& r) { return r.text(0); });
     if (!row.ok()) return row.error();
     return row->has_value();

@@ -16,6 +16,8 @@ extern const std::string_view kPopulationListings;
 extern const std::string_view kJobResultGeneration;
 // Checkpoints keep their parent generation's summary, for statistics without payloads.
 extern const std::string_view kCheckpointStats;
+// A failed job keeps its error's code, so a caller's mistake is told as one.
+extern const std::string_view kJobErrorCode;
 
 std::unique_ptr<Experiments> sqlite_experiments(std::shared_ptr<Database> db);
 std::unique_ptr<Checkpoints> sqlite_checkpoints(std::shared_ptr<Database> db);

@@ -225,6 +225,7 @@ class MemoryLimitTest(unittest.TestCase):
             ended = server.rest(f"/v1/operations/{operation['id']}?wait=50").json()
             self.assertEqual(ended["status"], "failed")
             self.assertIn("ran out of memory", ended["error"]["message"])
+            self.assertEqual(ended["error"]["code"], "resource_exhausted")
             server.assert_healthy(self)
             # The same worker runs the next job.
             server.rest("/v1/experiments", "POST", json_body={"id": "fine", "params": FIXTURE})

@@ -200,6 +200,15 @@ class PopulationGrpcTest(unittest.TestCase):
         second = self.next_population("fixed-net", self.evaluate(seed), config=tuned)
         self.assertEqual(len(second.population), 24)
 
+    def test_metrics_for_candidates_the_population_does_not_hold_are_invalid_argument(self):
+        seed = self.next_population("misnamed")
+        evaluated = self.evaluate(seed)
+        evaluated.population[0].id = "1_999"
+        details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT,
+                                   lambda: self.next_population("misnamed", evaluated))
+        self.assertIn(f"checkpoint {seed.checkpoint_id} does not hold, e.g. '1_999'", details)
+        self.assertTrue(self.next_population("misnamed", self.evaluate(seed)).checkpoint_id.startswith("misnamed/2/"))
+
     def test_missing_metrics_rank_last_without_failing(self):
         seed = self.next_population("partial")
         evaluated = self.evaluate(seed)

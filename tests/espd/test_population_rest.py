@@ -287,6 +287,22 @@ class PopulationRestTest(unittest.TestCase):
         self.assertEqual([c["id"] for c in listed], [seed_id])
         self.assertEqual(self.checkpoint("strict", seed_id).json(), seed)
 
+    def test_metrics_for_candidates_the_checkpoint_does_not_hold_fail_the_operation_saying_so(self):
+        self.create("misnamed")
+        seed_id = self.wait(self.generation("misnamed")["id"])["result"]["checkpoint_id"]
+        metrics = evaluate(self.checkpoint("misnamed", seed_id).json())
+        typo = [dict(metrics[0], id="1_999")] + metrics[1:]
+        failed = self.wait(self.generation("misnamed", {"checkpoint_id": seed_id, "population": typo})["id"])
+        self.assertEqual(failed["status"], "failed")
+        self.assertEqual(failed["error"]["code"], "invalid_argument")
+        self.assertIn(f"metrics name 1 candidates that checkpoint {seed_id} does not hold, e.g. '1_999'",
+                      failed["error"]["message"])
+        # Nothing was bred from the half-lost evaluation; the right ids breed as usual.
+        listed = self.writer("GET", "/v1/experiments/misnamed/checkpoints").json()["checkpoints"]
+        self.assertEqual([c["id"] for c in listed], [seed_id])
+        bred = self.wait(self.generation("misnamed", {"checkpoint_id": seed_id, "population": metrics})["id"])
+        self.assertEqual((bred["status"], bred["result"]["generation"]), ("succeeded", 2))
+
     def test_the_first_generation_request_creates_its_experiment_as_over_grpc(self):
         self.assert_problem(self.writer("POST", "/v1/experiments/on-the-fly/generations"), 404)
         operation = self.generation("on-the-fly", {"params": FIXTURE})

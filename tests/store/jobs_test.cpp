@@ -237,7 +237,7 @@ TEST_P(Backend, Jobs_SendingAFailedOrCancelledRequestAgainQueuesTheSameJob) {
   TempStore t(GetParam());
   ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
   ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000), kAttempts)->has_value());
-  ASSERT_TRUE(*t.store.jobs->fail("op_1", "w1", "engine said no"));
+  ASSERT_TRUE(*t.store.jobs->fail("op_1", "w1", Error{Code::kInternal, "engine said no"}));
   auto retried = t.store.jobs->enqueue(job("op_9", "k1"));
   ASSERT_TRUE(retried.ok());
   EXPECT_EQ(retried->id, "op_1");
@@ -249,6 +249,21 @@ TEST_P(Backend, Jobs_SendingAFailedOrCancelledRequestAgainQueuesTheSameJob) {
   auto claimed = t.store.jobs->claim("w2", milliseconds(60'000), kAttempts);
   ASSERT_TRUE(claimed.ok() && claimed->has_value());
   EXPECT_EQ((*claimed)->attempts, 2);
+}
+
+TEST_P(Backend, Jobs_AFailedJobKeepsItsErrorsCodeUntilItIsQueuedAgain) {
+  TempStore t(GetParam());
+  ASSERT_TRUE(t.store.jobs->enqueue(job("op_1", "k1")).ok());
+  ASSERT_TRUE(t.store.jobs->claim("w1", milliseconds(60'000), kAttempts)->has_value());
+  ASSERT_TRUE(*t.store.jobs->fail("op_1", "w1", Error{Code::kInvalidArgument, "metrics for 3_9"}));
+  auto failed = t.store.jobs->find("op_1");
+  ASSERT_TRUE(failed.ok() && failed->has_value());
+  EXPECT_EQ((*failed)->status, JobStatus::kFailed);
+  EXPECT_EQ((*failed)->error_code, Code::kInvalidArgument);
+  EXPECT_EQ((*failed)->error, "metrics for 3_9");
+  auto retried = t.store.jobs->enqueue(job("op_9", "k1"));
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(retried->error_code, Code::kInternal);
 }
 
 TEST_P(Backend, Blobs_RemovingIsIdempotent) {

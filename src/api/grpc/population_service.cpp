@@ -144,7 +144,8 @@ grpc::Status PopulationService::next_population(std::string& subject, grpc::Serv
   if (!ended.ok()) return status_of(ended.error());
   if (ended->job.status == store::JobStatus::kFailed) {
     log::error("generation_failed", {{"operation", ended->job.id}, {"detail", ended->job.error}});
-    return {grpc::StatusCode::INTERNAL, "the generation failed (operation " + ended->job.id + ")"};
+    const Error failure = population::failure_of(ended->job);
+    return {code_of(failure.code), failure.message};
   }
   if (ended->job.status == store::JobStatus::kCancelled) {
     return {grpc::StatusCode::CANCELLED, "operation " + ended->job.id + " was cancelled"};

@@ -76,7 +76,10 @@ Json operation_json(const store::Job& job) {
     json["result"] = {{"checkpoint_id", job.result_checkpoint},
                       {"generation", job.result_generation}};
   }
-  if (job.status == store::JobStatus::kFailed) json["error"] = {{"message", job.error}};
+  if (job.status == store::JobStatus::kFailed) {
+    const Error failure = population::failure_of(job);
+    json["error"] = {{"code", code_name(failure.code)}, {"message", failure.message}};
+  }
   return json;
 }
 
