@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -24,6 +25,32 @@ bool write_all(int fd, std::string_view bytes) {
     bytes.remove_prefix(static_cast<std::size_t>(written));
   }
   return true;
+}
+
+// Large writes from memory aligned for direct I/O go around the page cache: the device
+// reads them from `bytes` itself, where a buffered write first clears cache pages, copies
+// into them and flushes them at fsync. A 490 MB population took 0.25-0.37 s this way and
+// 0.8-1.7 s buffered (dd on the development VM). What direct I/O refuses (a filesystem
+// without it, such as tmpfs, or an unaligned tail) is written buffered.
+constexpr std::size_t kDirectAlignment = 4096;  // every logical block size in use divides it
+constexpr std::size_t kDirectAtLeast = std::size_t{8} << 20;
+
+void write_directly_what_aligns(int fd, std::string_view& bytes) {
+  if (bytes.size() < kDirectAtLeast ||
+      reinterpret_cast<std::uintptr_t>(bytes.data()) % kDirectAlignment != 0)
+    return;
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_DIRECT) != 0) return;
+  std::size_t aligned = bytes.size() / kDirectAlignment * kDirectAlignment;
+  while (aligned > 0) {
+    const ssize_t written = ::write(fd, bytes.data(), aligned);
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) break;  // the rest buffered, which reports a lasting failure
+    bytes.remove_prefix(static_cast<std::size_t>(written));
+    aligned -= static_cast<std::size_t>(written);
+    if (static_cast<std::size_t>(written) % kDirectAlignment != 0) break;  // no longer aligned
+  }
+  ::fcntl(fd, F_SETFL, flags);
 }
 
 void sync_folder(const fs::path& folder) {
@@ -48,7 +75,9 @@ Result<bool> write_file_durably(const fs::path& path, std::string_view bytes, un
   const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return unavailable("cannot create", temporary);
   // The umask narrows the mode; make it exactly `mode` before any byte is written.
-  const bool written = ::fchmod(fd, mode) == 0 && write_all(fd, bytes) && ::fsync(fd) == 0;
+  bool written = ::fchmod(fd, mode) == 0;
+  if (written) write_directly_what_aligns(fd, bytes);
+  written = written && write_all(fd, bytes) && ::fsync(fd) == 0;
   auto failure = written ? Error{} : unavailable("cannot write", temporary);
   ::close(fd);
   std::error_code ec;

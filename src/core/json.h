@@ -36,4 +36,9 @@ struct Parsed {
 
 Parsed parse(std::string_view text, const Limits& limits = {});
 
+// Appends `text` as a JSON string literal (quotes included), for JSON written without a
+// document (log lines, and the identities and metrics of every candidate). Invalid
+// UTF-8 becomes U+FFFD, so the output is always valid JSON.
+void append_string(std::string& out, std::string_view text);
+
 }  // namespace esp::json

@@ -1,6 +1,6 @@
 // Genomes of a whole population in one block: each genome is a contiguous run of
 // float32 weights in layer order, starting on a 64-byte boundary. Large blocks use
-// transparent huge pages and are recycled after release (see genomes.cpp).
+// transparent huge pages and are recycled after release (core/large_blocks.h).
 #pragma once
 
 #include <cstddef>

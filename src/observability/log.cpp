@@ -8,6 +8,8 @@
 #include <atomic>
 #include <mutex>
 
+#include "core/json.h"
+
 namespace esp::log {
 namespace {
 
@@ -63,39 +65,12 @@ spdlog::level::level_enum to_spdlog(Level level) {
   return spdlog::level::info;
 }
 
-// Length of the valid UTF-8 sequence starting at text[i], or 0 if invalid.
-size_t utf8_sequence_length(std::string_view text, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  const unsigned char lead = byte(i);
-  size_t length = 0;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-  } else {
-    return 0;
-  }
-  if (i + length > text.size()) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  }
-  // Reject overlong forms, surrogates and code points past U+10FFFF.
-  const unsigned char second = byte(i + 1);
-  if (lead == 0xE0 && second < 0xA0) return 0;
-  if (lead == 0xED && second > 0x9F) return 0;
-  if (lead == 0xF0 && second < 0x90) return 0;
-  if (lead == 0xF4 && second > 0x8F) return 0;
-  return length;
-}
-
 void append_value(std::string& out, const Field::Value& value) {
   std::visit(
       [&out](const auto& v) {
         using V = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<V, std::string_view>) {
-          append_json_string(out, v);
+          json::append_string(out, v);
         } else if constexpr (std::is_same_v<V, bool>) {
           out += v ? "true" : "false";
         } else {
@@ -173,70 +148,14 @@ void write(Level level, std::string_view event, std::span<const Field> fields) {
   std::string line;
   line.reserve(128);
   line += R"("msg":)";
-  append_json_string(line, event);
+  json::append_string(line, event);
   for (const Field& field : fields) {
     line += ',';
-    append_json_string(line, field.key);
+    json::append_string(line, field.key);
     line += ':';
     append_value(line, field.value);
   }
   g_logger->log(to_spdlog(level), "{}", line);
-}
-
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  const auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x7F && c != '"' && c != '\\'; };
-  out += '"';
-  for (size_t i = 0; i < text.size();) {
-    // Runs of characters that need no escaping (nearly every key and value) in one append.
-    size_t run = i;
-    while (run < text.size() && plain(static_cast<unsigned char>(text[run])))
-      ++run;
-    if (run > i) {
-      out.append(text.substr(i, run - i));
-      i = run;
-      continue;
-    }
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x80) {
-      const size_t length = utf8_sequence_length(text, i);
-      if (length == 0) {
-        out += "\\ufffd";
-        ++i;
-      } else {
-        out.append(text.substr(i, length));
-        i += length;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-    ++i;
-  }
-  out += '"';
 }
 
 }  // namespace esp::log

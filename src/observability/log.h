@@ -66,8 +66,4 @@ inline void error(std::string_view event, std::initializer_list<Field> fields = 
   write(Level::kError, event, fields);
 }
 
-// Appends `text` as a JSON string literal (quotes included); invalid UTF-8
-// becomes U+FFFD so every line stays valid JSON.
-void append_json_string(std::string& out, std::string_view text);
-
 }  // namespace esp::log

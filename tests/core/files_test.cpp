@@ -6,7 +6,10 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iterator>
 #include <sstream>
+
+#include "core/large_blocks.h"
 
 namespace esp {
 namespace {
@@ -47,6 +50,30 @@ TEST(Files, AFileIsWrittenWholeWithExactlyItsMode) {
   EXPECT_EQ(text.str(), "replaced");
   // Nothing is left beside it.
   EXPECT_EQ(std::distance(fs::directory_iterator(folder.path), fs::directory_iterator()), 1);
+}
+
+// Large aligned bytes (a population in a huge-page block) are written around the page
+// cache, their unaligned tail and unaligned bytes through it: each file holds exactly its
+// bytes, where the filesystem takes direct I/O and where it does not (tmpfs, if mounted).
+TEST(Files, LargeWritesHoldExactlyTheirBytesAlignedOrNot) {
+  std::vector<fs::path> places{fs::temp_directory_path()};
+  if (fs::is_directory("/dev/shm")) places.emplace_back("/dev/shm");
+  const std::size_t size = (std::size_t{9} << 20) + 1234;  // 9 MiB and an unaligned tail
+  core::ByteBlock block(size);
+  for (std::size_t i = 0; i < size; ++i)
+    block.data()[i] = static_cast<char>((i * 7919) >> 5);
+  for (const auto& place : places) {
+    const fs::path file = place / ("files-test-large-" + std::to_string(::getpid()));
+    for (std::string_view bytes : {block.view(), block.view().substr(1)}) {
+      ASSERT_TRUE(write_file_durably(file, bytes).ok()) << place;
+      std::ifstream in(file, std::ios::binary);
+      const std::string back((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
+      EXPECT_EQ(back.size(), bytes.size()) << place;
+      EXPECT_TRUE(back == bytes) << place;
+    }
+    fs::remove(file);
+  }
 }
 
 TEST(Files, AFolderThatCannotBeWrittenIsAnError) {

@@ -52,5 +52,25 @@ TEST(Json, SyntaxErrorsNameTheByte) {
   EXPECT_FALSE(parse("{} trailing").ok());
 }
 
+std::string quoted(std::string_view text) {
+  std::string out;
+  append_string(out, text);
+  return out;
+}
+
+TEST(JsonString, EscapesQuotesBackslashesAndControlCharacters) {
+  EXPECT_EQ(quoted("a\"b\\c"), R"("a\"b\\c")");
+  EXPECT_EQ(quoted("line\nnext\ttab\x01"), R"("line\nnext\ttab\u0001")");
+  EXPECT_EQ(quoted("del\x7f end"), R"("del\u007f end")");
+}
+
+TEST(JsonString, KeepsValidUtf8AndReplacesInvalidBytes) {
+  EXPECT_EQ(quoted("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
+  EXPECT_EQ(quoted("bad\xff"), R"("bad\ufffd")");
+  EXPECT_EQ(quoted("\xc0\xaf"), R"("\ufffd\ufffd")");            // overlong '/'
+  EXPECT_EQ(quoted("\xed\xa0\x80"), R"("\ufffd\ufffd\ufffd")");  // surrogate
+  EXPECT_EQ(quoted("\xe2\x82"), R"("\ufffd\ufffd")");            // truncated
+}
+
 }  // namespace
 }  // namespace esp::json

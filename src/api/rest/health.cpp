@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/http/problem.h"
+#include "core/json.h"
 #include "observability/log.h"
 
 namespace esp::rest {
@@ -19,9 +20,9 @@ http::Response healthy(const http::Request&) {
 http::Response liveness(const Services& services) {
   const auto uptime = std::chrono::steady_clock::now() - services.started_at;
   std::string body = R"({"status":"ok","version":)";
-  log::append_json_string(body, services.build.version);
+  json::append_string(body, services.build.version);
   body += R"(,"commit":)";
-  log::append_json_string(body, services.build.commit);
+  json::append_string(body, services.build.commit);
   fmt::format_to(std::back_inserter(body), R"(,"uptime_seconds":{:.3f}}})",
                  std::chrono::duration<double>(uptime).count());
   return http::text_response(http::Status::ok, std::move(body), "application/json");
