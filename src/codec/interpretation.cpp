@@ -60,6 +60,10 @@ Error invalid(std::string message) {
 
 }  // namespace
 
+std::string weights_header(const evolution::NetworkShape& shape) {
+  return header_of(shape);
+}
+
 std::string encode_weights(const evolution::NetworkShape& shape, std::span<const float> genome) {
   std::string out = header_of(shape);
   const std::size_t header = out.size();

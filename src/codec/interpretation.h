@@ -13,6 +13,9 @@
 namespace esp::codec {
 
 std::string encode_weights(const evolution::NetworkShape& shape, std::span<const float> genome);
+// What encode_weights writes before the weights (the same for every genome of `shape`),
+// for a writer that puts the weights in place itself.
+std::string weights_header(const evolution::NetworkShape& shape);
 
 // The weights, after checking the header describes exactly `shape`; kInvalidArgument
 // saying what differs otherwise.

@@ -66,6 +66,98 @@ TEST(IdentityJson, CarriesTheKeysSdkClientsReadAndRoundTrips) {
   EXPECT_EQ(seed["ancestor_ids"], Json::array());
 }
 
+// What a JSON document of the identity dumps (identity_json writes its text itself, for
+// speed): SDK clients and stored checkpoints see the same bytes as before.
+TEST(IdentityJson, IsTheTextAJsonDocumentOfItWouldDump) {
+  const auto document = [](const evolution::Candidate& candidate, std::string_view experiment) {
+    const auto& identity = candidate.identity;
+    Json json = {{"unique_id", candidate.id},        {"birth_generation", identity.generation},
+                 {"ancestor_ids", identity.parents}, {"ancestor_count", identity.ancestor_count},
+                 {"experiment_version", experiment}, {"domain_name", nullptr},
+                 {"origin", origin_code(identity)}};
+    if (identity.crossover) json["crossover"] = evolution::name_of(*identity.crossover);
+    if (identity.mutation) json["mutation"] = evolution::name_of(*identity.mutation);
+    return json.dump();
+  };
+  const std::vector<evolution::Candidate> candidates{
+      {.id = "1_1"},
+      {.id = "2_3",
+       .identity = child({"1_4", "1_9"}, Crossover{.kind = CrossoverKind::kPoints, .points = 2},
+                         MutationType::kGaussianNoiseFixed)},
+      {.id = "12_345",
+       .identity =
+           child({"11_7"}, Crossover{.kind = CrossoverKind::kCloneDaddy}, MutationType::kNone)},
+      {.id = "3_\"quoted\\\n\t\x01",
+       .identity = child({"2_\x1f"}, std::nullopt, MutationType::kUniformReset)},
+  };
+  for (const auto& candidate : candidates) {
+    for (std::string_view experiment : {"thermostat", "odd \"name\"\r"})
+      EXPECT_EQ(identity_json(candidate, experiment), document(candidate, experiment))
+          << candidate.id;
+  }
+  evolution::Candidate no_mutation{
+      .id = "2_1", .identity = child({"1_1", "1_2"}, Crossover{}, MutationType::kNone)};
+  no_mutation.identity.mutation.reset();
+  EXPECT_EQ(identity_json(no_mutation, "e"), document(no_mutation, "e"));
+}
+
+// Metrics in the shape clients write are read without a document; whatever the text, the
+// metrics (or the refusal) are those a document of it gives.
+TEST(MetricsFromJson, GiveWhatTheDocumentGivesForAnyText) {
+  const auto by_document = [](std::string_view text) -> std::optional<evolution::MetricValues> {
+    if (text.empty()) return evolution::MetricValues{};
+    const Json json = Json::parse(text, nullptr, false);
+    if (json.is_discarded() || !json.is_object()) return std::nullopt;
+    evolution::MetricValues metrics;
+    for (const auto& [name, value] : json.items()) {
+      if (value.is_number()) metrics[name] = value.get<double>();
+    }
+    return metrics;
+  };
+  const std::vector<std::string> texts{"",
+                                       "{}",
+                                       " { } ",
+                                       R"({"score": 1.5})",
+                                       R"({"score":-0,"cost":2e-3})",
+                                       R"({"a": 1, "a": 2})",
+                                       R"({"big": 123456789012345678901234567890})",
+                                       R"({"exact": 9007199254740993})",
+                                       R"({"tiny": 5e-324, "huge": 1.7976931348623157e308})",
+                                       R"({"over": 1e400})",
+                                       R"({"under": 1e-400})",
+                                       R"({"lead": 01})",
+                                       R"({"plus": +1})",
+                                       R"({"dot": 1.})",
+                                       R"({"exp": 1e})",
+                                       R"({"nan": NaN})",
+                                       R"({"inf": Infinity})",
+                                       R"({"hex": 0x10})",
+                                       R"({"s": "text", "n": 3})",
+                                       R"({"nested": {"x": 1}, "n": 4})",
+                                       R"({"esc\u0061ped": 1})",
+                                       "{\"caf\xc3\xa9\": 1}",
+                                       "{\"bad\xff\": 1}",
+                                       R"({"a": 1,})",
+                                       R"({"a" 1})",
+                                       R"({"a": 1} trailing)",
+                                       R"([1, 2])",
+                                       "{\"tab\tin name\": 1}",
+                                       "{\n\t\"a\" :\r\n 1 \n}",
+                                       R"({"a": true, "b": null, "c": [1]})",
+                                       R"({"a": -})",
+                                       R"({"a": 1e+5, "b": 1E-5, "c": -12.5e2})"};
+  for (const auto& text : texts) {
+    auto read = metrics_from_json(text);
+    auto expected = by_document(text);
+    ASSERT_EQ(read.ok(), expected.has_value()) << text;
+    if (read.ok()) {
+      EXPECT_EQ(*read, *expected) << text;
+    } else {
+      EXPECT_EQ(read.error().code, Code::kInvalidArgument) << text;
+    }
+  }
+}
+
 TEST(IdentityJson, ReadsTheIdentityEspWroteBefore) {
   const auto old = identity_from_json(
       R"({"generation": 3, "origin": "offspring", "parents": ["2_1", "2_5"],
