@@ -21,7 +21,7 @@ Transports::Transports(const config::Config& config, Served served)
       http_server_(io_pool_, config.http, router_, access_),
       signals_(io_pool_.first(), SIGINT, SIGTERM),
       call_auth_(served.verifier, config.allow_anonymous_loopback),
-      population_service_(served.population.generations, call_auth_,
+      population_service_(served.population.generations, call_auth_, served.population.storage_pool,
                           static_cast<std::size_t>(config.grpc_max_message_bytes)),
       system_info_service_({ESP_VERSION, ESP_COMMIT, config.color}, call_auth_) {
   rest::add_routes(router_, health_);

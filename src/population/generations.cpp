@@ -25,6 +25,7 @@
 #include "evolution/params.h"
 #include "evolution/random.h"
 #include "population/job_size.h"
+#include "population/population_bytes.h"
 
 namespace esp::population {
 namespace {
@@ -71,16 +72,31 @@ std::optional<Error> check_strategy_continues(const store::Checkpoint& source,
 }
 
 // The client's metrics as {candidate id: metrics}, the job's only input besides the
-// stored checkpoint (whose weights are used, not the client's copy).
+// stored checkpoint (whose weights are used, not the client's copy). Written as text: a
+// document of 100,000 candidates' metrics took longer to build and dump than to breed.
 std::string metrics_input(const EvaluatedPopulation& evaluated) {
-  Json metrics = Json::object();
+  std::string out = "{";
   for (const auto& [id, values] : evaluated.metrics) {
-    Json object = Json::object();
-    for (const auto& [name, value] : values)
-      object[name] = value;
-    metrics[id] = std::move(object);
+    if (out.size() > 1) out += ',';
+    json::append_string(out, id);
+    out += ":{";
+    bool first = true;
+    for (const auto& [name, value] : values) {
+      if (!first) out += ',';
+      first = false;
+      json::append_string(out, name);
+      out += ':';
+      // Shortest round-trip text; JSON has no infinity (read back as no metric).
+      if (std::isfinite(value)) {
+        fmt::format_to(std::back_inserter(out), "{}", value);
+      } else {
+        out += "null";
+      }
+    }
+    out += '}';
   }
-  return metrics.dump();
+  out += '}';
+  return out;
 }
 
 // "<experiment>/<generation>/<yyyymmdd-hhmmss>.<mmm>-<6 characters of the job id>": the
@@ -214,26 +230,47 @@ Result<std::shared_ptr<const evolution::Population>> source_population(
   return std::make_shared<const evolution::Population>(std::move(*population));
 }
 
-// The metrics the client sent, in the population's candidate order (none for a
-// candidate it did not evaluate).
-Result<std::vector<evolution::MetricValues>> client_metrics(
-    store::Store& store, const store::Job& job, const evolution::Population& evaluated) {
+// The stored input of a job whose metrics were not handed over in this process.
+Result<std::shared_ptr<const EvaluatedPopulation>> stored_metrics(store::Store& store,
+                                                                  const store::Job& job) {
   auto input = store.blobs->get(job.input_blob_key);
   if (!input.ok()) return input.error();
   auto parsed = json::parse(*input);
-  if (!parsed.ok())
-    return Error{Code::kInternal,
-                 "metrics of " + job.id + " are corrupt: " + parsed.issue->to_string()};
-  const Json& metrics_by_id = parsed.value;
+  if (!parsed.ok() || !parsed.value.is_object())
+    return Error{Code::kInternal, "metrics of " + job.id + " are corrupt: " +
+                                      (parsed.ok() ? "not an object" : parsed.issue->to_string())};
+  auto scores = std::make_shared<EvaluatedPopulation>();
+  for (const auto& [id, values] : parsed.value.items()) {
+    auto& metrics = scores->metrics[id];
+    if (!values.is_object()) continue;
+    for (const auto& [name, value] : values.items()) {
+      if (value.is_number()) metrics[name] = value.get<double>();
+    }
+  }
+  return std::shared_ptr<const EvaluatedPopulation>(std::move(scores));
+}
+
+// The metrics the client sent, in the population's candidate order (none for a
+// candidate it did not evaluate): handed over by the call that submitted the job when it
+// ran in this process, else read from the job's input.
+Result<std::vector<evolution::MetricValues>> client_metrics(store::Store& store,
+                                                            const store::Job& job,
+                                                            const evolution::Population& evaluated,
+                                                            FreshPopulations& fresh) {
+  auto scores = fresh.take_input(job.input_blob_key);
+  if (!scores) {
+    auto stored = stored_metrics(store, job);
+    if (!stored.ok()) return stored.error();
+    scores = std::move(*stored);
+  }
+  const auto& metrics_by_id = scores->metrics;
   std::vector<evolution::MetricValues> metrics(evaluated.candidates.size());
   std::size_t matched = 0;
   for (std::size_t i = 0; i < metrics.size(); ++i) {
     auto it = metrics_by_id.find(evaluated.candidates[i].id);
     if (it == metrics_by_id.end()) continue;
     ++matched;
-    for (const auto& [name, value] : it->items()) {
-      if (value.is_number()) metrics[i][name] = value.get<double>();
-    }
+    metrics[i] = it->second;
   }
   // Metrics for candidates the population does not hold would be dropped, and the
   // candidates they were meant for bred from as unevaluated: the client's evaluation
@@ -243,7 +280,7 @@ Result<std::vector<evolution::MetricValues>> client_metrics(
     for (const auto& candidate : evaluated.candidates)
       held.insert(candidate.id);
     std::string example;
-    for (const auto& [id, ignored] : metrics_by_id.items()) {
+    for (const auto& [id, ignored] : metrics_by_id) {
       if (!held.contains(id)) {
         example = id;
         break;
@@ -332,35 +369,6 @@ void keep_elite_metrics(const evolution::Population& evaluated,
     if (auto found = position.find(candidate.id); found != position.end())
       candidate.metrics = metrics[found->second];
   }
-}
-
-// Candidates are encoded on `threads` threads: writing the SDK's JSON takes about 40 ns
-// a weight, a hundred times the binary layout's copy.
-pb::PopulationResponse to_message(const codec::CandidateCodec& codec,
-                                  const evolution::Population& population,
-                                  const std::string& experiment_id,
-                                  const std::string& checkpoint_id, const std::string& stats,
-                                  unsigned threads) {
-  pb::PopulationResponse message;
-  message.set_generation_count(population.generation);
-  message.set_checkpoint_id(checkpoint_id);
-  message.set_evaluation_stats(stats);
-  const std::size_t count = population.candidates.size();
-  message.mutable_population()->Reserve(static_cast<int>(count));
-  for (std::size_t i = 0; i < count; ++i)
-    message.add_population();
-  // Each thread writes other candidates, whose messages are independent objects.
-  evolution::parallel_for(count, threads, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) {
-      const auto& from = population.candidates[i];
-      auto* candidate = message.mutable_population(static_cast<int>(i));
-      candidate->set_id(from.id);
-      candidate->set_interpretation(codec.encode(population.genomes[i]));
-      if (from.elite) candidate->set_metrics(metrics_json(from.metrics).dump());
-      candidate->set_identity(identity_json(from, experiment_id));
-    }
-  });
-  return message;
 }
 
 // One pending wait. Every step runs on its strand; the timer is the only thing that
@@ -460,7 +468,7 @@ Result<std::string> Generations::params_for(const Caller& caller,
   return std::move((*experiment)->params_json);
 }
 
-Result<store::Job> Generations::submit(const Caller& caller, const GenerationRequest& request) {
+Result<store::Job> Generations::submit(const Caller& caller, GenerationRequest request) {
   const std::string& experiment_id = request.experiment_id;
   auto params_json = params_for(caller, request);
   if (!params_json.ok()) return params_json.error();
@@ -494,6 +502,8 @@ Result<store::Job> Generations::submit(const Caller& caller, const GenerationReq
   if (!source.empty()) {
     input_key = "inputs/" + key + ".json";
     if (auto stored = store_.blobs->put(input_key, input); !stored.ok()) return stored.error();
+    fresh_.offer_input(input_key,
+                       std::make_shared<const EvaluatedPopulation>(std::move(*request.evaluated)));
   }
   auto job_id = auth::random_id(16);
   if (!job_id.ok()) return job_id.error();
@@ -532,14 +542,14 @@ void Generations::when_bred(const Caller& caller, const std::string& job_id,
         if (ended.job.status != store::JobStatus::kSucceeded) return done(std::move(ended));
         // A worker that lost its lease may have bred it too; only the recorded result
         // counts.
-        if (handed && handed->checkpoint_id() == ended.job.result_checkpoint) {
-          ended.population = std::move(*handed);
+        if (handed && handed->checkpoint_id == ended.job.result_checkpoint) {
+          ended.population = std::move(handed->bytes);
           return done(std::move(ended));
         }
         auto population =
-            load_checkpoint(ended.job.owner, ended.job.experiment_id, ended.job.result_checkpoint);
+            answer_bytes(ended.job.owner, ended.job.experiment_id, ended.job.result_checkpoint);
         if (!population.ok()) return done(population.error());
-        ended.population = std::move(*population);
+        ended.population = SharedBytes::of(std::move(*population));
         done(std::move(ended));
       });
 }
@@ -609,7 +619,13 @@ Result<std::string> Generations::checkpoint_bytes(const Caller& caller,
                                                   const std::string& checkpoint_id) {
   auto whose = owner_for(caller, owner);
   if (!whose.ok()) return whose.error();
-  auto found = find_checkpoint(*whose, experiment_id, checkpoint_id);
+  return answer_bytes(*whose, experiment_id, checkpoint_id);
+}
+
+Result<std::string> Generations::answer_bytes(const std::string& owner,
+                                              const std::string& experiment_id,
+                                              const std::string& checkpoint_id) {
+  auto found = find_checkpoint(owner, experiment_id, checkpoint_id);
   if (!found.ok()) return found.error();
   auto codec = codec::CandidateCodec::create(found->params);
   if (!codec.ok()) return codec.error();
@@ -641,7 +657,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   } else {
     auto evaluated = source_population(store, job, *params, stored_codec, recent, threads);
     if (!evaluated.ok()) return evaluated.error();
-    auto metrics = client_metrics(store, job, **evaluated);
+    auto metrics = client_metrics(store, job, **evaluated, fresh);
     if (!metrics.ok()) return metrics.error();
     timings.load_ms = watch.lap_ms();
     auto result = evolution::next_generation(
@@ -656,41 +672,41 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     timings.engine_ms = watch.lap_ms();
   }
   const std::string checkpoint_id = checkpoint_id_for(job.experiment_id, next.generation, job.id);
-  // Stored in esp's binary layout; a caller is answered in the experiment's
-  // representation (for_client), here for a call in this process that awaits the job.
-  auto message = std::make_unique<pb::PopulationResponse>(
-      to_message(stored_codec, next, job.experiment_id, checkpoint_id, stats, threads));
-  // SerializeAsString answers an empty string past protobuf's limit; never store that.
-  if (const std::size_t size = message->ByteSizeLong(); size > std::numeric_limits<int>::max()) {
-    return Error{
-        Code::kResourceExhausted,
-        fmt::format("the population is {} bytes, over protobuf's 2 GiB message limit", size)};
-  }
-  const std::string payload = message->SerializeAsString();
+  const PopulationFields fields{.experiment_id = job.experiment_id,
+                                .checkpoint_id = checkpoint_id,
+                                .evaluation_stats = stats};
+  // Stored in esp's binary layout, which is also the answer of a binary experiment.
+  auto payload = population_bytes(stored_codec, next, fields, threads);
+  if (!payload.ok()) return payload.error();
   timings.encode_ms = watch.lap_ms();
   // A call in this process awaiting the job gets the population in the experiment's
   // representation, encoded while the checkpoint is written (a wait on the disk).
   const bool awaited = fresh.awaited(job.id);
-  std::future<std::unique_ptr<pb::PopulationResponse>> answer;
+  std::future<Result<SharedBytes>> answer;
   if (awaited && !codec->is_binary()) {
-    answer = std::async(std::launch::async, [&] {
-      return std::make_unique<pb::PopulationResponse>(
-          to_message(*codec, next, job.experiment_id, checkpoint_id, stats, threads));
-    });
+    answer = std::async(std::launch::async,
+                        [&] { return population_bytes(*codec, next, fields, threads); });
   }
   // One key per attempt: a worker that lost its lease and finishes late writes beside the
   // payload its successor recorded, never over it.
   const std::string blob_key = "checkpoints/" + auth::sha256_hex(job.owner).substr(0, 16) + "/" +
                                job.id + "-" + std::to_string(job.attempts) + ".pb";
-  if (auto stored = store.blobs->put(blob_key, payload); !stored.ok()) return stored.error();
+  if (auto stored = store.blobs->put(blob_key, payload->view); !stored.ok()) return stored.error();
   if (!next.strategy.empty()) {
     if (auto kept = store.blobs->put(strategy_key(blob_key), next.strategy); !kept.ok())
       return kept.error();
   }
   timings.store_ms = watch.lap_ms();
   // Before the job is recorded, so a waiting call finds it when it wakes.
-  if (answer.valid()) message = answer.get();
-  if (awaited) fresh.offer(job.id, std::move(message));
+  if (awaited) {
+    SharedBytes bytes = *payload;
+    if (answer.valid()) {
+      auto encoded = answer.get();
+      if (!encoded.ok()) return encoded.error();
+      bytes = std::move(*encoded);
+    }
+    fresh.offer(job.id, {.checkpoint_id = checkpoint_id, .bytes = std::move(bytes)});
+  }
   timings.encode_ms += watch.lap_ms();
   const int generation = next.generation;
   recent.add(job.owner + '\0' + job.experiment_id, blob_key,
@@ -701,7 +717,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
                            .generation = generation,
                            .job_id = job.id,
                            .blob_key = blob_key,
-                           .size_bytes = static_cast<std::int64_t>(payload.size()),
+                           .size_bytes = static_cast<std::int64_t>(payload->view.size()),
                            .params_json = job.params_json,
                            .created_at = store::unix_millis(),
                            .stats_json = std::move(summary)};

@@ -16,6 +16,7 @@
 #include "population/experiments.h"
 #include "population/fresh_populations.h"
 #include "population/job_board.h"
+#include "population/population_bytes.h"
 #include "population/recent_populations.h"
 #include "population_structs.pb.h"
 #include "store/store.h"
@@ -60,7 +61,7 @@ class Generations {
   // kNotFound for an unknown experiment without parameters or an unknown source
   // checkpoint, kFailedPrecondition when the network differs from the experiment's,
   // kResourceExhausted for a job larger than the limits.
-  Result<store::Job> submit(const Caller& caller, const GenerationRequest& request);
+  Result<store::Job> submit(const Caller& caller, GenerationRequest request);
 
   using JobDone = std::function<void(Result<store::Job>)>;
   // Calls `done` once, on the pool, with the job as it stands when it has ended, at
@@ -71,11 +72,12 @@ class Generations {
                   std::chrono::steady_clock::time_point deadline, JobDone done);
 
   // What a caller of the synchronous contract (gRPC NextPopulation) gets: the job once it
-  // has ended and, if it succeeded, its population, handed over by this process's worker
-  // when it bred it, else read from the checkpoint.
+  // has ended and, if it succeeded, its population as PopulationResponse bytes in the
+  // experiment's representation: the very bytes this process's worker wrote when it bred
+  // it, else read from the checkpoint.
   struct Ended {
     store::Job job;
-    std::optional<::population::PopulationResponse> population;
+    std::optional<SharedBytes> population;
   };
   using PopulationDone = std::function<void(Result<Ended>)>;
   // when_ended, then the population; kDeadlineExceeded, saying where the job stands, when
@@ -112,6 +114,8 @@ class Generations {
   Result<::population::PopulationResponse> load_checkpoint(const std::string& owner,
                                                            const std::string& experiment_id,
                                                            const std::string& checkpoint_id);
+  Result<std::string> answer_bytes(const std::string& owner, const std::string& experiment_id,
+                                   const std::string& checkpoint_id);
   Result<std::string> params_for(const Caller& caller, const GenerationRequest& request);
 
   store::Store& store_;
@@ -125,7 +129,7 @@ class Generations {
 struct JobTimings {
   double load_ms = 0;    // reading the source checkpoint and the client's metrics
   double engine_ms = 0;  // breeding (or seeding) the generation
-  double encode_ms = 0;  // building and serializing the population message
+  double encode_ms = 0;  // writing the population's bytes (and its answer's)
   double store_ms = 0;   // writing the checkpoint payload (fsynced)
 };
 

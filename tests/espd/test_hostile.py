@@ -136,6 +136,36 @@ class DeepDocumentsTest(unittest.TestCase):
         self.assertIn("nested deeper than 64 levels", raised.exception.details())
         self.server.assert_healthy(self)
 
+    def test_grpc_request_bytes_that_are_no_message_are_invalid_argument(self):
+        """espd reads NextPopulation's bytes itself (for ids and metrics alone): truncated or
+        corrupt bytes are refused as protobuf would refuse them, and espd goes on."""
+        seed = self.server.next_population("raw-bytes", FIXTURE_TEXT)
+        request = structs.PopulationRequest(version="v1", experiment_id="raw-bytes", config=FIXTURE_TEXT.encode())
+        request.evaluated_population_response.CopyFrom(seed)
+        whole = request.SerializeToString()
+        raw = self.server.channel.unary_unary("/population.PopulationService/NextPopulation",
+                                              request_serializer=None, response_deserializer=None)
+        auth = [("authorization", f"Bearer {self.server.token}")]
+        for bad in (whole[: len(whole) // 2], b"\x22\xff\xff\xff\xff\x0f", b"\x00" * 16,
+                    b"\x12\x03\xff\xfe\xfd" + whole):
+            with self.assertRaises(grpc.RpcError) as raised:
+                raw(bad, metadata=auth, timeout=30)
+            self.assertEqual(raised.exception.code(), grpc.StatusCode.INVALID_ARGUMENT, bad[:8])
+            self.assertIn("not a PopulationRequest", raised.exception.details())
+        # Without a token the bytes are not even read.
+        with self.assertRaises(grpc.RpcError) as raised:
+            raw(b"\x00" * 16, timeout=30)
+        self.assertEqual(raised.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+        get = self.server.channel.unary_unary("/population.PopulationService/GetPopulation",
+                                              request_serializer=None, response_deserializer=None)
+        with self.assertRaises(grpc.RpcError) as raised:
+            get(b"\x1a\x05ab", metadata=auth, timeout=30)
+        self.assertEqual(raised.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        # The same request, whole, still breeds.
+        answer = structs.PopulationResponse.FromString(raw(whole, metadata=auth, timeout=60))
+        self.assertEqual(answer.generation_count, 2)
+        self.server.assert_healthy(self)
+
     def test_deep_login_body_and_deep_token_are_refused(self):
         answer = call(self.server.espd.url("/auth"), "POST", raw_json=('{"email": ' + DEEP + "}").encode())
         self.assertEqual(answer.status, 400)

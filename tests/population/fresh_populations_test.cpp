@@ -1,4 +1,4 @@
-// The hand-over of a freshly bred population to the call waiting for its job.
+// The hand-over of a freshly bred population to the calls waiting for its job.
 #include "population/fresh_populations.h"
 
 #include <gtest/gtest.h>
@@ -6,10 +6,9 @@
 namespace esp::population {
 namespace {
 
-std::unique_ptr<FreshPopulations::Message> bred(const std::string& checkpoint_id) {
-  auto message = std::make_unique<FreshPopulations::Message>();
-  message->set_checkpoint_id(checkpoint_id);
-  return message;
+FreshPopulation bred(const std::string& checkpoint_id) {
+  return {.checkpoint_id = checkpoint_id,
+          .bytes = SharedBytes::of("population of " + checkpoint_id)};
 }
 
 TEST(FreshPopulations, TheWaitingCallTakesWhatTheWorkerOffered) {
@@ -17,37 +16,40 @@ TEST(FreshPopulations, TheWaitingCallTakesWhatTheWorkerOffered) {
   fresh.await("op_1");
   fresh.offer("op_1", bred("e/2/t"));
   auto taken = fresh.take("op_1");
-  ASSERT_NE(taken, nullptr);
-  EXPECT_EQ(taken->checkpoint_id(), "e/2/t");
-  EXPECT_EQ(fresh.take("op_1"), nullptr);  // the wait is over: nothing is kept
+  ASSERT_TRUE(taken.has_value());
+  EXPECT_EQ(taken->checkpoint_id, "e/2/t");
+  EXPECT_EQ(taken->bytes.view, "population of e/2/t");
+  EXPECT_FALSE(fresh.take("op_1").has_value());  // the wait is over: nothing is kept
 }
 
 TEST(FreshPopulations, NothingIsKeptForAJobNobodyAwaits) {
   FreshPopulations fresh;
   fresh.offer("op_1", bred("e/2/t"));
   fresh.await("op_1");
-  EXPECT_EQ(fresh.take("op_1"), nullptr);
+  EXPECT_FALSE(fresh.take("op_1").has_value());
 }
 
-TEST(FreshPopulations, OfTwoCallsForOneJobOneTakesItAndTheOtherReadsTheCheckpoint) {
+TEST(FreshPopulations, TwoCallsForOneJobShareTheSameBytes) {
   FreshPopulations fresh;
   fresh.await("op_1");
-  fresh.await("op_1");
+  fresh.await("op_1");  // a retry of the same request
   fresh.offer("op_1", bred("e/2/t"));
-  EXPECT_NE(fresh.take("op_1"), nullptr);
-  EXPECT_EQ(fresh.take("op_1"), nullptr);
-  fresh.offer("op_1", bred("e/2/t"));  // both waits are over: dropped
+  auto first = fresh.take("op_1");
+  auto second = fresh.take("op_1");
+  ASSERT_TRUE(first.has_value() && second.has_value());
+  EXPECT_EQ(first->bytes.view.data(), second->bytes.view.data());  // one copy, shared
+  fresh.offer("op_1", bred("e/2/t"));                              // both waits are over: dropped
   fresh.await("op_1");
-  EXPECT_EQ(fresh.take("op_1"), nullptr);
+  EXPECT_FALSE(fresh.take("op_1").has_value());
 }
 
 TEST(FreshPopulations, ACallThatGaveUpLeavesNothingBehind) {
   FreshPopulations fresh;
   fresh.await("op_1");
-  EXPECT_EQ(fresh.take("op_1"), nullptr);  // deadline passed before the job ended
+  EXPECT_FALSE(fresh.take("op_1").has_value());  // deadline passed before the job ended
   fresh.offer("op_1", bred("e/2/t"));
   fresh.await("op_1");
-  EXPECT_EQ(fresh.take("op_1"), nullptr);
+  EXPECT_FALSE(fresh.take("op_1").has_value());
 }
 
 }  // namespace

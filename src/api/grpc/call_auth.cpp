@@ -9,7 +9,7 @@ bool is_loopback_peer(std::string_view peer) {
          peer.starts_with("ipv6:%5B::1%5D") || peer.starts_with("unix:");
 }
 
-Result<population::Caller> CallAuthenticator::authenticate(const grpc::ServerContext& context,
+Result<population::Caller> CallAuthenticator::authenticate(const grpc::ServerContextBase& context,
                                                            std::optional<auth::Scope> scope,
                                                            std::string& subject) const {
   const auto& metadata = context.client_metadata();

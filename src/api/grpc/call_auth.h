@@ -22,7 +22,7 @@ class CallAuthenticator {
 
   // kUnauthenticated without a valid token, kPermissionDenied without `scope` (empty: any
   // valid token). `subject` names the caller as soon as it is known, for the call's log.
-  Result<population::Caller> authenticate(const grpc::ServerContext& context,
+  Result<population::Caller> authenticate(const grpc::ServerContextBase& context,
                                           std::optional<auth::Scope> scope,
                                           std::string& subject) const;
 

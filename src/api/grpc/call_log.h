@@ -14,28 +14,47 @@
 namespace esp::grpcapi {
 
 // The `service_select` metadata (blue, green) of the call, empty when absent.
-inline std::string service_select_of(const grpc::ServerContext& context) {
+inline std::string service_select_of(const grpc::ServerContextBase& context) {
   const auto& metadata = context.client_metadata();
   auto found = metadata.find("service_select");
   return found == metadata.end() ? std::string()
                                  : std::string(found->second.data(), found->second.size());
 }
 
+// A call from its start; what it learns on the way (experiment, caller) is logged with its
+// status when it ends.
+class CallLog {
+ public:
+  explicit CallLog(std::string_view method) : method_(method) {}
+
+  std::string experiment;
+  std::string subject;
+
+  void ended(const grpc::ServerContextBase& context, const grpc::Status& status) const {
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_)
+            .count();
+    log::info("grpc_call", {{"method", method_},
+                            {"code", static_cast<int>(status.error_code())},
+                            {"duration_ms", ms},
+                            {"experiment", experiment},
+                            {"subject", subject},
+                            {"service_select", service_select_of(context)}});
+  }
+
+ private:
+  std::string_view method_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
 // Runs `call(subject)`, which sets the subject once the caller is known, and logs it.
 template <typename Call>
-grpc::Status logged_call(const grpc::ServerContext& context, std::string_view method,
+grpc::Status logged_call(const grpc::ServerContextBase& context, std::string_view method,
                          const std::string& experiment, Call call) {
-  const auto started = std::chrono::steady_clock::now();
-  std::string subject;
-  grpc::Status status = call(subject);
-  const double ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  log::info("grpc_call", {{"method", method},
-                          {"code", static_cast<int>(status.error_code())},
-                          {"duration_ms", ms},
-                          {"experiment", experiment},
-                          {"subject", subject},
-                          {"service_select", service_select_of(context)}});
+  CallLog log(method);
+  log.experiment = experiment;
+  grpc::Status status = call(log.subject);
+  log.ended(context, status);
   return status;
 }
 

@@ -2,13 +2,15 @@
 
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/support/proto_buffer_reader.h>
 
-#include <future>
+#include <atomic>
+#include <boost/asio/post.hpp>
 #include <optional>
 
 #include "api/grpc/call_log.h"
+#include "api/grpc/population_request.h"
 #include "auth/digest.h"
-#include "codec/candidate_json.h"
 #include "observability/log.h"
 
 namespace esp::grpcapi {
@@ -18,7 +20,7 @@ namespace {
 // and the same request picks it up again.
 constexpr auto kLongestWait = std::chrono::minutes(10);
 
-std::chrono::steady_clock::time_point deadline_of(const grpc::ServerContext& context) {
+std::chrono::steady_clock::time_point deadline_of(const grpc::ServerContextBase& context) {
   const auto remaining = context.deadline() - std::chrono::system_clock::now();
   const auto bounded = std::min<std::chrono::system_clock::duration>(remaining, kLongestWait);
   return std::chrono::steady_clock::now() +
@@ -66,35 +68,22 @@ std::string message_of(const Error& error) {
 // ?owner=).
 constexpr std::string_view kOwnerMetadata = "esp-owner";
 
-std::optional<std::string> owner_named(const grpc::ServerContext& context) {
+std::optional<std::string> owner_named(const grpc::ServerContextBase& context) {
   const auto& metadata = context.client_metadata();
   auto found = metadata.find(grpc::string_ref(kOwnerMetadata.data(), kOwnerMetadata.size()));
   if (found == metadata.end()) return std::nullopt;
   return std::string(found->second.data(), found->second.size());
 }
 
-// The use case's request from the SDK's message; the candidates' metrics are JSON text.
-Result<population::GenerationRequest> generation_request(
-    const ::population::PopulationRequest& request) {
-  // The contract: every call carries its parameters.
-  if (request.config().empty())
-    return Error{Code::kInvalidArgument, "No experiment params supplied"};
-  population::GenerationRequest generation{.experiment_id = request.experiment_id(),
-                                           .params_json = request.config()};
-  if (!request.has_evaluated_population_response()) return generation;
-  const auto& evaluated = request.evaluated_population_response();
-  auto& scores = generation.evaluated.emplace();
-  scores.checkpoint_id = evaluated.checkpoint_id();
-  for (int i = 0; i < evaluated.population_size(); ++i) {
-    const auto& candidate = evaluated.population(i);
-    auto metrics = codec::metrics_from_json(candidate.metrics());
-    if (!metrics.ok()) {
-      return Error{Code::kInvalidArgument,
-                   "candidate " + candidate.id() + ": " + metrics.error().message};
-    }
-    scores.metrics[candidate.id()] = std::move(*metrics);
-  }
-  return generation;
+Result<::population::ExistingPopulationRequest> read_existing_request(
+    const grpc::ByteBuffer& request) {
+  ::population::ExistingPopulationRequest message;
+  if (!request.Valid()) return message;  // no bytes: every field empty
+  grpc::ByteBuffer shared(request);      // the same slices, referenced again
+  grpc::ProtoBufferReader bytes(&shared);
+  if (!bytes.status().ok() || !message.ParseFromZeroCopyStream(&bytes))
+    return Error{Code::kInvalidArgument, "the request is not an ExistingPopulationRequest message"};
+  return message;
 }
 
 }  // namespace
@@ -109,79 +98,137 @@ grpc::Status status_of(const Error& error) {
   return {code_of(error.code), fmt::format("{} (request {})", detail, id)};
 }
 
-grpc::Status PopulationService::answer(::population::PopulationResponse&& population,
-                                       ::population::PopulationResponse* response) const {
-  const std::size_t size = population.ByteSizeLong();
-  if (size > max_message_bytes_) {
-    return {grpc::StatusCode::RESOURCE_EXHAUSTED,
-            fmt::format(
-                "the population is {} bytes, over the {} byte message limit (--grpc-max-message)",
-                size, max_message_bytes_)};
+grpc::ByteBuffer message_of(population::SharedBytes bytes) {
+  if (bytes.view.empty()) {
+    grpc::Slice empty;
+    return grpc::ByteBuffer(&empty, 1);
   }
-  response->Swap(&population);  // tens of megabytes: moved, not copied
-  return grpc::Status::OK;
+  auto* kept = new population::SharedBytes(std::move(bytes));
+  // gRPC only reads the slice; it calls the destroy function once it has sent it.
+  grpc::Slice slice(
+      const_cast<char*>(kept->view.data()), kept->view.size(),
+      [](void* owner) { delete static_cast<population::SharedBytes*>(owner); }, kept);
+  return grpc::ByteBuffer(&slice, 1);
 }
 
-grpc::Status PopulationService::next_population(std::string& subject, grpc::ServerContext* context,
-                                                const ::population::PopulationRequest* request,
-                                                ::population::PopulationResponse* response) {
-  auto caller = auth_.authenticate(*context, auth::Scope::kWrite, subject);
+// One call in flight: its context, where its answer goes, and its log line. Every path
+// ends in exactly one finish.
+class PopulationService::Call {
+ public:
+  Call(grpc::CallbackServerContext* context, grpc::ByteBuffer* response, std::string_view method)
+      : log(method),
+        context_(*context),
+        reactor_(context->DefaultReactor()),
+        response_(*response) {}
+
+  CallLog log;
+
+  grpc::ServerUnaryReactor* reactor() const { return reactor_; }
+  const grpc::CallbackServerContext& context() const { return context_; }
+
+  void answer(population::SharedBytes population, std::size_t max_message_bytes) {
+    if (population.view.size() > max_message_bytes) {
+      return finish({grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     fmt::format("the population is {} bytes, over the {} byte message limit "
+                                 "(--grpc-max-message)",
+                                 population.view.size(), max_message_bytes)});
+    }
+    finish(grpc::Status::OK, std::move(population));
+  }
+
+  void fail(const Error& error) { finish(status_of(error)); }
+
+  void finish(const grpc::Status& status, std::optional<population::SharedBytes> answer = {}) {
+    if (finished_.exchange(true)) return;
+    if (answer) response_ = message_of(std::move(*answer));
+    log.ended(context_, status);
+    reactor_->Finish(status);  // the context and the response are gRPC's again after this
+  }
+
+ private:
+  const grpc::CallbackServerContext& context_;
+  grpc::ServerUnaryReactor* reactor_;
+  grpc::ByteBuffer& response_;
+  std::atomic<bool> finished_ = false;
+};
+
+// An exception ends the call as an internal error, never espd.
+template <typename Work>
+void PopulationService::on_pool(std::shared_ptr<Call> call, Work work) {
+  boost::asio::post(pool_, [call = std::move(call), work = std::move(work)]() mutable {
+    try {
+      work(call);
+    } catch (const std::exception& e) {
+      call->fail(Error{Code::kInternal, e.what()});
+    }
+  });
+}
+
+void PopulationService::next_population(std::shared_ptr<Call> call,
+                                        const grpc::ByteBuffer& request) {
+  call->log.experiment = experiment_named(request);
+  auto caller = auth_.authenticate(call->context(), auth::Scope::kWrite, call->log.subject);
   if (!caller.ok()) {
     log::warn("auth_failed", {{"reason", caller.error().message}, {"method", "NextPopulation"}});
-    return status_of(caller.error());
+    return call->fail(caller.error());
   }
-  auto generation = generation_request(*request);
-  if (!generation.ok()) return status_of(generation.error());
-  auto job = generations_.submit(*caller, *generation);
-  if (!job.ok()) return status_of(job.error());
-  // The synchronous API holds this thread until the population is bred; the use case
-  // itself holds none, so the async API can take this over.
-  std::promise<Result<population::Generations::Ended>> bred;
+  auto generation = read_generation_request(request);
+  if (!generation.ok()) return call->fail(generation.error());
+  auto job = generations_.submit(*caller, std::move(*generation));
+  if (!job.ok()) return call->fail(job.error());
   generations_.when_bred(
-      *caller, job->id, deadline_of(*context),
-      [&bred](Result<population::Generations::Ended> ended) { bred.set_value(std::move(ended)); });
-  auto ended = bred.get_future().get();
-  if (!ended.ok()) return status_of(ended.error());
-  if (ended->job.status == store::JobStatus::kFailed) {
-    log::error("generation_failed", {{"operation", ended->job.id}, {"detail", ended->job.error}});
-    const Error failure = population::failure_of(ended->job);
-    return {code_of(failure.code), failure.message};
-  }
-  if (ended->job.status == store::JobStatus::kCancelled) {
-    return {grpc::StatusCode::CANCELLED, "operation " + ended->job.id + " was cancelled"};
-  }
-  return answer(std::move(*ended->population), response);
+      *caller, job->id, deadline_of(call->context()),
+      [this, call](Result<population::Generations::Ended> ended) {
+        if (!ended.ok()) return call->fail(ended.error());
+        if (ended->job.status == store::JobStatus::kFailed) {
+          log::error("generation_failed",
+                     {{"operation", ended->job.id}, {"detail", ended->job.error}});
+          const Error failure = population::failure_of(ended->job);
+          return call->finish({code_of(failure.code), failure.message});
+        }
+        if (ended->job.status == store::JobStatus::kCancelled)
+          return call->finish(
+              {grpc::StatusCode::CANCELLED, "operation " + ended->job.id + " was cancelled"});
+        if (!ended->population)
+          return call->fail(Error{
+              Code::kInternal, "operation " + ended->job.id + " succeeded without a population"});
+        call->answer(std::move(*ended->population), max_message_bytes_);
+      });
 }
 
-grpc::Status PopulationService::get_population(
-    std::string& subject, grpc::ServerContext* context,
-    const ::population::ExistingPopulationRequest* request,
-    ::population::PopulationResponse* response) {
-  auto caller = auth_.authenticate(*context, auth::Scope::kRead, subject);
+void PopulationService::get_population(Call& call, const grpc::ByteBuffer& request) {
+  auto wanted = read_existing_request(request);
+  if (wanted.ok()) call.log.experiment = wanted->experiment_id();
+  auto caller = auth_.authenticate(call.context(), auth::Scope::kRead, call.log.subject);
   if (!caller.ok()) {
     log::warn("auth_failed", {{"reason", caller.error().message}, {"method", "GetPopulation"}});
-    return status_of(caller.error());
+    return call.fail(caller.error());
   }
-  auto population = generations_.checkpoint(*caller, owner_named(*context),
-                                            request->experiment_id(), request->checkpoint_id());
-  if (!population.ok()) return status_of(population.error());
-  return answer(std::move(*population), response);
+  if (!wanted.ok()) return call.fail(wanted.error());
+  auto population = generations_.checkpoint_bytes(*caller, owner_named(call.context()),
+                                                  wanted->experiment_id(), wanted->checkpoint_id());
+  if (!population.ok()) return call.fail(population.error());
+  call.answer(population::SharedBytes::of(std::move(*population)), max_message_bytes_);
 }
 
-grpc::Status PopulationService::NextPopulation(grpc::ServerContext* context,
-                                               const ::population::PopulationRequest* request,
-                                               ::population::PopulationResponse* response) {
-  return logged_call(
-      *context, "NextPopulation", request->experiment_id(),
-      [&](std::string& subject) { return next_population(subject, context, request, response); });
+grpc::ServerUnaryReactor* PopulationService::NextPopulation(grpc::CallbackServerContext* context,
+                                                            const grpc::ByteBuffer* request,
+                                                            grpc::ByteBuffer* response) {
+  auto call = std::make_shared<Call>(context, response, "NextPopulation");
+  auto* reactor = call->reactor();
+  on_pool(std::move(call),
+          [this, request](const std::shared_ptr<Call>& call) { next_population(call, *request); });
+  return reactor;
 }
 
-grpc::Status PopulationService::GetPopulation(
-    grpc::ServerContext* context, const ::population::ExistingPopulationRequest* request,
-    ::population::PopulationResponse* response) {
-  return logged_call(
-      *context, "GetPopulation", request->experiment_id(),
-      [&](std::string& subject) { return get_population(subject, context, request, response); });
+grpc::ServerUnaryReactor* PopulationService::GetPopulation(grpc::CallbackServerContext* context,
+                                                           const grpc::ByteBuffer* request,
+                                                           grpc::ByteBuffer* response) {
+  auto call = std::make_shared<Call>(context, response, "GetPopulation");
+  auto* reactor = call->reactor();
+  on_pool(std::move(call),
+          [this, request](const std::shared_ptr<Call>& call) { get_population(*call, *request); });
+  return reactor;
 }
 
 }  // namespace esp::grpcapi

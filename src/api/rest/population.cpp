@@ -164,7 +164,7 @@ http::Response submit_generation(const http::Request& request, const Caller& cal
                                  PopulationServices& s) {
   auto generation = generation_request(std::string(request.param("id")), request.raw.body());
   if (!generation.ok()) return problem(request, generation.error());
-  auto job = s.generations.submit(caller, *generation);
+  auto job = s.generations.submit(caller, std::move(*generation));
   if (!job.ok()) return problem(request, job.error());
   return operation_response(http::Status::accepted, *job);
 }

@@ -1,0 +1,201 @@
+#include "api/grpc/population_request.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/stubs/common.h>
+#include <google/protobuf/wire_format_lite.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+
+#include <limits>
+
+#include "codec/candidate_json.h"
+
+namespace esp::grpcapi {
+namespace {
+
+using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
+
+// The field numbers of proto/population_structs.proto this reader keeps.
+namespace request_field {
+constexpr int kVersion = 1;
+constexpr int kExperimentId = 2;
+constexpr int kConfig = 3;
+constexpr int kEvaluated = 4;
+}  // namespace request_field
+namespace population_field {
+constexpr int kCandidate = 1;
+constexpr int kCheckpointId = 3;
+}  // namespace population_field
+namespace candidate_field {
+constexpr int kId = 1;
+constexpr int kMetrics = 3;
+}  // namespace candidate_field
+
+// proto3 `string` fields are UTF-8; protobuf's own parser refuses a request otherwise, with
+// the check used here.
+enum class Text { kString, kBytes };
+
+bool read_length(CodedInputStream& in, int& length) {
+  std::uint32_t value = 0;
+  if (!in.ReadVarint32(&value) ||
+      value > static_cast<std::uint32_t>(std::numeric_limits<int>::max()))
+    return false;
+  length = static_cast<int>(value);
+  return true;
+}
+
+bool read_text(CodedInputStream& in, std::string& out, Text text) {
+  int length = 0;
+  if (!read_length(in, length) || !in.ReadString(&out, length)) return false;
+  return text == Text::kBytes || google::protobuf::internal::IsStructurallyValidUTF8(
+                                     out.data(), static_cast<int>(out.size()));
+}
+
+// Reads a message's fields up to its end: `keep(number)` reads a length-delimited field
+// it wants and answers whether it read it well, or nullopt for one it leaves; every other
+// field is skipped (Skip moves past bytes without copying them).
+template <typename Keep>
+bool read_fields(CodedInputStream& in, Keep keep) {
+  for (;;) {
+    const std::uint32_t tag = in.ReadTag();
+    if (tag == 0) return in.ConsumedEntireMessage();
+    if (WireFormatLite::GetTagFieldNumber(tag) == 0) return false;  // as protobuf: no field 0
+    if (WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED) {
+      const std::optional<bool> kept = keep(WireFormatLite::GetTagFieldNumber(tag));
+      if (kept.has_value()) {
+        if (!*kept) return false;
+        continue;
+      }
+    }
+    if (!WireFormatLite::SkipField(&in, tag)) return false;
+  }
+}
+
+// An embedded message: its length, then its fields, which must end exactly there (a
+// length past the end of the request is a truncated request).
+template <typename Keep>
+bool read_embedded(CodedInputStream& in, Keep keep) {
+  int length = 0;
+  if (!read_length(in, length)) return false;
+  const auto limit = in.PushLimit(length);
+  const bool read = read_fields(in, keep) && in.BytesUntilLimit() == 0;
+  in.PopLimit(limit);
+  return read;
+}
+
+struct Candidate {
+  std::string id;
+  std::string metrics;
+};
+
+class RequestReader {
+ public:
+  Result<population::GenerationRequest> read(CodedInputStream& in) {
+    const bool read = read_fields(in, [&](int number) -> std::optional<bool> {
+      switch (number) {
+        case request_field::kVersion:  // unused, but a string protobuf would check
+          return read_text(in, version_, Text::kString);
+        case request_field::kExperimentId:
+          return read_text(in, request_.experiment_id, Text::kString);
+        case request_field::kConfig:
+          return read_text(in, config_, Text::kBytes);
+        case request_field::kEvaluated:
+          evaluated_ = true;
+          return read_embedded(in, [&](int field) { return population_field_of(in, field); });
+        default:
+          return std::nullopt;
+      }
+    });
+    if (!read)
+      return Error{Code::kInvalidArgument,
+                   "the request is not a PopulationRequest message (malformed or truncated)"};
+    if (!error_.message.empty()) return error_;
+    // The contract: every call carries its parameters.
+    if (config_.empty()) return Error{Code::kInvalidArgument, "No experiment params supplied"};
+    request_.params_json = std::move(config_);
+    if (evaluated_) request_.evaluated = std::move(scores_);
+    return std::move(request_);
+  }
+
+ private:
+  std::optional<bool> population_field_of(CodedInputStream& in, int number) {
+    switch (number) {
+      case population_field::kCheckpointId:
+        return read_text(in, scores_.checkpoint_id, Text::kString);
+      case population_field::kCandidate: {
+        Candidate candidate;
+        const bool read = read_embedded(in, [&](int field) -> std::optional<bool> {
+          if (field == candidate_field::kId) return read_text(in, candidate.id, Text::kString);
+          if (field == candidate_field::kMetrics)
+            return read_text(in, candidate.metrics, Text::kBytes);
+          return std::nullopt;
+        });
+        if (read) keep(std::move(candidate));
+        return read;
+      }
+      default:
+        return std::nullopt;
+    }
+  }
+
+  // The first bad metrics are the answer; the rest of the message is still checked.
+  void keep(Candidate candidate) {
+    if (!error_.message.empty()) return;
+    auto metrics = codec::metrics_from_json(candidate.metrics);
+    if (!metrics.ok()) {
+      error_ = Error{Code::kInvalidArgument,
+                     "candidate " + candidate.id + ": " + metrics.error().message};
+      return;
+    }
+    scores_.metrics[std::move(candidate.id)] = std::move(*metrics);
+  }
+
+  population::GenerationRequest request_;
+  std::string version_;
+  std::string config_;
+  bool evaluated_ = false;
+  population::EvaluatedPopulation scores_;
+  Error error_{Code::kInvalidArgument, ""};
+};
+
+Result<population::GenerationRequest> read_from(google::protobuf::io::ZeroCopyInputStream& bytes) {
+  CodedInputStream in(&bytes);
+  return RequestReader().read(in);
+}
+
+std::string experiment_from(google::protobuf::io::ZeroCopyInputStream& bytes) {
+  CodedInputStream in(&bytes);
+  std::string experiment;
+  read_fields(in, [&](int number) -> std::optional<bool> {
+    if (number != request_field::kExperimentId) return std::nullopt;
+    return read_text(in, experiment, Text::kString);
+  });
+  return experiment;
+}
+
+}  // namespace
+
+std::string experiment_named(const grpc::ByteBuffer& request) {
+  if (!request.Valid()) return "";
+  grpc::ByteBuffer shared(request);
+  grpc::ProtoBufferReader bytes(&shared);
+  return bytes.status().ok() ? experiment_from(bytes) : "";
+}
+
+Result<population::GenerationRequest> read_generation_request(const grpc::ByteBuffer& request) {
+  if (!request.Valid()) return read_generation_request(std::string_view());
+  grpc::ByteBuffer shared(request);  // the same slices, referenced again: no copy
+  grpc::ProtoBufferReader bytes(&shared);
+  if (!bytes.status().ok())
+    return Error{Code::kInvalidArgument,
+                 "the request cannot be read: " + bytes.status().error_message()};
+  return read_from(bytes);
+}
+
+Result<population::GenerationRequest> read_generation_request(std::string_view request) {
+  google::protobuf::io::ArrayInputStream bytes(request.data(), static_cast<int>(request.size()));
+  return read_from(bytes);
+}
+
+}  // namespace esp::grpcapi

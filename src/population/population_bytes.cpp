@@ -1,0 +1,148 @@
+#include "population/population_bytes.h"
+
+#include <fmt/format.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "codec/candidate_json.h"
+#include "codec/interpretation.h"
+#include "evolution/parallel.h"
+
+namespace esp::population {
+namespace {
+
+using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedOutputStream;
+
+// Field numbers of proto/population_structs.proto.
+namespace population_field {
+constexpr int kCandidate = 1;
+constexpr int kGenerationCount = 2;
+constexpr int kCheckpointId = 3;
+constexpr int kEvaluationStats = 4;
+}  // namespace population_field
+namespace candidate_field {
+constexpr int kId = 1;
+constexpr int kInterpretation = 2;
+constexpr int kMetrics = 3;
+constexpr int kIdentity = 4;
+}  // namespace candidate_field
+
+// A length-delimited field: a one-byte tag (every field number here is under 16), the
+// length, the bytes. proto3 writes no field for empty bytes.
+std::size_t field_size(std::size_t length) {
+  return length == 0 ? 0 : 1 + CodedOutputStream::VarintSize64(length) + length;
+}
+
+std::uint8_t* put_header(std::uint8_t* out, int number, std::size_t length) {
+  out = WireFormatLite::WriteTagToArray(number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, out);
+  return CodedOutputStream::WriteVarint64ToArray(length, out);
+}
+
+std::uint8_t* put_bytes(std::uint8_t* out, std::string_view bytes) {
+  std::memcpy(out, bytes.data(), bytes.size());
+  return out + bytes.size();
+}
+
+std::uint8_t* put_field(std::uint8_t* out, int number, std::string_view bytes) {
+  if (bytes.empty()) return out;
+  return put_bytes(put_header(out, number, bytes.size()), bytes);
+}
+
+// One candidate's fields but its weights in the binary layout, which are written in
+// place from the genome.
+struct Record {
+  std::string interpretation;
+  std::string metrics;
+  std::string identity;
+  std::size_t interpretation_size = 0;
+  std::size_t body_size = 0;  // the Candidate message
+  std::size_t offset = 0;     // where its field starts
+};
+
+}  // namespace
+
+SharedBytes SharedBytes::of(std::string bytes) {
+  auto owner = std::make_shared<const std::string>(std::move(bytes));
+  return {owner, *owner};
+}
+
+SharedBytes SharedBytes::of(core::ByteBlock bytes) {
+  auto owner = std::make_shared<const core::ByteBlock>(std::move(bytes));
+  return {owner, owner->view()};
+}
+
+Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
+                                     const evolution::Population& population,
+                                     const PopulationFields& fields, unsigned threads) {
+  const bool in_place = codec.is_binary();
+  const std::string weights_header = in_place ? codec::weights_header(codec.shape()) : "";
+  const std::size_t count = population.candidates.size();
+  std::vector<Record> records(count);
+  evolution::parallel_for(count, threads, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const auto& candidate = population.candidates[i];
+      auto& record = records[i];
+      if (in_place) {
+        record.interpretation_size = weights_header.size() + population.genomes[i].size_bytes();
+      } else {
+        record.interpretation = codec.encode(population.genomes[i]);
+        record.interpretation_size = record.interpretation.size();
+      }
+      if (candidate.elite) record.metrics = codec::metrics_json_text(candidate.metrics);
+      record.identity = codec::identity_json(candidate, fields.experiment_id);
+      record.body_size = field_size(candidate.id.size()) + field_size(record.interpretation_size) +
+                         field_size(record.metrics.size()) + field_size(record.identity.size());
+    }
+  });
+  std::size_t size = 0;
+  for (auto& record : records) {
+    record.offset = size;
+    size += field_size(record.body_size);
+  }
+  if (population.generation != 0) size += 1 + WireFormatLite::Int32Size(population.generation);
+  size += field_size(fields.checkpoint_id.size()) + field_size(fields.evaluation_stats.size());
+  // Protobuf reads no message past 2 GiB, and would serialize none.
+  if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
+    return Error{
+        Code::kResourceExhausted,
+        fmt::format("the population is {} bytes, over protobuf's 2 GiB message limit", size)};
+  }
+
+  core::ByteBlock block(size);
+  auto* start = reinterpret_cast<std::uint8_t*>(block.data());
+  // Each thread writes (and so first touches) the pages of its own candidates.
+  evolution::parallel_for(count, threads, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const auto& candidate = population.candidates[i];
+      const auto& record = records[i];
+      std::uint8_t* out =
+          put_header(start + record.offset, population_field::kCandidate, record.body_size);
+      out = put_field(out, candidate_field::kId, candidate.id);
+      if (in_place) {
+        const auto genome = population.genomes[i];
+        out = put_header(out, candidate_field::kInterpretation, record.interpretation_size);
+        out = put_bytes(out, weights_header);
+        out = put_bytes(out, {reinterpret_cast<const char*>(genome.data()), genome.size_bytes()});
+      } else {
+        out = put_field(out, candidate_field::kInterpretation, record.interpretation);
+      }
+      out = put_field(out, candidate_field::kMetrics, record.metrics);
+      put_field(out, candidate_field::kIdentity, record.identity);
+    }
+  });
+  std::uint8_t* out =
+      start + (count == 0 ? 0 : records.back().offset + field_size(records.back().body_size));
+  if (population.generation != 0)
+    out = WireFormatLite::WriteInt32ToArray(population_field::kGenerationCount,
+                                            population.generation, out);
+  out = put_field(out, population_field::kCheckpointId, fields.checkpoint_id);
+  put_field(out, population_field::kEvaluationStats, fields.evaluation_stats);
+  return SharedBytes::of(std::move(block));
+}
+
+}  // namespace esp::population

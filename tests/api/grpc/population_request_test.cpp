@@ -1,0 +1,172 @@
+// A NextPopulation request read from its wire bytes for ids and metrics alone: the same
+// answer as protobuf's own parser for every message it accepts, a clear refusal for every
+// one it refuses (truncated, corrupted, not UTF-8), wherever the bytes are split.
+#include "api/grpc/population_request.h"
+
+#include <grpcpp/support/byte_buffer.h>
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "codec/candidate_json.h"
+#include "population_structs.pb.h"
+
+namespace esp::grpcapi {
+namespace {
+
+namespace pb = ::population;
+
+pb::PopulationRequest evaluated_request() {
+  pb::PopulationRequest request;
+  request.set_version("v1");
+  request.set_experiment_id("thermostat");
+  request.set_config(R"({"evolution": {"population_size": 3}})");
+  auto* evaluated = request.mutable_evaluated_population_response();
+  evaluated->set_checkpoint_id("thermostat/1/20261202-101010.000-abcdef");
+  evaluated->set_generation_count(1);
+  evaluated->set_evaluation_stats("{}");
+  for (int i = 1; i <= 3; ++i) {
+    auto* candidate = evaluated->add_population();
+    candidate->set_id("1_" + std::to_string(i));
+    candidate->set_interpretation(std::string(4000 + i, static_cast<char>(i)));
+    candidate->set_identity(R"({"unique_id": "1_)" + std::to_string(i) + R"("})");
+    candidate->set_metrics(R"({"score": )" + std::to_string(i * 1.5) +
+                           ", \"cost\": " + std::to_string(-i) + "}");
+  }
+  return request;
+}
+
+// What NextPopulation read from the generated message before (the reference).
+Result<population::GenerationRequest> from_message(std::string_view bytes) {
+  pb::PopulationRequest request;
+  if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return Error{Code::kInvalidArgument, "protobuf refused it"};
+  if (request.config().empty())
+    return Error{Code::kInvalidArgument, "No experiment params supplied"};
+  population::GenerationRequest generation{.experiment_id = request.experiment_id(),
+                                           .params_json = request.config()};
+  if (!request.has_evaluated_population_response()) return generation;
+  auto& scores = generation.evaluated.emplace();
+  scores.checkpoint_id = request.evaluated_population_response().checkpoint_id();
+  for (const auto& candidate : request.evaluated_population_response().population()) {
+    auto metrics = codec::metrics_from_json(candidate.metrics());
+    if (!metrics.ok()) return Error{Code::kInvalidArgument, "candidate " + candidate.id()};
+    scores.metrics[candidate.id()] = std::move(*metrics);
+  }
+  return generation;
+}
+
+void expect_same(const Result<population::GenerationRequest>& read,
+                 const Result<population::GenerationRequest>& reference, const std::string& what) {
+  ASSERT_EQ(read.ok(), reference.ok())
+      << what << ": " << (read.ok() ? reference.error().message : read.error().message);
+  if (!read.ok()) {
+    EXPECT_EQ(read.error().code, Code::kInvalidArgument) << what;
+    return;
+  }
+  EXPECT_EQ(read->experiment_id, reference->experiment_id) << what;
+  EXPECT_EQ(read->params_json, reference->params_json) << what;
+  ASSERT_EQ(read->evaluated.has_value(), reference->evaluated.has_value()) << what;
+  if (!read->evaluated) return;
+  EXPECT_EQ(read->evaluated->checkpoint_id, reference->evaluated->checkpoint_id) << what;
+  EXPECT_EQ(read->evaluated->metrics, reference->evaluated->metrics) << what;
+}
+
+TEST(PopulationRequest, ReadsTheExperimentParamsAndEveryCandidatesMetrics) {
+  const std::string bytes = evaluated_request().SerializeAsString();
+  auto read = read_generation_request(bytes);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->experiment_id, "thermostat");
+  EXPECT_EQ(read->params_json, R"({"evolution": {"population_size": 3}})");
+  ASSERT_TRUE(read->evaluated.has_value());
+  EXPECT_EQ(read->evaluated->checkpoint_id, "thermostat/1/20261202-101010.000-abcdef");
+  ASSERT_EQ(read->evaluated->metrics.size(), 3U);
+  EXPECT_DOUBLE_EQ(read->evaluated->metrics.at("1_2").at("score"), 3.0);
+  EXPECT_DOUBLE_EQ(read->evaluated->metrics.at("1_3").at("cost"), -3.0);
+  expect_same(read, from_message(bytes), "whole");
+}
+
+TEST(PopulationRequest, ASeedRequestHasNoEvaluatedPopulation) {
+  pb::PopulationRequest request;
+  request.set_experiment_id("e");
+  request.set_config("{}");
+  auto read = read_generation_request(request.SerializeAsString());
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_FALSE(read->evaluated.has_value());
+}
+
+TEST(PopulationRequest, AgreesWithProtobufOnEveryTruncation) {
+  const std::string bytes = evaluated_request().SerializeAsString();
+  for (std::size_t size = 0; size < bytes.size(); ++size) {
+    const std::string_view prefix(bytes.data(), size);
+    expect_same(read_generation_request(prefix), from_message(prefix),
+                "prefix of " + std::to_string(size));
+  }
+}
+
+TEST(PopulationRequest, AgreesWithProtobufOnCorruptedBytes) {
+  const std::string bytes = evaluated_request().SerializeAsString();
+  std::mt19937 random(7);
+  for (int trial = 0; trial < 3000; ++trial) {
+    std::string corrupted = bytes;
+    for (int flips = 1 + trial % 3; flips > 0; --flips) {
+      // Mostly in the small fields around the large interpretations, where tags are.
+      const std::size_t at = random() % (trial % 2 == 0 ? corrupted.size() : 64);
+      corrupted[at] = static_cast<char>(random());
+    }
+    expect_same(read_generation_request(corrupted), from_message(corrupted),
+                "trial " + std::to_string(trial));
+  }
+}
+
+TEST(PopulationRequest, RefusesAStringFieldThatIsNotUtf8AsProtobufDoes) {
+  auto request = evaluated_request();
+  request.mutable_evaluated_population_response()->mutable_population(1)->set_id("1_\xff");
+  const std::string bytes = request.SerializePartialAsString();
+  auto read = read_generation_request(bytes);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, Code::kInvalidArgument);
+  expect_same(read, from_message(bytes), "not UTF-8");
+}
+
+TEST(PopulationRequest, SaysWhichCandidatesMetricsAreNotAnObject) {
+  auto request = evaluated_request();
+  request.mutable_evaluated_population_response()->mutable_population(2)->set_metrics("[1]");
+  auto read = read_generation_request(request.SerializeAsString());
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, Code::kInvalidArgument);
+  EXPECT_NE(read.error().message.find("candidate 1_3"), std::string::npos) << read.error().message;
+}
+
+TEST(PopulationRequest, EveryCallCarriesItsParams) {
+  auto request = evaluated_request();
+  request.clear_config();
+  auto read = read_generation_request(request.SerializeAsString());
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().message, "No experiment params supplied");
+}
+
+TEST(PopulationRequest, ReadsAcrossTheSlicesGrpcReceivedItIn) {
+  const std::string bytes = evaluated_request().SerializeAsString();
+  const auto whole = read_generation_request(bytes);
+  for (std::size_t first : {std::size_t{1}, std::size_t{37}, bytes.size() / 2}) {
+    const std::size_t second = first + (bytes.size() - first) / 3;
+    std::vector<grpc::Slice> slices{grpc::Slice(bytes.data(), first),
+                                    grpc::Slice(bytes.data() + first, second - first),
+                                    grpc::Slice(bytes.data() + second, bytes.size() - second)};
+    const grpc::ByteBuffer buffer(slices.data(), slices.size());
+    expect_same(read_generation_request(buffer), whole, "split at " + std::to_string(first));
+  }
+}
+
+TEST(PopulationRequest, NamesItsExperimentForTheLogWithoutReadingTheRest) {
+  const std::string bytes = evaluated_request().SerializeAsString();
+  grpc::Slice slice(bytes.data(), bytes.size());
+  EXPECT_EQ(experiment_named(grpc::ByteBuffer(&slice, 1)), "thermostat");
+  grpc::Slice garbage("\x00\x00\x00", 3);
+  EXPECT_EQ(experiment_named(grpc::ByteBuffer(&garbage, 1)), "");
+  EXPECT_EQ(experiment_named(grpc::ByteBuffer()), "");
+}
+
+}  // namespace
+}  // namespace esp::grpcapi

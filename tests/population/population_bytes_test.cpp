@@ -1,0 +1,121 @@
+// A bred population written straight as PopulationResponse bytes: byte for byte what
+// protobuf serializes for the message it used to be built as, in every representation.
+#include "population/population_bytes.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "codec/candidate_json.h"
+#include "population_structs.pb.h"
+
+namespace esp::population {
+namespace {
+
+evolution::ExperimentParams params(const std::string& representation) {
+  evolution::ExperimentParams p;
+  p.network = {.inputs = {{"sensors", 3, {"float"}}},
+               .hidden_layers = {{"h", 4, evolution::Activation::kTanh, true}},
+               .outputs = {{"y", 2, evolution::Activation::kSoftmax, true, {"a", "b"}}}};
+  p.leaf.representation = representation;
+  return p;
+}
+
+evolution::Population bred(const codec::CandidateCodec& codec, std::size_t count) {
+  evolution::Population population{
+      .generation = 7,
+      .candidates = std::vector<evolution::Candidate>(count),
+      .genomes = evolution::Genomes(count, codec.shape().weight_count())};
+  for (std::size_t i = 0; i < count; ++i) {
+    auto& candidate = population.candidates[i];
+    candidate.id = "7_" + std::to_string(i);
+    candidate.identity = {.generation = 7,
+                          .origin = evolution::Origin::kOffspring,
+                          .parents = {"6_" + std::to_string(i), "6_" + std::to_string(i + 1)},
+                          .ancestor_count = 3,
+                          .crossover = evolution::Crossover{},
+                          .mutation = evolution::MutationType::kGaussianNoiseFixed};
+    if (i % 3 == 0) {  // elites come back with their metrics
+      candidate.elite = true;
+      candidate.metrics = {{"score", 0.5 * double(i)}, {"cost", -1.25}};
+    }
+    for (std::size_t w = 0; w < codec.shape().weight_count(); ++w)
+      population.genomes[i][w] = std::sin(float(i * 31 + w));
+  }
+  return population;
+}
+
+// How the message was built before these bytes were written directly.
+std::string as_message(const codec::CandidateCodec& codec, const evolution::Population& population,
+                       const PopulationFields& fields) {
+  ::population::PopulationResponse message;
+  message.set_generation_count(population.generation);
+  message.set_checkpoint_id(std::string(fields.checkpoint_id));
+  message.set_evaluation_stats(std::string(fields.evaluation_stats));
+  for (std::size_t i = 0; i < population.candidates.size(); ++i) {
+    const auto& from = population.candidates[i];
+    auto* candidate = message.add_population();
+    candidate->set_id(from.id);
+    candidate->set_interpretation(codec.encode(population.genomes[i]));
+    if (from.elite) candidate->set_metrics(codec::metrics_json_text(from.metrics));
+    candidate->set_identity(codec::identity_json(from, fields.experiment_id));
+  }
+  return message.SerializeAsString();
+}
+
+class Representations : public testing::TestWithParam<std::string> {};
+
+TEST_P(Representations, AreTheBytesProtobufWouldSerialize) {
+  auto codec = codec::CandidateCodec::create(params(GetParam()));
+  ASSERT_TRUE(codec.ok()) << codec.error().message;
+  const PopulationFields fields{.experiment_id = "thermostat",
+                                .checkpoint_id = "thermostat/7/20261202-101010.000-abcdef",
+                                .evaluation_stats = R"({"server_metrics": {}})"};
+  for (std::size_t count : {std::size_t{0}, std::size_t{1}, std::size_t{40}}) {
+    const auto population = bred(*codec, count);
+    for (unsigned threads : {1U, 3U}) {
+      auto bytes = population_bytes(*codec, population, fields, threads);
+      ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+      EXPECT_EQ(bytes->view, as_message(*codec, population, fields))
+          << count << " candidates on " << threads << " threads";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryOne, Representations,
+                         testing::Values("NNWeightsBinary", "NNWeights", "KerasNN"));
+
+TEST(PopulationBytes, LeaveOutWhatProtobufLeavesOut) {
+  auto codec = codec::CandidateCodec::create(params("NNWeightsBinary"));
+  ASSERT_TRUE(codec.ok());
+  auto population = bred(*codec, 2);
+  population.generation = 0;  // proto3 writes no field for zero or empty values
+  auto bytes = population_bytes(*codec, population, {.experiment_id = "e"}, 2);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(bytes->view, as_message(*codec, population, {.experiment_id = "e"}));
+  ::population::PopulationResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromArray(bytes->view.data(), static_cast<int>(bytes->view.size())));
+  EXPECT_EQ(parsed.population_size(), 2);
+  EXPECT_TRUE(parsed.checkpoint_id().empty());
+}
+
+// A large population goes into one huge-page block, which the next one reuses.
+TEST(PopulationBytes, ALargePopulationsBlockIsReusedByTheNext) {
+  auto codec = codec::CandidateCodec::create(params("NNWeightsBinary"));
+  ASSERT_TRUE(codec.ok());
+  const auto population = bred(*codec, 40000);  // about 5 MB
+  const char* first = nullptr;
+  {
+    auto bytes = population_bytes(*codec, population, {.experiment_id = "e"}, 2);
+    ASSERT_TRUE(bytes.ok());
+    ASSERT_GT(bytes->view.size(), core::kHugePageBytes);
+    first = bytes->view.data();
+  }
+  auto again = population_bytes(*codec, population, {.experiment_id = "e"}, 2);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->view.data(), first);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(first) % core::kHugePageBytes, 0U);
+}
+
+}  // namespace
+}  // namespace esp::population
