@@ -9,7 +9,8 @@ rounds=${2:-3}
 # themselves (on 2 cores: nginx 76k req/s with 1 worker, 61k with 2).
 threads=${ESP_BENCH_THREADS:-$(($(nproc) > 1 ? $(nproc) - 1 : 1))}
 connections=${ESP_BENCH_CONNECTIONS:-64}
-espd=build/release/espd
+# ESPD names another espd binary (say, a build of an earlier commit for a before/after).
+espd=${ESPD:-build/release/espd}
 [[ -x $espd ]] || { echo "build espd first: make build" >&2; exit 1; }
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -10,7 +10,10 @@
 # Usage: bench/population/run.sh [generations] [representations...]
 #   representations: NNWeightsBinary NNWeights KerasNN (default: all three)
 # ESPD_ENV="NAME=value ..." sets environment variables for espd alone (e.g. glibc
-# malloc tunables; see docs/benchmarks.md).
+# malloc tunables; see docs/benchmarks.md). CASES="1000 100000" runs only the cases of
+# those populations (1000, 10000, 100000; default all); CLIENTS="python cpp" runs each
+# case from both clients (default: the C++ client for the first case only). ESPD=path
+# runs another espd binary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib.sh
@@ -50,15 +53,22 @@ representations=("$@")
 [[ ${#representations[@]} -gt 0 ]] || representations=(NNWeightsBinary NNWeights KerasNN)
 
 echo "espd $(git rev-parse --short HEAD), $(nproc) cores, one worker using every core"
+cases=" ${CASES:-1000 10000 100000} "
+# The C++ client runs the first case by default: what of the time is the Python client's own.
+clients=" ${CLIENTS:-python} "
+run_if_chosen() {  # population hidden inputs outputs objectives representation
+  [[ $cases == *" $1 "* ]] || return 0
+  if [[ $clients == *" python "* ]]; then run_case "$@"; fi
+  if [[ $clients == *" cpp "* ]]; then CLIENT=cpp run_case "$@"; fi
+}
+
 for representation in "${representations[@]}"; do
-  run_case 1000 96 100 4 1 "$representation"
-  # The same case from the C++ client: what of the time is the Python client's own.
-  CLIENT=cpp run_case 1000 96 100 4 1 "$representation"
+  clients=" ${CLIENTS:-python cpp} " run_if_chosen 1000 96 100 4 1 "$representation"
 done
 for representation in "${representations[@]}"; do
   [[ $representation == KerasNN ]] && continue  # 23 KB of file per candidate: 2.3 GB
-  run_case 10000 8 8 3 3 "$representation"
+  run_if_chosen 10000 8 8 3 3 "$representation"
   generations_saved=$generations; generations=3
-  run_case 100000 10 107 2 2 "$representation"
+  run_if_chosen 100000 10 107 2 2 "$representation"
   generations=$generations_saved
 done
