@@ -40,5 +40,9 @@ Parsed parse(std::string_view text, const Limits& limits = {});
 // document (log lines, and the identities and metrics of every candidate). Invalid
 // UTF-8 becomes U+FFFD, so the output is always valid JSON.
 void append_string(std::string& out, std::string_view text);
+// Appends `value` as nlohmann and Python write a double: the shortest text that reads back
+// as it, with a fraction or an exponent ("1.0", never "1"); null for infinities and NaN,
+// which JSON cannot hold.
+void append_number(std::string& out, double value);
 
 }  // namespace esp::json

@@ -86,12 +86,7 @@ std::string metrics_input(const EvaluatedPopulation& evaluated) {
       first = false;
       json::append_string(out, name);
       out += ':';
-      // Shortest round-trip text; JSON has no infinity (read back as no metric).
-      if (std::isfinite(value)) {
-        fmt::format_to(std::back_inserter(out), "{}", value);
-      } else {
-        out += "null";
-      }
+      json::append_number(out, value);  // null (no metric) for what JSON cannot hold
     }
     out += '}';
   }
@@ -294,13 +289,6 @@ Result<std::vector<evolution::MetricValues>> client_metrics(store::Store& store,
   return metrics;
 }
 
-Json metrics_json(const evolution::MetricValues& metrics) {
-  Json json = Json::object();
-  for (const auto& [name, value] : metrics)
-    json[name] = value;
-  return json;
-}
-
 // esp's summary of an evaluated generation: each objective's count, min, max and mean,
 // the fronts, and with early_stop whether the best candidate reached the target. Kept on
 // the checkpoint record too, so statistics over every generation read no payload.
@@ -333,27 +321,46 @@ Json generation_summary(const evolution::ExperimentParams& params,
 
 // The original's "server_metrics" (every evaluated candidate's metrics, is_elite and,
 // with several objectives, its NSGA-II rank and crowding distance), beside esp's summary.
-Json evaluation_stats(const evolution::ExperimentParams& params,
-                      const evolution::Population& evaluated,
-                      std::span<const evolution::MetricValues> metrics,
-                      const evolution::NextGeneration& result, const Json& summary) {
+// Written as text: a document of 100,000 entries took longer to build and dump than the
+// generation took to breed.
+std::string evaluation_stats(const evolution::ExperimentParams& params,
+                             const evolution::Population& evaluated,
+                             std::span<const evolution::MetricValues> metrics,
+                             const evolution::NextGeneration& result, const Json& summary) {
   const bool several = params.evolution.fitness.size() > 1;
-  Json server_metrics = Json::object();
+  const auto is_standing = [&](std::string_view name) {
+    return name == "is_elite" ||
+           (several && (name == "NSGA-II_rank" || name == "NSGA-II_crowding_distance"));
+  };
+  // The summary's members, then server_metrics: the last key, as a document would order it.
+  std::string out = summary.dump();
+  out.pop_back();
+  out += out.size() > 1 ? ",\"server_metrics\":{" : "\"server_metrics\":{";
   for (std::size_t i = 0; i < evaluated.candidates.size(); ++i) {
-    Json entry = metrics_json(metrics[i]);
-    const auto& standing = result.standings[i];
-    entry["is_elite"] = standing.elite;
-    if (several) {
-      entry["NSGA-II_rank"] = standing.front;
-      // JSON has no infinity: a front's boundary gets the largest finite double.
-      entry["NSGA-II_crowding_distance"] =
-          std::isfinite(standing.crowding) ? standing.crowding : std::numeric_limits<double>::max();
+    if (i > 0) out += ',';
+    json::append_string(out, evaluated.candidates[i].id);
+    out += ":{";
+    for (const auto& [name, value] : metrics[i]) {
+      if (is_standing(name)) continue;  // the standing's own value wins, as it always did
+      json::append_string(out, name);
+      out += ':';
+      json::append_number(out, value);
+      out += ',';
     }
-    server_metrics[evaluated.candidates[i].id] = std::move(entry);
+    const auto& standing = result.standings[i];
+    out += standing.elite ? "\"is_elite\":true" : "\"is_elite\":false";
+    if (several) {
+      fmt::format_to(std::back_inserter(out), ",\"NSGA-II_rank\":{}", standing.front);
+      // JSON has no infinity: a front's boundary gets the largest finite double.
+      out += ",\"NSGA-II_crowding_distance\":";
+      json::append_number(out, std::isfinite(standing.crowding)
+                                   ? standing.crowding
+                                   : std::numeric_limits<double>::max());
+    }
+    out += '}';
   }
-  Json json = summary;
-  json["server_metrics"] = std::move(server_metrics);
-  return json;
+  out += "}}";
+  return out;
 }
 
 // Elites come back with the metrics they were evaluated with, so a client that does not
@@ -667,7 +674,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     keep_elite_metrics(**evaluated, *metrics, result->population);
     const Json summary_json = generation_summary(*params, result->evaluated);
     summary = summary_json.dump();
-    stats = evaluation_stats(*params, **evaluated, *metrics, *result, summary_json).dump();
+    stats = evaluation_stats(*params, **evaluated, *metrics, *result, summary_json);
     next = std::move(result->population);
     timings.engine_ms = watch.lap_ms();
   }

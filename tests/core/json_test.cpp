@@ -1,8 +1,14 @@
 // JSON read within bounds: nesting, size and duplicate keys are refused while parsing,
-// with the path where it happened.
+// with the path where it happened. And JSON text written without a document: strings and
+// numbers, as valid JSON that reads back exactly.
 #include "core/json.h"
 
 #include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <random>
 
 namespace esp::json {
 namespace {
@@ -70,6 +76,32 @@ TEST(JsonString, KeepsValidUtf8AndReplacesInvalidBytes) {
   EXPECT_EQ(quoted("\xc0\xaf"), R"("\ufffd\ufffd")");            // overlong '/'
   EXPECT_EQ(quoted("\xed\xa0\x80"), R"("\ufffd\ufffd\ufffd")");  // surrogate
   EXPECT_EQ(quoted("\xe2\x82"), R"("\ufffd\ufffd")");            // truncated
+}
+
+std::string number(double value) {
+  std::string out;
+  append_number(out, value);
+  return out;
+}
+
+TEST(JsonNumber, IsTheShortestTextThatReadsBackAsADouble) {
+  EXPECT_EQ(number(1.0), "1.0");
+  EXPECT_EQ(number(0.1), "0.1");
+  EXPECT_EQ(number(-0.0), "-0.0");
+  EXPECT_EQ(number(123456789.0), "123456789.0");
+  EXPECT_EQ(number(1e300), "1e+300");
+  EXPECT_EQ(number(5e-324), "5e-324");
+  EXPECT_EQ(number(std::numeric_limits<double>::infinity()), "null");
+  EXPECT_EQ(number(std::nan("")), "null");
+  std::mt19937_64 random(3);
+  for (int i = 0; i < 10000; ++i) {
+    const double value = std::bit_cast<double>(random());
+    if (!std::isfinite(value)) continue;
+    const auto read = nlohmann::json::parse(number(value));
+    EXPECT_TRUE(read.is_number_float()) << number(value);
+    EXPECT_EQ(std::bit_cast<std::uint64_t>(read.get<double>()), std::bit_cast<std::uint64_t>(value))
+        << number(value);
+  }
 }
 
 }  // namespace
