@@ -36,7 +36,9 @@ class NNWeightsCodec {
 
  private:
   evolution::NetworkShape shape_;
-  std::string prefix_;  // {"model_config":...,"model_weights":{
+  std::string prefix_;                   // {"model_config":...,"model_weights":{
+  std::vector<std::string> layer_keys_;  // each layer's name as a JSON string
+  std::size_t structure_bytes_ = 0;      // the text around the weights, at most
 };
 
 }  // namespace esp::codec
