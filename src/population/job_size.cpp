@@ -49,17 +49,18 @@ JobSize estimate_job_size(const evolution::ExperimentParams& params) {
   const std::uint64_t genomes = candidates * shape.weight_count() * sizeof(float);
   const std::uint64_t message =
       candidates * (interpretation_bytes(params, shape) + kCandidateOverheadBytes);
-  // At the peak of a NextPopulation call: the source and the new genomes; the request
-  // (the client sends every candidate back) parsed and as received; the answer and its
-  // serialized bytes; the stored checkpoint (esp's binary layout) and its bytes, the
-  // answer itself when that is the representation. Measured with bench/population at
-  // P=1000 W=10k and P=100k W=1.1k: 0.40 and 3.6 GiB in binary (estimated 0.33, 3.8),
-  // 0.95 and 11.6 GiB in JSON (estimated 0.9, 11.7).
+  // At the peak of a NextPopulation call: the source and the new genomes; the request as
+  // received (the client sends every candidate back); the population's bytes, stored and
+  // answered from one block, with room to spare; in another representation also the
+  // answer, each candidate's encoding before it is placed, and the stored bytes. Measured
+  // with bench/population on 2026-12-02 (espd's whole RSS): P=1000 W=10k and P=100k W=1.1k
+  // peaked at 237 MiB and 2.1 GiB in binary (estimated 0.23 and 2.7 GiB), 577 MiB and
+  // 7.2 GiB in JSON (estimated 0.9 and 11 GiB).
+  const bool binary = params.leaf.representation == "NNWeightsBinary";
   const std::uint64_t stored =
-      params.leaf.representation == "NNWeightsBinary"
-          ? 0
-          : candidates * (binary_interpretation_bytes(shape) + kCandidateOverheadBytes);
-  return {.message_bytes = message, .peak_bytes = 2 * genomes + 6 * message + 2 * stored};
+      binary ? 0 : candidates * (binary_interpretation_bytes(shape) + kCandidateOverheadBytes);
+  return {.message_bytes = message,
+          .peak_bytes = 2 * genomes + (binary ? 4 : 5) * message + 2 * stored};
 }
 
 std::optional<Error> check_job_size(const evolution::ExperimentParams& params,
