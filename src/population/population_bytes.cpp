@@ -11,6 +11,7 @@
 #include "codec/candidate_json.h"
 #include "codec/interpretation.h"
 #include "evolution/parallel.h"
+#include "population_structs.pb.h"
 
 namespace esp::population {
 namespace {
@@ -18,22 +19,12 @@ namespace {
 using google::protobuf::internal::WireFormatLite;
 using google::protobuf::io::CodedOutputStream;
 
-// Field numbers of proto/population_structs.proto.
-namespace population_field {
-constexpr int kCandidate = 1;
-constexpr int kGenerationCount = 2;
-constexpr int kCheckpointId = 3;
-constexpr int kEvaluationStats = 4;
-}  // namespace population_field
-namespace candidate_field {
-constexpr int kId = 1;
-constexpr int kInterpretation = 2;
-constexpr int kMetrics = 3;
-constexpr int kIdentity = 4;
-}  // namespace candidate_field
+using Population = ::population::PopulationResponse;
+using Candidate = ::population::Candidate;
 
 // A length-delimited field: a one-byte tag (every field number here is under 16), the
 // length, the bytes. proto3 writes no field for empty bytes.
+static_assert(Candidate::kIdentityFieldNumber < 16 && Population::kEvaluationStatsFieldNumber < 16);
 std::size_t field_size(std::size_t length) {
   return length == 0 ? 0 : 1 + CodedOutputStream::VarintSize64(length) + length;
 }
@@ -121,27 +112,27 @@ Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
       const auto& candidate = population.candidates[i];
       const auto& record = records[i];
       std::uint8_t* out =
-          put_header(start + record.offset, population_field::kCandidate, record.body_size);
-      out = put_field(out, candidate_field::kId, candidate.id);
+          put_header(start + record.offset, Population::kPopulationFieldNumber, record.body_size);
+      out = put_field(out, Candidate::kIdFieldNumber, candidate.id);
       if (in_place) {
         const auto genome = population.genomes[i];
-        out = put_header(out, candidate_field::kInterpretation, record.interpretation_size);
+        out = put_header(out, Candidate::kInterpretationFieldNumber, record.interpretation_size);
         out = put_bytes(out, weights_header);
         out = put_bytes(out, {reinterpret_cast<const char*>(genome.data()), genome.size_bytes()});
       } else {
-        out = put_field(out, candidate_field::kInterpretation, record.interpretation);
+        out = put_field(out, Candidate::kInterpretationFieldNumber, record.interpretation);
       }
-      out = put_field(out, candidate_field::kMetrics, record.metrics);
-      put_field(out, candidate_field::kIdentity, record.identity);
+      out = put_field(out, Candidate::kMetricsFieldNumber, record.metrics);
+      put_field(out, Candidate::kIdentityFieldNumber, record.identity);
     }
   });
   std::uint8_t* out =
       start + (count == 0 ? 0 : records.back().offset + field_size(records.back().body_size));
   if (population.generation != 0)
-    out = WireFormatLite::WriteInt32ToArray(population_field::kGenerationCount,
+    out = WireFormatLite::WriteInt32ToArray(Population::kGenerationCountFieldNumber,
                                             population.generation, out);
-  out = put_field(out, population_field::kCheckpointId, fields.checkpoint_id);
-  put_field(out, population_field::kEvaluationStats, fields.evaluation_stats);
+  out = put_field(out, Population::kCheckpointIdFieldNumber, fields.checkpoint_id);
+  put_field(out, Population::kEvaluationStatsFieldNumber, fields.evaluation_stats);
   return SharedBytes::of(std::move(block));
 }
 

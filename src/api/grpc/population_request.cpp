@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "codec/candidate_json.h"
+#include "population_structs.pb.h"
 
 namespace esp::grpcapi {
 namespace {
@@ -16,21 +17,10 @@ namespace {
 using google::protobuf::internal::WireFormatLite;
 using google::protobuf::io::CodedInputStream;
 
-// The field numbers of proto/population_structs.proto this reader keeps.
-namespace request_field {
-constexpr int kVersion = 1;
-constexpr int kExperimentId = 2;
-constexpr int kConfig = 3;
-constexpr int kEvaluated = 4;
-}  // namespace request_field
-namespace population_field {
-constexpr int kCandidate = 1;
-constexpr int kCheckpointId = 3;
-}  // namespace population_field
-namespace candidate_field {
-constexpr int kId = 1;
-constexpr int kMetrics = 3;
-}  // namespace candidate_field
+// The fields this reader keeps, by the generated classes' numbers.
+using Request = ::population::PopulationRequest;
+using Population = ::population::PopulationResponse;
+using Candidate = ::population::Candidate;
 
 // proto3 `string` fields are UTF-8; protobuf's own parser refuses a request otherwise, with
 // the check used here.
@@ -84,7 +74,7 @@ bool read_embedded(CodedInputStream& in, Keep keep) {
   return read;
 }
 
-struct Candidate {
+struct Scored {
   std::string id;
   std::string metrics;
 };
@@ -94,13 +84,13 @@ class RequestReader {
   Result<population::GenerationRequest> read(CodedInputStream& in) {
     const bool read = read_fields(in, [&](int number) -> std::optional<bool> {
       switch (number) {
-        case request_field::kVersion:  // unused, but a string protobuf would check
+        case Request::kVersionFieldNumber:  // unused, but a string protobuf would check
           return read_text(in, version_, Text::kString);
-        case request_field::kExperimentId:
+        case Request::kExperimentIdFieldNumber:
           return read_text(in, request_.experiment_id, Text::kString);
-        case request_field::kConfig:
+        case Request::kConfigFieldNumber:
           return read_text(in, config_, Text::kBytes);
-        case request_field::kEvaluated:
+        case Request::kEvaluatedPopulationResponseFieldNumber:
           evaluated_ = true;
           return read_embedded(in, [&](int field) { return population_field_of(in, field); });
         default:
@@ -121,13 +111,13 @@ class RequestReader {
  private:
   std::optional<bool> population_field_of(CodedInputStream& in, int number) {
     switch (number) {
-      case population_field::kCheckpointId:
+      case Population::kCheckpointIdFieldNumber:
         return read_text(in, scores_.checkpoint_id, Text::kString);
-      case population_field::kCandidate: {
-        Candidate candidate;
+      case Population::kPopulationFieldNumber: {
+        Scored candidate;
         const bool read = read_embedded(in, [&](int field) -> std::optional<bool> {
-          if (field == candidate_field::kId) return read_text(in, candidate.id, Text::kString);
-          if (field == candidate_field::kMetrics)
+          if (field == Candidate::kIdFieldNumber) return read_text(in, candidate.id, Text::kString);
+          if (field == Candidate::kMetricsFieldNumber)
             return read_text(in, candidate.metrics, Text::kBytes);
           return std::nullopt;
         });
@@ -140,7 +130,7 @@ class RequestReader {
   }
 
   // The first bad metrics are the answer; the rest of the message is still checked.
-  void keep(Candidate candidate) {
+  void keep(Scored candidate) {
     if (!error_.message.empty()) return;
     auto metrics = codec::metrics_from_json(candidate.metrics);
     if (!metrics.ok()) {
@@ -168,7 +158,7 @@ std::string experiment_from(google::protobuf::io::ZeroCopyInputStream& bytes) {
   CodedInputStream in(&bytes);
   std::string experiment;
   read_fields(in, [&](int number) -> std::optional<bool> {
-    if (number != request_field::kExperimentId) return std::nullopt;
+    if (number != Request::kExperimentIdFieldNumber) return std::nullopt;
     return read_text(in, experiment, Text::kString);
   });
   return experiment;

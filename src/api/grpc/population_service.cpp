@@ -152,9 +152,14 @@ class PopulationService::Call {
   std::atomic<bool> finished_ = false;
 };
 
-// An exception ends the call as an internal error, never espd.
+// The call's work runs on the pool; an exception ends it as an internal error, never
+// espd.
 template <typename Work>
-void PopulationService::on_pool(std::shared_ptr<Call> call, Work work) {
+grpc::ServerUnaryReactor* PopulationService::start(grpc::CallbackServerContext* context,
+                                                   grpc::ByteBuffer* response,
+                                                   std::string_view method, Work work) {
+  auto call = std::make_shared<Call>(context, response, method);
+  auto* reactor = call->reactor();
   boost::asio::post(pool_, [call = std::move(call), work = std::move(work)]() mutable {
     try {
       work(call);
@@ -162,6 +167,7 @@ void PopulationService::on_pool(std::shared_ptr<Call> call, Work work) {
       call->fail(Error{Code::kInternal, e.what()});
     }
   });
+  return reactor;
 }
 
 void PopulationService::next_population(std::shared_ptr<Call> call,
@@ -214,21 +220,17 @@ void PopulationService::get_population(Call& call, const grpc::ByteBuffer& reque
 grpc::ServerUnaryReactor* PopulationService::NextPopulation(grpc::CallbackServerContext* context,
                                                             const grpc::ByteBuffer* request,
                                                             grpc::ByteBuffer* response) {
-  auto call = std::make_shared<Call>(context, response, "NextPopulation");
-  auto* reactor = call->reactor();
-  on_pool(std::move(call),
-          [this, request](const std::shared_ptr<Call>& call) { next_population(call, *request); });
-  return reactor;
+  return start(
+      context, response, "NextPopulation",
+      [this, request](const std::shared_ptr<Call>& call) { next_population(call, *request); });
 }
 
 grpc::ServerUnaryReactor* PopulationService::GetPopulation(grpc::CallbackServerContext* context,
                                                            const grpc::ByteBuffer* request,
                                                            grpc::ByteBuffer* response) {
-  auto call = std::make_shared<Call>(context, response, "GetPopulation");
-  auto* reactor = call->reactor();
-  on_pool(std::move(call),
-          [this, request](const std::shared_ptr<Call>& call) { get_population(*call, *request); });
-  return reactor;
+  return start(
+      context, response, "GetPopulation",
+      [this, request](const std::shared_ptr<Call>& call) { get_population(*call, *request); });
 }
 
 }  // namespace esp::grpcapi

@@ -39,9 +39,10 @@ class PopulationService final : public RawPopulationService {
 
  private:
   class Call;
-  // Runs `work(call)` on the pool.
+  // Starts a call whose `work(call)` runs on the pool and finishes it.
   template <typename Work>
-  void on_pool(std::shared_ptr<Call> call, Work work);
+  grpc::ServerUnaryReactor* start(grpc::CallbackServerContext* context, grpc::ByteBuffer* response,
+                                  std::string_view method, Work work);
   void next_population(std::shared_ptr<Call> call, const grpc::ByteBuffer& request);
   void get_population(Call& call, const grpc::ByteBuffer& request);
 
