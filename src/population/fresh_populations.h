@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 
+#include "population/generation_request.h"
 #include "population/population_bytes.h"
 
 namespace esp::population {
@@ -28,8 +29,6 @@ struct FreshPopulation {
   std::string checkpoint_id;
   SharedBytes bytes;
 };
-
-struct EvaluatedPopulation;  // generations.h
 
 class FreshPopulations {
  public:

@@ -15,6 +15,7 @@
 #include "evolution/ranking.h"
 #include "population/experiments.h"
 #include "population/fresh_populations.h"
+#include "population/generation_request.h"
 #include "population/job_board.h"
 #include "population/population_bytes.h"
 #include "population/recent_populations.h"
@@ -26,20 +27,6 @@ namespace esp::population {
 struct GenerationLimits {
   // Jobs whose estimated peak (job_size.h) is larger are refused at submission.
   std::uint64_t max_memory_bytes = std::numeric_limits<std::uint64_t>::max();
-};
-
-// The client's scores for the population handed out in one checkpoint.
-struct EvaluatedPopulation {
-  std::string checkpoint_id;
-  // By candidate id; a candidate left out counts as not evaluated.
-  std::map<std::string, evolution::MetricValues, std::less<>> metrics;
-};
-
-// What a client asks of a generation, whichever transport it came by.
-struct GenerationRequest {
-  std::string experiment_id;
-  std::optional<std::string> params_json;        // absent: the experiment's stored ones
-  std::optional<EvaluatedPopulation> evaluated;  // absent: the seed generation
 };
 
 bool has_ended(const store::Job& job);

@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "core/error.h"
-#include "population/generations.h"
+#include "population/generation_request.h"
 
 namespace esp::grpcapi {
 
