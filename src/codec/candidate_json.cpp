@@ -235,10 +235,15 @@ Result<evolution::MetricValues> metrics_from_json(std::string_view text) {
 }
 
 std::string metrics_json_text(const evolution::MetricValues& metrics) {
-  Json json = Json::object();
-  for (const auto& [name, value] : metrics)
-    json[name] = value;
-  return json.dump();
+  std::string out = "{";
+  for (const auto& [name, value] : metrics) {
+    if (out.size() > 1) out += ',';
+    json::append_string(out, name);
+    out += ':';
+    json::append_number(out, value);  // null (no metric) for what JSON cannot hold
+  }
+  out += '}';
+  return out;
 }
 
 }  // namespace esp::codec

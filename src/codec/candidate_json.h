@@ -27,7 +27,8 @@ std::string origin_code(const evolution::Identity& identity);
 // A JSON object of metric name -> number; non-numeric members are skipped. Empty bytes
 // are no metrics; anything but an object is kInvalidArgument.
 Result<evolution::MetricValues> metrics_from_json(std::string_view json);
-// The JSON object metrics_from_json reads (an elite's metrics, handed back with it).
+// The JSON object metrics_from_json reads: an elite's metrics, handed back with it, and
+// each candidate's in a job's input.
 std::string metrics_json_text(const evolution::MetricValues& metrics);
 
 }  // namespace esp::codec

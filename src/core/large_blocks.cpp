@@ -94,12 +94,13 @@ void give_large_block(void* memory, std::size_t capacity) {
   LargeBlocks::instance().give(memory, capacity);
 }
 
-ByteBlock::ByteBlock(std::size_t size) : size_(size) {
+ByteBlock::ByteBlock(std::size_t size, std::size_t alignment) : size_(size) {
   if (size >= kHugePageBytes) {
     std::size_t capacity = 0;
-    data_ = {static_cast<char*>(take_large_block(size, capacity)), Release{capacity}};
+    data_ = {static_cast<char*>(take_large_block(size, capacity)), Release{capacity, 0}};
   } else if (size > 0) {
-    data_ = {new char[size], Release{0}};
+    data_ = {static_cast<char*>(::operator new[](size, std::align_val_t{alignment})),
+             Release{0, alignment}};
   }
 }
 
@@ -108,7 +109,7 @@ void ByteBlock::Release::operator()(char* data) const {
   if (capacity > 0) {
     give_large_block(data, capacity);
   } else {
-    delete[] data;
+    ::operator delete[](data, std::align_val_t{alignment});
   }
 }
 

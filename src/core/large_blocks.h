@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <new>
 #include <string_view>
 
 namespace esp::core {
@@ -18,24 +19,28 @@ inline constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
 void* take_large_block(std::size_t bytes, std::size_t& capacity);
 void give_large_block(void* memory, std::size_t capacity);
 
-// A buffer of bytes in one large block (or on the heap when small), written once and
-// then shared read-only without copying.
+// A buffer in one large block (or on the heap when small): a population's genomes, or its
+// bytes, written once and then shared read-only without copying.
 class ByteBlock {
  public:
   ByteBlock() = default;
-  explicit ByteBlock(std::size_t size);  // uninitialised
+  // `size` bytes, uninitialised, aligned to `alignment` (a power of two) or, when large,
+  // to kHugePageBytes.
+  explicit ByteBlock(std::size_t size, std::size_t alignment = alignof(std::max_align_t));
 
   char* data() { return data_.get(); }
+  const char* data() const { return data_.get(); }
   std::string_view view() const { return {data_.get(), size_}; }
   std::size_t size() const { return size_; }
 
  private:
   struct Release {
-    std::size_t capacity;  // 0: from the heap
+    std::size_t capacity;   // 0: from the heap
+    std::size_t alignment;  // of a block from the heap
     void operator()(char* data) const;
   };
   std::size_t size_ = 0;
-  std::unique_ptr<char[], Release> data_{nullptr, Release{0}};
+  std::unique_ptr<char[], Release> data_{nullptr, Release{0, 0}};
 };
 
 }  // namespace esp::core

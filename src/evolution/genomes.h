@@ -4,8 +4,9 @@
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <span>
+
+#include "core/large_blocks.h"
 
 namespace esp::evolution {
 
@@ -25,22 +26,17 @@ class Genomes {
   std::size_t weights_per_genome() const { return weights_; }
 
   std::span<float> operator[](std::size_t index) {
-    return {data_.get() + index * stride_, weights_};
+    return {reinterpret_cast<float*>(block_.data()) + index * stride_, weights_};
   }
   std::span<const float> operator[](std::size_t index) const {
-    return {data_.get() + index * stride_, weights_};
+    return {reinterpret_cast<const float*>(block_.data()) + index * stride_, weights_};
   }
 
  private:
-  struct Release {
-    std::size_t bytes;  // no initialiser: it would make the deleter look non-default-constructible
-    void operator()(float* data) const;
-  };
-
   std::size_t count_ = 0;
   std::size_t weights_ = 0;
   std::size_t stride_ = 0;  // weights_ rounded up to whole 64-byte lines
-  std::unique_ptr<float[], Release> data_;
+  core::ByteBlock block_;
 };
 
 }  // namespace esp::evolution

@@ -79,16 +79,8 @@ std::string metrics_input(const EvaluatedPopulation& evaluated) {
   for (const auto& [id, values] : evaluated.metrics) {
     if (out.size() > 1) out += ',';
     json::append_string(out, id);
-    out += ":{";
-    bool first = true;
-    for (const auto& [name, value] : values) {
-      if (!first) out += ',';
-      first = false;
-      json::append_string(out, name);
-      out += ':';
-      json::append_number(out, value);  // null (no metric) for what JSON cannot hold
-    }
-    out += '}';
+    out += ':';
+    out += codec::metrics_json_text(values);
   }
   out += '}';
   return out;
@@ -545,7 +537,7 @@ void Generations::when_bred(const Caller& caller, const std::string& job_id,
           return done(Error{Code::kDeadlineExceeded, "operation " + job_id + " is still " +
                                                          std::string(store::name_of(job->status))});
         }
-        Ended ended{.job = std::move(*job), .population = std::nullopt};
+        Ended ended{.job = std::move(*job), .population = {}};
         if (ended.job.status != store::JobStatus::kSucceeded) return done(std::move(ended));
         // A worker that lost its lease may have bred it too; only the recorded result
         // counts.

@@ -64,7 +64,7 @@ class Generations {
   // it, else read from the checkpoint.
   struct Ended {
     store::Job job;
-    std::optional<SharedBytes> population;
+    SharedBytes population;  // empty unless it succeeded
   };
   using PopulationDone = std::function<void(Result<Ended>)>;
   // when_ended, then the population; kDeadlineExceeded, saying where the job stands, when

@@ -90,11 +90,13 @@ Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
                          field_size(record.metrics.size()) + field_size(record.identity.size());
     }
   });
+  // Each candidate is an embedded message, written even when empty (as protobuf does).
   std::size_t size = 0;
   for (auto& record : records) {
     record.offset = size;
-    size += field_size(record.body_size);
+    size += 1 + CodedOutputStream::VarintSize64(record.body_size) + record.body_size;
   }
+  const std::size_t candidates_end = size;
   if (population.generation != 0) size += 1 + WireFormatLite::Int32Size(population.generation);
   size += field_size(fields.checkpoint_id.size()) + field_size(fields.evaluation_stats.size());
   // Protobuf reads no message past 2 GiB, and would serialize none.
@@ -126,8 +128,7 @@ Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
       put_field(out, Candidate::kIdentityFieldNumber, record.identity);
     }
   });
-  std::uint8_t* out =
-      start + (count == 0 ? 0 : records.back().offset + field_size(records.back().body_size));
+  std::uint8_t* out = start + candidates_end;
   if (population.generation != 0)
     out = WireFormatLite::WriteInt32ToArray(Population::kGenerationCountFieldNumber,
                                             population.generation, out);

@@ -158,6 +158,15 @@ TEST(MetricsFromJson, GiveWhatTheDocumentGivesForAnyText) {
   }
 }
 
+TEST(MetricsJsonText, ReadsBackAsTheSameMetrics) {
+  const evolution::MetricValues metrics{
+      {"score", 1.0}, {"cost", -0.1}, {"tiny", 5e-324}, {"quote\"d", 1e300}};
+  auto back = metrics_from_json(metrics_json_text(metrics));
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(*back, metrics);
+  EXPECT_EQ(metrics_json_text({}), "{}");
+}
+
 TEST(IdentityJson, ReadsTheIdentityEspWroteBefore) {
   const auto old = identity_from_json(
       R"({"generation": 3, "origin": "offspring", "parents": ["2_1", "2_5"],

@@ -182,24 +182,20 @@ void PopulationService::next_population(std::shared_ptr<Call> call,
   if (!generation.ok()) return call->fail(generation.error());
   auto job = generations_.submit(*caller, std::move(*generation));
   if (!job.ok()) return call->fail(job.error());
-  generations_.when_bred(
-      *caller, job->id, deadline_of(call->context()),
-      [this, call](Result<population::Generations::Ended> ended) {
-        if (!ended.ok()) return call->fail(ended.error());
-        if (ended->job.status == store::JobStatus::kFailed) {
-          log::error("generation_failed",
-                     {{"operation", ended->job.id}, {"detail", ended->job.error}});
-          const Error failure = population::failure_of(ended->job);
-          return call->finish({code_of(failure.code), failure.message});
-        }
-        if (ended->job.status == store::JobStatus::kCancelled)
-          return call->finish(
-              {grpc::StatusCode::CANCELLED, "operation " + ended->job.id + " was cancelled"});
-        if (!ended->population)
-          return call->fail(Error{
-              Code::kInternal, "operation " + ended->job.id + " succeeded without a population"});
-        call->answer(std::move(*ended->population), max_message_bytes_);
-      });
+  generations_.when_bred(*caller, job->id, deadline_of(call->context()),
+                         [this, call](Result<population::Generations::Ended> ended) {
+                           if (!ended.ok()) return call->fail(ended.error());
+                           if (ended->job.status == store::JobStatus::kFailed) {
+                             log::error("generation_failed", {{"operation", ended->job.id},
+                                                              {"detail", ended->job.error}});
+                             const Error failure = population::failure_of(ended->job);
+                             return call->finish({code_of(failure.code), failure.message});
+                           }
+                           if (ended->job.status == store::JobStatus::kCancelled)
+                             return call->finish({grpc::StatusCode::CANCELLED,
+                                                  "operation " + ended->job.id + " was cancelled"});
+                           call->answer(std::move(ended->population), max_message_bytes_);
+                         });
 }
 
 void PopulationService::get_population(Call& call, const grpc::ByteBuffer& request) {
