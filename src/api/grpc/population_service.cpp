@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/proto_buffer_reader.h>
+#include <malloc.h>
 
 #include <atomic>
 #include <boost/asio/post.hpp>
@@ -19,6 +20,10 @@ namespace {
 // Waits longer than this only happen without a client deadline; the job keeps running
 // and the same request picks it up again.
 constexpr auto kLongestWait = std::chrono::minutes(10);
+
+// A request this big was received into many small heap blocks, which glibc keeps (and
+// counts in RSS) after they are freed unless asked to hand the pages back.
+constexpr std::size_t kTrimAfterBytes = 64u << 20;
 
 std::chrono::steady_clock::time_point deadline_of(const grpc::ServerContextBase& context) {
   const auto remaining = context.deadline() - std::chrono::system_clock::now();
@@ -170,8 +175,7 @@ grpc::ServerUnaryReactor* PopulationService::start(grpc::CallbackServerContext* 
   return reactor;
 }
 
-void PopulationService::next_population(std::shared_ptr<Call> call,
-                                        const grpc::ByteBuffer& request) {
+void PopulationService::next_population(std::shared_ptr<Call> call, grpc::ByteBuffer& request) {
   call->log.experiment = experiment_named(request);
   auto caller = auth_.authenticate(call->context(), auth::Scope::kWrite, call->log.subject);
   if (!caller.ok()) {
@@ -179,6 +183,12 @@ void PopulationService::next_population(std::shared_ptr<Call> call,
     return call->fail(caller.error());
   }
   auto generation = read_generation_request(request);
+  // The request repeats every weight of the population (hundreds of MB for a big one), and
+  // what is needed of it is now copied out: let it go before the generation breeds rather
+  // than when the call ends.
+  const std::size_t request_bytes = request.Length();
+  request.Clear();
+  if (request_bytes >= kTrimAfterBytes) malloc_trim(0);
   if (!generation.ok()) return call->fail(generation.error());
   auto job = generations_.submit(*caller, std::move(*generation));
   if (!job.ok()) return call->fail(job.error());
@@ -216,9 +226,12 @@ void PopulationService::get_population(Call& call, const grpc::ByteBuffer& reque
 grpc::ServerUnaryReactor* PopulationService::NextPopulation(grpc::CallbackServerContext* context,
                                                             const grpc::ByteBuffer* request,
                                                             grpc::ByteBuffer* response) {
-  return start(
-      context, response, "NextPopulation",
-      [this, request](const std::shared_ptr<Call>& call) { next_population(call, *request); });
+  // gRPC's message holder owns this ByteBuffer as a mutable object and reads it no more
+  // once the method has it (grpcpp/impl/codegen/server_callback_handlers.h); the const is
+  // only the generated signature's, so the call may release it early.
+  auto* owned = const_cast<grpc::ByteBuffer*>(request);
+  return start(context, response, "NextPopulation",
+               [this, owned](const std::shared_ptr<Call>& call) { next_population(call, *owned); });
 }
 
 grpc::ServerUnaryReactor* PopulationService::GetPopulation(grpc::CallbackServerContext* context,

@@ -43,7 +43,7 @@ class PopulationService final : public RawPopulationService {
   template <typename Work>
   grpc::ServerUnaryReactor* start(grpc::CallbackServerContext* context, grpc::ByteBuffer* response,
                                   std::string_view method, Work work);
-  void next_population(std::shared_ptr<Call> call, const grpc::ByteBuffer& request);
+  void next_population(std::shared_ptr<Call> call, grpc::ByteBuffer& request);
   void get_population(Call& call, const grpc::ByteBuffer& request);
 
   population::Generations& generations_;
