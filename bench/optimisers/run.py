@@ -1,18 +1,24 @@
 """Evaluations to solve double pole balancing (with velocities): esp's GA, CMA-ES and
 sep-CMA-ES driven through the real service by `esp run`, against DEAP's CMA-ES (Debian
 python3-deap) and the cmaes library's (python3-cmaes) on the same physics and network,
-over many seeds with one budget. Two networks: 6-5-1 (examples/double-pole.json: 6
-inputs, 5 tanh units, 1 sigmoid force; 41 weights; the default) and 6-1 (the same
-without the hidden layer: a linear controller through the sigmoid, 7 weights). A run
-is solved when its best candidate balances 100,000 steps from the standard start.
+over many seeds with one budget. Three networks: 6-5-1 (examples/double-pole.json: 6
+inputs, 5 tanh units, 1 sigmoid force; 41 weights; the default), 6-1 (the same without
+the hidden layer, 7 weights) and linear (6-1 without the output's bias: the linear
+controller of Igel 2003 and Heidrich-Meisner & Igel 2009, 6 weights). A run is solved
+when its best candidate balances 100,000 steps from the standard start.
 
-Usage: /usr/bin/python3 bench/optimisers/run.py [seeds] [budget] [--network 6-5-1|6-1 ...]
-       [--first-seed K] [--sigma S] [--optimisers esp-ga,esp-cma-es,esp-sep-cma-es,deap-cma-es,cmaes-cma-es]
-(defaults 20 seeds, 10,000 evaluations, 6-5-1, sigma 1 for every CMA-ES, all five).
-Needs `make build` and the bench's domain_eval (build/release/bench/domain_eval).
+Usage: /usr/bin/python3 bench/optimisers/run.py [seeds] [budget] [--network 6-5-1|6-1|linear ...]
+       [--first-seed K] [--sigma S] [--restarts R]
+       [--optimisers esp-ga,esp-cma-es,esp-sep-cma-es,deap-cma-es,cmaes-cma-es]
+(defaults 20 seeds, 10,000 evaluations, 6-5-1, sigma 1 for every CMA-ES, esp's CMA-ES
+without restarts, all five). --restarts R gives esp's CMA-ES up to R IPOP restarts
+(evolution.cma_restarts). Needs `make build` and the bench's domain_eval
+(build/release/bench/domain_eval).
 Ends with one line per network and optimiser:
-  RESULT domain=double-pole network=<6-5-1|6-1> optimiser=<esp-ga|esp-cma-es|esp-sep-cma-es|deap-cma-es|cmaes-cma-es> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y>
-(means and medians over the solved runs)."""
+  RESULT domain=double-pole network=<6-5-1|6-1|linear> optimiser=<...> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y> expected_evaluations=<z>
+(means and medians over the solved runs; expected_evaluations is every run's evaluations,
+an unsolved one's whole budget, over the runs solved: the expected cost of one solution
+when failed runs are started again, BBOB's ERT)."""
 import argparse
 import json
 import math
@@ -35,31 +41,44 @@ from httpjson import call  # noqa: E402
 RELEASE = os.path.join(ROOT, "build", "release")
 PARAMS = json.load(open(os.path.join(ROOT, "examples", "double-pole.json")))
 SOLVED = 100_000
-# name -> (hidden units, weights): 6 inputs, the hidden tanh layer if any, 1 output.
-NETWORKS = {"6-5-1": (5, 6 * 5 + 5 + 5 + 1), "6-1": (0, 6 + 1)}
+# name -> (hidden units, output bias, weights): 6 inputs, the hidden tanh layer if any, 1 output.
+NETWORKS = {"6-5-1": (5, True, 6 * 5 + 5 + 5 + 1), "6-1": (0, True, 6 + 1), "linear": (0, False, 6)}
 OPTIMISERS = {"esp-ga": "ga", "esp-cma-es": "cma_es", "esp-sep-cma-es": "sep_cma_es", "deap-cma-es": None,
               "cmaes-cma-es": None}
 
 
-def network_params(network):
-    """examples/double-pole.json with the named network."""
-    params = json.loads(json.dumps(PARAMS))
-    if NETWORKS[network][0] == 0:
+def network_params(network, params=PARAMS):
+    """`params` (examples/double-pole.json) with the named network."""
+    params = json.loads(json.dumps(params))
+    hidden, bias, _ = NETWORKS[network]
+    if hidden == 0:
         params["network"]["hidden_layers"] = []
+    params["network"]["outputs"][0]["use_bias"] = bias
     return params
 
 
-def esp_run(server, token, seed, work, algorithm, network, sigma, budget):
-    """esp run with this seed and algorithm; evaluations until the generation that solved it."""
-    params = network_params(network)
+def weights_of(network):
+    return NETWORKS[network][2]
+
+
+def cma_params(params, algorithm, seed, sigma, restarts):
+    """`params` for esp's `algorithm` with this seed: CMA-ES's default population size,
+    the step size and the restarts asked for."""
+    params = json.loads(json.dumps(params))
     params["evolution"]["seed"] = seed
     if algorithm != "ga":
         params["evolution"]["algorithm"] = algorithm
         del params["evolution"]["population_size"]  # CMA-ES's default, 4 + floor(3 ln n)
         params["evolution"]["cma_sigma"] = sigma
-    weights = NETWORKS[network][1]
-    population = params["evolution"].get("population_size", 4 + int(3 * math.log(weights)))
-    params["evolution"]["nb_generations"] = budget // population
+        if restarts:
+            params["evolution"]["cma_restarts"] = restarts
+    return params
+
+
+def esp_run(server, token, seed, work, algorithm, network, sigma, budget, restarts=0):
+    """esp run with this seed and algorithm; evaluations until the generation that solved it."""
+    params = cma_params(network_params(network), algorithm, seed, sigma, restarts)
+    params["evolution"]["nb_generations"] = budget  # --max-evaluations stops it first
     name = f"{algorithm}-{network}-{seed}"
     path = os.path.join(work, f"{name}.json")
     with open(path, "w") as f:
@@ -67,10 +86,11 @@ def esp_run(server, token, seed, work, algorithm, network, sigma, budget):
     out = os.path.join(work, name)
     done = subprocess.run([os.path.join(RELEASE, "esp"), "--port", str(server.grpc_port), "--url", server.url(""),
                            "--token", token, "run", path, "--domain", "double-pole", "--experiment-id",
-                           name, "--output-dir", out], capture_output=True, text=True, timeout=3600)
+                           name, "--output-dir", out, "--max-evaluations", str(budget)],
+                          capture_output=True, text=True, timeout=3600)
     assert done.returncode == 0, done.stderr
     summary = json.load(open(os.path.join(out, "summary.json")))
-    return summary["generation"] * population if summary["validation"]["met"] else None
+    return summary["evaluations"] if summary["validation"]["met"] else None
 
 
 class DomainEval:
@@ -127,12 +147,13 @@ def cmaes_cma_es(evaluate, seed, weights, budget, sigma=1.0):
     return None
 
 
-def summary_line(name, results, domain="double-pole", network="6-5-1"):
+def summary_line(name, results, budget, domain="double-pole", network="6-5-1"):
     solved = [r for r in results if r is not None]
     mean = statistics.mean(solved) if solved else math.nan
     median = statistics.median(solved) if solved else math.nan
+    expected = sum(r if r is not None else budget for r in results) / len(solved) if solved else math.nan
     return (f"RESULT domain={domain} network={network} optimiser={name} solved={len(solved)}/{len(results)} "
-            f"mean_evaluations={mean:.0f} median_evaluations={median:.0f}")
+            f"mean_evaluations={mean:.0f} median_evaluations={median:.0f} expected_evaluations={expected:.0f}")
 
 
 def parse_arguments(doc, budget, optimisers_known, more=lambda parser: None):
@@ -144,6 +165,7 @@ def parse_arguments(doc, budget, optimisers_known, more=lambda parser: None):
     parser.add_argument("budget", type=int, nargs="?", default=budget)
     parser.add_argument("--first-seed", type=int, default=1, help="seeds first-seed, first-seed + 1, ...")
     parser.add_argument("--sigma", type=float, default=1.0, help="every CMA-ES's initial step size")
+    parser.add_argument("--restarts", type=int, default=0, help="esp's CMA-ES restarts (evolution.cma_restarts)")
     parser.add_argument("--optimisers", default=",".join(optimisers_known))
     more(parser)
     args = parser.parse_args()
@@ -177,21 +199,21 @@ def main():
                     runs = results[network, label] = []
                     for seed in range(args.first_seed, args.first_seed + args.seeds):
                         if label == "deap-cma-es":
-                            runs.append(deap_cma_es(evaluate, seed, NETWORKS[network][1], args.budget,
+                            runs.append(deap_cma_es(evaluate, seed, weights_of(network), args.budget,
                                                     sigma=args.sigma))
                         elif label == "cmaes-cma-es":
-                            runs.append(cmaes_cma_es(evaluate, seed, NETWORKS[network][1], args.budget,
+                            runs.append(cmaes_cma_es(evaluate, seed, weights_of(network), args.budget,
                                                      sigma=args.sigma))
                         else:
                             runs.append(esp_run(server, token, seed, work, OPTIMISERS[label], network,
-                                                args.sigma, args.budget))
+                                                args.sigma, args.budget, args.restarts))
                         print(f"{network} {label} seed {seed}: {runs[-1] or 'not solved'}", flush=True)
             finally:
                 evaluate.close()
     print(f"double pole with velocities, budget {args.budget} evaluations, {args.seeds} seeds, "
-          f"CMA-ES sigma {args.sigma}")
+          f"CMA-ES sigma {args.sigma}, esp's CMA-ES restarts {args.restarts}")
     for (network, label), runs in results.items():
-        print(summary_line(label, runs, network=network))
+        print(summary_line(label, runs, args.budget, network=network))
 
 
 if __name__ == "__main__":

@@ -80,6 +80,7 @@ struct Arguments {
   double wait_s = 60;
   std::string run_params, domain, resume, output_dir;
   int generations = 0;
+  std::int64_t max_evaluations = 0;
   bool list_domains = false;
 };
 
@@ -203,6 +204,7 @@ void run_command(const Arguments& a) {
   RunOptions options{.params_json = read_file(a.run_params),
                      .experiment_id = a.experiment_id,
                      .generations = a.generations,
+                     .max_evaluations = a.max_evaluations,
                      .resume = a.resume,
                      .output_dir = a.output_dir,
                      .terminal = ::isatty(STDOUT_FILENO) != 0};
@@ -288,6 +290,10 @@ int run_command_line(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   run_cmd->add_option("--domain", a.domain, "built-in domain (see --list-domains)");
   run_cmd->add_option("--generations", a.generations, "last generation (default: nb_generations)");
+  run_cmd
+      ->add_option("--max-evaluations", a.max_evaluations,
+                   "stop once this many candidates are evaluated (default: no limit)")
+      ->check(CLI::NonNegativeNumber);
   run_cmd->add_option("--experiment-id", a.experiment_id, "default <domain>-<time>");
   run_cmd->add_option("--resume", a.resume, "continue from this checkpoint id");
   run_cmd->add_option("--output-dir", a.output_dir, "default esp-run-<experiment id>");

@@ -84,11 +84,11 @@ std::string objectives_text(const std::vector<evolution::Objective>& fitness,
 
 void report(std::ostream& out, const RunOptions& options, int last_generation,
             const std::vector<evolution::Objective>& fitness, const GenerationRow& row,
-            double elapsed_s, int done, int total) {
+            std::size_t candidates, double elapsed_s, int done, int total) {
   if (!options.terminal) {
-    out << fmt::format("generation {}/{} checkpoint={}{} elapsed={:.1f}s\n", row.generation,
-                       last_generation, row.checkpoint_id, objectives_text(fitness, row),
-                       elapsed_s);
+    out << fmt::format("generation {}/{} checkpoint={} candidates={}{} elapsed={:.1f}s\n",
+                       row.generation, last_generation, row.checkpoint_id, candidates,
+                       objectives_text(fitness, row), elapsed_s);
     out.flush();
     return;
   }
@@ -167,10 +167,12 @@ Result<RunSummary> run_experiment(Server& server, const Domain& domain, const Ru
   const auto started = std::chrono::steady_clock::now();
   const int first_generation = population->generation_count();
   Evaluated evaluated;
+  std::int64_t evaluations = 0;
   for (;;) {
     auto scored = evaluate(domain, *codec, *population);
     if (!scored.ok()) return scored.error();
     evaluated = std::move(*scored);
+    evaluations += static_cast<std::int64_t>(evaluated.genomes.size());
     std::erase_if(rows, [&](const GenerationRow& r) {
       return r.generation >= population->generation_count();
     });
@@ -179,12 +181,16 @@ Result<RunSummary> run_experiment(Server& server, const Domain& domain, const Ru
       return written.error();
     const double elapsed =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    report(out, options, last_generation, fitness, rows.back(), elapsed,
+    report(out, options, last_generation, fitness, rows.back(), evaluated.genomes.size(), elapsed,
            population->generation_count() - first_generation + 1,
            last_generation - first_generation + 1);
     if (population->generation_count() >= last_generation) break;
     if (target_reached(params->evolution, evaluated)) {
       out << "target reached: stopping early (early_stop)\n";
+      break;
+    }
+    if (options.max_evaluations > 0 && evaluations >= options.max_evaluations) {
+      out << fmt::format("{} candidates evaluated: stopping (--max-evaluations)\n", evaluations);
       break;
     }
 
@@ -209,6 +215,7 @@ Result<RunSummary> run_experiment(Server& server, const Domain& domain, const Ru
   evolution::ForwardPass pass(shape);
   RunSummary summary{.last_checkpoint = population->checkpoint_id(),
                      .generation = population->generation_count(),
+                     .evaluations = evaluations,
                      .validation = domain.validate(pass, front_genomes)};
   if (auto written = write_file(options.output_dir / "fitness.svg",
                                 fitness_svg(fitness, rows, evaluated.metrics, front));
@@ -218,6 +225,7 @@ Result<RunSummary> run_experiment(Server& server, const Domain& domain, const Ru
   const Json report_json{{"experiment_id", options.experiment_id},
                          {"domain", domain.name()},
                          {"generation", summary.generation},
+                         {"evaluations", summary.evaluations},
                          {"checkpoint_id", summary.last_checkpoint},
                          {"best_metrics", best},
                          {"front_size", front.size()},

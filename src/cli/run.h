@@ -4,6 +4,7 @@
 // summary.json into the output folder.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <ostream>
 #include <string>
@@ -18,7 +19,10 @@ struct RunOptions {
   std::string params_json;
   std::string experiment_id;
   int generations = 0;  // stop after this generation; 0: the parameters' nb_generations
-  std::string resume;   // a checkpoint id to continue from
+  // Stop once this run has evaluated this many candidates (0: no limit). CMA-ES restarts
+  // grow the population, so a budget in evaluations is what compares optimisers.
+  std::int64_t max_evaluations = 0;
+  std::string resume;  // a checkpoint id to continue from
   std::filesystem::path output_dir;
   bool terminal = false;  // redraw one progress line instead of printing a line each
 };
@@ -26,6 +30,7 @@ struct RunOptions {
 struct RunSummary {
   std::string last_checkpoint;
   int generation = 0;
+  std::int64_t evaluations = 0;  // candidates this run evaluated (since it started or resumed)
   Validation validation;
 };
 

@@ -14,7 +14,9 @@ namespace {
 
 static_assert(std::endian::native == std::endian::little, "the state is written little-endian");
 
-constexpr std::string_view kMagic{"ESPCMA1\0", 8};
+// Version 2 adds what restarts need; version 1 states (no restarts yet) are still read.
+constexpr std::string_view kMagic{"ESPCMA2\0", 8};
+constexpr std::string_view kMagicFirstRunOnly{"ESPCMA1\0", 8};
 
 using Matrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MatrixMap = Eigen::Map<Matrix>;
@@ -72,6 +74,10 @@ std::string CmaState::serialize() const {
   put(out, &n, sizeof n);
   put(out, &updates, sizeof updates);
   put(out, &sigma, sizeof sigma);
+  put(out, &start_sigma, sizeof start_sigma);
+  put(out, &restarts, sizeof restarts);
+  put(out, &best_value, sizeof best_value);
+  put(out, &updates_since_best, sizeof updates_since_best);
   for (const auto* values : {&mean, &path_sigma, &path_c, &covariance, &basis, &scales})
     put(out, values->data(), values->size() * sizeof(double));
   return out;
@@ -79,13 +85,20 @@ std::string CmaState::serialize() const {
 
 Result<CmaState> CmaState::parse(std::string_view bytes) {
   const Error corrupt{Code::kInternal, "the CMA-ES state of this population is corrupt"};
-  if (!bytes.starts_with(kMagic)) return corrupt;
+  const bool first_run_only = bytes.starts_with(kMagicFirstRunOnly);
+  if (!first_run_only && !bytes.starts_with(kMagic)) return corrupt;
   bytes.remove_prefix(kMagic.size());
   CmaState state;
   std::uint8_t sep = 0;
   std::uint64_t n = 0;
   if (!take(bytes, sep) || !take(bytes, n) || !take(bytes, state.updates) ||
       !take(bytes, state.sigma) || sep > 1 || n == 0 || n > (std::uint64_t{1} << 32))
+    return corrupt;
+  state.start_sigma = state.sigma;
+  if (!first_run_only &&
+      (!take(bytes, state.start_sigma) || !take(bytes, state.restarts) ||
+       !take(bytes, state.best_value) || !take(bytes, state.updates_since_best) ||
+       state.restarts < 0 || state.updates_since_best < 0))
     return corrupt;
   state.separable = sep == 1;
   state.dimension = n;
@@ -129,7 +142,8 @@ CmaConstants CmaConstants::of(std::size_t dimension, std::size_t lambda, bool se
 }
 
 CmaState cma_start(std::size_t dimension, double sigma, bool separable) {
-  CmaState state{.separable = separable, .dimension = dimension, .sigma = sigma};
+  CmaState state{
+      .separable = separable, .dimension = dimension, .sigma = sigma, .start_sigma = sigma};
   state.mean.assign(dimension, 0.0);
   state.path_sigma.assign(dimension, 0.0);
   state.path_c.assign(dimension, 0.0);
@@ -164,13 +178,19 @@ void cma_sample(const CmaState& state, RandomStream& random, std::span<float> ou
 }
 
 CmaState cma_update(const CmaState& state, std::span<const std::span<const float>> best_first,
-                    std::size_t lambda) {
+                    std::size_t lambda, double best_value) {
   CmaState next = state;
+  if (best_value < state.best_value) {
+    next.best_value = best_value;
+    next.updates_since_best = 0;
+  } else {
+    ++next.updates_since_best;
+  }
   const std::size_t n = state.dimension;
   const auto size = static_cast<Eigen::Index>(n);
   auto c = CmaConstants::of(n, lambda, state.separable);
   const std::size_t mu = std::min(c.mu, best_first.size());
-  if (mu == 0) return next;
+  if (mu == 0) return next;  // nothing to learn from; the stall count still moved
   std::vector<double> weights(c.weights.begin(), c.weights.begin() + static_cast<long>(mu));
   const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
   for (double& w : weights)
@@ -242,6 +262,26 @@ CmaState cma_update(const CmaState& state, std::span<const std::span<const float
     next.mean[i] = mean[static_cast<Eigen::Index>(i)];
   decompose(next);
   return next;
+}
+
+std::optional<std::string> cma_stall(const CmaState& state, std::size_t lambda) {
+  const double n = static_cast<double>(state.dimension);
+  const auto window = 10 + static_cast<std::int64_t>(std::ceil(
+                               30 * n / static_cast<double>(std::max<std::size_t>(lambda, 1))));
+  if (state.updates_since_best >= window)
+    return "its best value has not improved for " + std::to_string(window) + " generations";
+  const auto [smallest, largest] = std::ranges::minmax(state.scales);
+  if (state.sigma * largest < 1e-12 * state.start_sigma)
+    return "its step size fell under 1e-12 of the start's";
+  if (largest > 1e7 * smallest)  // the scales are square roots of the eigenvalues
+    return "its covariance's condition number passed 1e14";
+  return std::nullopt;
+}
+
+CmaState cma_restart(const CmaState& state) {
+  CmaState fresh = cma_start(state.dimension, state.start_sigma, state.separable);
+  fresh.restarts = state.restarts + 1;
+  return fresh;
 }
 
 }  // namespace esp::evolution

@@ -2,12 +2,15 @@
 // evolution strategy with full covariance (Hansen's tutorial, 2016; the update as DEAP's
 // cma.Strategy writes it), and sep-CMA-ES (Ros & Hansen 2008), whose diagonal covariance
 // costs linear time and memory per weight. The strategy's state travels with each
-// generation (Population::strategy) so any replica continues it bit for bit.
+// generation (Population::strategy) so any replica continues it bit for bit. A run that
+// stalls may start again with twice the population (IPOP-CMA-ES, Auger & Hansen 2005).
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,9 +32,16 @@ struct CmaState {
   std::vector<double> covariance;  // full: n x n, row-major; separable: its diagonal
   std::vector<double> basis;       // full: eigenvectors as columns, n x n row-major
   std::vector<double> scales;      // square roots of the eigenvalues (of the diagonal)
-  std::int64_t updates = 0;
+  std::int64_t updates = 0;        // since this run's start (the first, or the last restart)
+  // For restarts: the start's step size, the restarts so far, and the best value this run
+  // has seen (minimised) with the updates since it last improved.
+  double start_sigma = 1;
+  std::int64_t restarts = 0;
+  double best_value = std::numeric_limits<double>::infinity();
+  std::int64_t updates_since_best = 0;
 
-  // Little-endian doubles behind a header; parse refuses anything else.
+  // Little-endian doubles behind a header; parse refuses anything else, and reads the
+  // state esp wrote before restarts as a first run.
   std::string serialize() const;
   static Result<CmaState> parse(std::string_view bytes);
 };
@@ -56,8 +66,20 @@ CmaState cma_start(std::size_t dimension, double sigma, bool separable);
 void cma_sample(const CmaState& state, RandomStream& random, std::span<float> out);
 
 // The state after a generation: `best_first` are the evaluated genomes with a complete
-// score, best first (at least mu of them are used; fewer use them all).
+// score, best first (at least mu of them are used; fewer use them all); `best_value` is
+// the best of their scores as a value to minimise (maximised metrics negated; infinite
+// when none is complete), which the restart test follows.
 CmaState cma_update(const CmaState& state, std::span<const std::span<const float>> best_first,
-                    std::size_t lambda);
+                    std::size_t lambda, double best_value);
+
+// Why this run of the strategy has stalled, or nullopt. A run stalls when its best value
+// has not improved for 10 + ceil(30 n / lambda) updates (pycma's tolfunhist window: it
+// also catches a flat fitness), when its step size in every direction is under 1e-12 of
+// the start's (tolx), or when the covariance's condition number passes 1e14.
+std::optional<std::string> cma_stall(const CmaState& state, std::size_t lambda);
+
+// A new run after a stall: the start again (the origin, the start's step size, the
+// identity covariance), counting one restart more.
+CmaState cma_restart(const CmaState& state);
 
 }  // namespace esp::evolution

@@ -232,12 +232,13 @@ bool is_cma(const ExperimentParams& params) {
   return params.evolution.algorithm != Algorithm::kGa;
 }
 
-// A CMA-ES generation: population_size samples of the distribution `state` describes,
-// each from its own stream, so the bits do not depend on the thread count.
+// A CMA-ES generation: population_size samples (doubled for each restart) of the
+// distribution `state` describes, each from its own stream, so the bits do not depend on
+// the thread count.
 Population cma_generation(const ExperimentParams& params, const CmaState& state, Seed seed,
                           int generation, unsigned threads) {
   const NetworkShape shape(params.network);
-  const auto size = static_cast<std::size_t>(params.evolution.population_size);
+  const auto size = population_after_restarts(params.evolution, state.restarts);
   Population population{.generation = generation,
                         .candidates = std::vector<Candidate>(size),
                         .genomes = Genomes(size, shape.weight_count()),
@@ -311,7 +312,20 @@ Result<NextGeneration> next_generation(const ExperimentParams& params, const Pop
     std::vector<std::span<const float>> best_first;
     for (std::size_t k = 0; k + ranking.incomplete.size() < ranking.order.size(); ++k)
       best_first.push_back(evaluated.genomes[ranking.order[k]]);
-    const auto updated = cma_update(*state, best_first, evaluated.candidates.size());
+    const double best_value = best_first.empty() ? INFINITY
+                              : params.evolution.fitness.front().maximize
+                                  ? -scores.at(ranking.order.front(), 0)
+                                  : scores.at(ranking.order.front(), 0);
+    auto updated = cma_update(*state, best_first, evaluated.candidates.size(), best_value);
+    if (updated.restarts < params.evolution.cma_restarts) {
+      if (auto stall = cma_stall(updated, evaluated.candidates.size())) {
+        updated = cma_restart(updated);
+        result.warnings.push_back(
+            fmt::format("CMA-ES restarts ({} of at most {}) with {} candidates: {}",
+                        updated.restarts, params.evolution.cma_restarts,
+                        population_after_restarts(params.evolution, updated.restarts), *stall));
+      }
+    }
     result.population = cma_generation(params, updated, seed, generation, options.threads);
     return result;
   }

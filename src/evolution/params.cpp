@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
@@ -604,6 +605,7 @@ EvolutionSpec read_evolution(const Json& root, Problems& problems) {
     evolution.read_number("cma_sigma", sigma, {.min = 0, .min_inclusive = false});
     spec.cma_sigma = sigma;
   }
+  evolution.read_integer("cma_restarts", spec.cma_restarts, 0, ParamsLimits::kMaxCmaRestarts);
   evolution.read_integer("nb_generations", spec.nb_generations, 1, 1'000'000);
   evolution.read_integer("population_size", spec.population_size, 2, ParamsLimits::kMaxPopulation);
   evolution.read_integer("nb_elites", spec.nb_elites, 0, ParamsLimits::kMaxPopulation);
@@ -642,6 +644,11 @@ EvolutionSpec read_evolution(const Json& root, Problems& problems) {
   if (spec.algorithm == Algorithm::kGa && spec.nb_elites >= spec.population_size) {
     problems.error("evolution.nb_elites", fmt::format("must be < population_size (got {} >= {})",
                                                       spec.nb_elites, spec.population_size));
+  }
+  if (spec.algorithm == Algorithm::kGa && spec.cma_restarts > 0) {
+    problems.error("evolution.cma_restarts",
+                   "restarts are CMA-ES's: needs algorithm cma_es or "
+                   "sep_cma_es");
   }
   if (spec.algorithm != Algorithm::kGa && spec.fitness.size() != 1) {
     problems.error("evolution.algorithm",
@@ -721,6 +728,18 @@ void check_sizes(const ExperimentParams& params, Problems& problems) {
                    fmt::format("{} candidates of {} weights exceed the limit of {} weights per "
                                "generation",
                                population, weights, ParamsLimits::kMaxPopulationWeights));
+    return;
+  }
+  // Restarts double the population: the last one must fit the same bounds.
+  const std::size_t largest = largest_population(params.evolution);
+  if (largest > static_cast<std::size_t>(ParamsLimits::kMaxPopulation) ||
+      weights * largest > ParamsLimits::kMaxPopulationWeights) {
+    problems.error(
+        "evolution.cma_restarts",
+        fmt::format("{} restarts would grow the population to {} candidates of {} weights, over "
+                    "the limits of {} candidates and {} weights per generation",
+                    params.evolution.cma_restarts, largest, weights, ParamsLimits::kMaxPopulation,
+                    ParamsLimits::kMaxPopulationWeights));
   }
 }
 
@@ -733,6 +752,13 @@ void warn_unknown_sections(const Json& root, Problems& problems) {
 }
 
 }  // namespace
+
+std::size_t population_after_restarts(const EvolutionSpec& evolution, std::int64_t restarts) {
+  const auto base = static_cast<std::size_t>(evolution.population_size);
+  if (evolution.algorithm == Algorithm::kGa) return base;
+  const auto doublings = std::clamp<std::int64_t>(restarts, 0, evolution.cma_restarts);
+  return base << doublings;
+}
 
 std::string_view name_of(Activation value) {
   return name_in(kActivations, value);

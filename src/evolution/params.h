@@ -91,6 +91,9 @@ struct EvolutionSpec {
   Algorithm algorithm = Algorithm::kGa;
   // CMA-ES's initial step size; absent: initialization_range.
   std::optional<double> cma_sigma;
+  // CMA-ES restarts at most this often when a run stalls, each time with twice the
+  // population (IPOP); 0: never.
+  int cma_restarts = 0;
   int nb_generations = 10;
   int population_size = 10;
   int nb_elites = 2;
@@ -111,6 +114,15 @@ struct EvolutionSpec {
   bool early_stop = false;
   std::optional<std::uint64_t> seed;  // absent: the caller derives one from the experiment id
 };
+
+// The population of a generation after `restarts` CMA-ES restarts: population_size,
+// doubled once a restart up to cma_restarts (always population_size for the GA).
+std::size_t population_after_restarts(const EvolutionSpec& evolution, std::int64_t restarts);
+
+// The largest population a generation of these parameters can have.
+inline std::size_t largest_population(const EvolutionSpec& evolution) {
+  return population_after_restarts(evolution, evolution.cma_restarts);
+}
 
 struct LeafSpec {
   // NNWeights, KerasNN (the default, as the SDK's code assumes when the key is absent)
@@ -134,6 +146,8 @@ struct ParamsLimits {
   // Full-covariance CMA-ES keeps n^2 doubles and decomposes them each generation.
   static constexpr std::size_t kMaxFullCmaWeights = 2'000;
   static constexpr int kMaxPopulation = 1'000'000;
+  static constexpr int kMaxCmaRestarts =
+      20;  // 2^20 x the smallest population passes kMaxPopulation
   static constexpr std::size_t kMaxLayerUnits = 1'000'000;
   static constexpr std::size_t kMaxWeights = 100'000'000;
   static constexpr std::size_t kMaxPopulationWeights = 1'000'000'000;

@@ -45,7 +45,8 @@ std::uint64_t interpretation_bytes(const evolution::ExperimentParams& params,
 
 JobSize estimate_job_size(const evolution::ExperimentParams& params) {
   const evolution::NetworkShape shape(params.network);
-  const auto candidates = static_cast<std::uint64_t>(params.evolution.population_size);
+  // CMA-ES restarts double the population: the job is sized for the last one.
+  const std::uint64_t candidates = evolution::largest_population(params.evolution);
   const std::uint64_t genomes = candidates * shape.weight_count() * sizeof(float);
   const std::uint64_t message =
       candidates * (interpretation_bytes(params, shape) + kCandidateOverheadBytes);
@@ -71,14 +72,15 @@ std::optional<Error> check_job_size(const evolution::ExperimentParams& params,
     return Error{Code::kResourceExhausted,
                  fmt::format("a generation of {} candidates needs about {} of memory, over this "
                              "server's {} for one generation (--max-generation-memory)",
-                             params.evolution.population_size, human_bytes(size.peak_bytes),
-                             human_bytes(max_memory_bytes))};
+                             evolution::largest_population(params.evolution),
+                             human_bytes(size.peak_bytes), human_bytes(max_memory_bytes))};
   }
   if (size.message_bytes > kLargestMessage) {
     return Error{Code::kResourceExhausted,
                  fmt::format("a population of {} candidates would be a {} message, over "
                              "protobuf's 2 GiB limit; use fewer candidates or a smaller network",
-                             params.evolution.population_size, human_bytes(size.message_bytes))};
+                             evolution::largest_population(params.evolution),
+                             human_bytes(size.message_bytes))};
   }
   return std::nullopt;
 }

@@ -189,6 +189,34 @@ class EspClientTest(unittest.TestCase):
         summary = json.load(open(os.path.join(self.work, "run-early", "summary.json")))
         self.assertGreaterEqual(summary["best_metrics"]["score"], 0.5)
 
+    def test_run_stops_at_an_evaluation_budget_and_reports_its_evaluations(self):
+        # function.json breeds 60 candidates a generation: 150 evaluations end after the third.
+        answer = self.esp("run", os.path.join(EXAMPLES, "function.json"), "--domain", "function",
+                          "--output-dir", "run-budget", "--max-evaluations", "150")
+        self.assertEqual(answer.returncode, 0, answer.stderr)
+        self.assertIn("180 candidates evaluated: stopping (--max-evaluations)", answer.stdout)
+        self.assertEqual(len(re.findall(r"^generation \d+/\d+ checkpoint=", answer.stdout, re.M)), 3)
+        summary = json.load(open(os.path.join(self.work, "run-budget", "summary.json")))
+        self.assertEqual((summary["generation"], summary["evaluations"]), (3, 180))
+
+    def test_run_solves_double_pole_with_cma_es_restarts(self):
+        # The linear controller: a run of seed 15 stalls and restarts with 18 candidates.
+        params = json.load(open(os.path.join(EXAMPLES, "double-pole-cma-es.json")))
+        params["evolution"]["seed"] = 15
+        path = os.path.join(self.work, "double-pole-cma-es.json")
+        with open(path, "w") as f:
+            json.dump(params, f)
+        answer = self.esp("run", path, "--domain", "double-pole", "--output-dir", "run-cma")
+        self.assertEqual(answer.returncode, 0, answer.stderr)
+        self.assertIn("target reached: stopping early (early_stop)", answer.stdout)
+        sizes = [int(n) for n in re.findall(r"^generation \d+/\d+ checkpoint=\S+ candidates=(\d+)",
+                                            answer.stdout, re.M)]
+        self.assertEqual(sizes[0], 9)  # 4 + floor(3 ln 6)
+        self.assertIn(18, sizes)
+        summary = json.load(open(os.path.join(self.work, "run-cma", "summary.json")))
+        self.assertTrue(summary["validation"]["met"], summary)
+        self.assertEqual(summary["evaluations"], sum(sizes))
+
     def test_a_terminal_gets_one_redrawn_progress_bar(self):
         """Under a pseudo-terminal (util-linux `script`), progress redraws one line."""
         command = " ".join([ESP, "--url", self.espd.url(""), "--port", str(self.espd.grpc_port), "run",

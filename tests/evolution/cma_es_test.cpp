@@ -1,6 +1,7 @@
 // CMA-ES and sep-CMA-ES: the update against DEAP's cma.Strategy on a small problem (its
 // numbers computed with Debian's python3-deap), the state's round trip, convergence on
-// the sphere within a budget, the same bits for any thread count, and the settings.
+// the sphere within a budget, the same bits for any thread count, restarts (IPOP), and
+// the settings.
 #include "evolution/cma_es.h"
 
 #include <gtest/gtest.h>
@@ -53,7 +54,8 @@ TEST(CmaEs, TheUpdateIsDeapsOnASmallProblem) {
   EXPECT_NEAR(constants.cmu, 0.03859313919345096, 1e-14);
 
   const auto first_points = sorted_by_sphere(points);
-  auto state = cma_update(cma_start(3, 0.5, false), spans(first_points), 6);
+  auto state =
+      cma_update(cma_start(3, 0.5, false), spans(first_points), 6, sphere(first_points[0]));
   expect_near(state.mean, {0.2721505822840392, 0.028084549875831474, 0.014731339265164858});
   EXPECT_NEAR(state.sigma, 0.41243521323183496, 1e-12);
   expect_near(state.path_sigma, {0.6721770814879882, 0.06936524115439074, 0.036384521210883494});
@@ -68,7 +70,7 @@ TEST(CmaEs, TheUpdateIsDeapsOnASmallProblem) {
   for (const auto& p : points)
     next_points.push_back({p[0] * 0.5F + 0.0625F, p[1] * 0.5F + 0.0625F, p[2] * 0.5F + 0.0625F});
   const auto second_points = sorted_by_sphere(next_points);
-  state = cma_update(state, spans(second_points), 6);
+  state = cma_update(state, spans(second_points), 6, sphere(second_points[0]));
   expect_near(state.mean, {0.19857529114201958, 0.07654227493791574, 0.06986566963258242});
   EXPECT_NEAR(state.sigma, 0.3139186249188591, 1e-12);
   expect_near(state.covariance,
@@ -81,13 +83,29 @@ TEST(CmaEs, TheStateSurvivesItsBytesAndCorruptBytesAreRefused) {
   for (bool separable : {false, true}) {
     const std::vector<std::vector<float>> points = {
         {0.5F, 0.25F}, {-0.5F, 1.0F}, {0.125F, 0.0F}, {1.0F, -1.0F}};
-    auto state = cma_update(cma_start(2, 0.3, separable), spans(sorted_by_sphere(points)), 4);
+    auto state =
+        cma_update(cma_start(2, 0.3, separable), spans(sorted_by_sphere(points)), 4, 0.015625);
+    state.restarts = 2;
     const auto bytes = state.serialize();
     auto back = CmaState::parse(bytes);
     ASSERT_TRUE(back.ok()) << back.error().message;
     EXPECT_EQ(back->serialize(), bytes);
     EXPECT_EQ(back->separable, separable);
     EXPECT_EQ(back->updates, 1);
+    EXPECT_EQ(back->restarts, 2);
+    EXPECT_EQ(back->best_value, 0.015625);
+    EXPECT_EQ(back->start_sigma, 0.3);
+
+    // A state written before restarts existed (version 1: no restart record) is a first run.
+    const std::size_t head = 8 + 1 + 8 + 8 + 8, record = 4 * 8;
+    const std::string first_run_only =
+        std::string("ESPCMA1\0", 8) + bytes.substr(8, head - 8) + bytes.substr(head + record);
+    auto old = CmaState::parse(first_run_only);
+    ASSERT_TRUE(old.ok()) << old.error().message;
+    EXPECT_EQ(old->restarts, 0);
+    EXPECT_EQ(old->start_sigma, state.sigma);
+    EXPECT_EQ(old->mean, state.mean);
+    EXPECT_EQ(old->covariance, state.covariance);
     EXPECT_FALSE(CmaState::parse(bytes.substr(0, bytes.size() - 1)).ok());
     EXPECT_FALSE(CmaState::parse("not a state").ok());
     EXPECT_FALSE(CmaState::parse(bytes + "x").ok());
@@ -158,6 +176,90 @@ TEST(CmaEs, TheSameSeedGivesTheSameBitsOnAnyThreadCount) {
   EXPECT_TRUE(one.candidates[0].identity.parents.empty());  // samples, not children
 }
 
+TEST(CmaEs, ARunStallsWhenItsBestStopsImprovingAndRestartsFromTheStart) {
+  // n = 3, lambda = 6: a run stalls after 10 + ceil(30 * 3 / 6) = 25 updates without a
+  // better best value.
+  const auto points = sorted_by_sphere({{0.5F, -0.25F, 0.125F},
+                                        {1.0F, 0.5F, -0.5F},
+                                        {-0.375F, 0.25F, 0.75F},
+                                        {0.25F, 0.125F, -0.125F},
+                                        {-1.0F, -0.5F, 0.25F},
+                                        {0.625F, -0.75F, 0.5F}});
+  auto state = cma_update(cma_start(3, 0.5, false), spans(points), 6, 2.0);
+  EXPECT_EQ(state.best_value, 2.0);
+  EXPECT_EQ(state.updates_since_best, 0);
+  for (int i = 0; i < 24; ++i)
+    state = cma_update(state, spans(points), 6, 2.0);
+  EXPECT_FALSE(cma_stall(state, 6).has_value());
+  const auto improved = cma_update(state, spans(points), 6, 1.5);
+  EXPECT_EQ(improved.updates_since_best, 0);
+  EXPECT_FALSE(cma_stall(improved, 6).has_value());
+  state = cma_update(state, spans(points), 6, 2.0);
+  const auto stall = cma_stall(state, 6);
+  ASSERT_TRUE(stall.has_value());
+  EXPECT_NE(stall->find("not improved for 25 generations"), std::string::npos) << *stall;
+
+  const auto fresh = cma_restart(state);
+  EXPECT_EQ(fresh.restarts, 1);
+  EXPECT_EQ(fresh.sigma, 0.5);
+  EXPECT_EQ(fresh.updates, 0);
+  EXPECT_EQ(fresh.mean, std::vector<double>(3, 0.0));
+  EXPECT_EQ(fresh.serialize(), [&] {
+    auto start = cma_start(3, 0.5, false);
+    start.restarts = 1;
+    return start.serialize();
+  }());
+
+  // A step size collapsed to nothing stalls a run however its best moves.
+  auto collapsed = cma_start(3, 0.5, true);
+  collapsed.sigma = 1e-13;
+  EXPECT_TRUE(cma_stall(collapsed, 6).has_value());
+}
+
+// Sizes of the populations a CMA-ES experiment breeds over `generations` generations
+// under a flat fitness (every candidate scores 1: nothing ever improves), and the
+// warnings the engine gave.
+std::pair<std::vector<std::size_t>, std::vector<std::string>> sizes_under_a_flat_fitness(
+    const ExperimentParams& params, int generations) {
+  auto population = initial_population(params, 3);
+  std::vector<std::size_t> sizes{population.candidates.size()};
+  std::vector<std::string> warnings;
+  for (int g = 0; g < generations; ++g) {
+    Scores scores(population.candidates.size(), 1);
+    for (std::size_t i = 0; i < population.candidates.size(); ++i)
+      scores.at(i, 0) = 1;
+    auto next = next_generation(params, population, scores, 3);
+    EXPECT_TRUE(next.ok()) << next.error().message;
+    population = std::move(next->population);
+    sizes.push_back(population.candidates.size());
+    warnings.insert(warnings.end(), next->warnings.begin(), next->warnings.end());
+  }
+  return {sizes, warnings};
+}
+
+TEST(CmaEs, AStalledRunRestartsWithTwiceThePopulationUpToCmaRestarts) {
+  // n = 8, lambda = 10: the first run stalls on its 10 + ceil(240 / 10) = 34th update
+  // without a better best (the 35th generation), the second, of 20, after 22 more.
+  auto params = params_for("cma_es");
+  params.evolution.cma_restarts = 2;
+  const auto [sizes, warnings] = sizes_under_a_flat_fitness(params, 80);
+  EXPECT_EQ(sizes[34], 10U);
+  EXPECT_EQ(sizes[35], 20U);
+  EXPECT_EQ(sizes[57], 20U);
+  EXPECT_EQ(sizes[58], 40U);
+  EXPECT_EQ(sizes.back(), 40U);  // no third restart
+  ASSERT_EQ(warnings.size(), 2U);
+  EXPECT_NE(warnings[0].find("restarts (1 of at most 2) with 20 candidates"), std::string::npos)
+      << warnings[0];
+  EXPECT_NE(warnings[1].find("restarts (2 of at most 2) with 40 candidates"), std::string::npos)
+      << warnings[1];
+
+  // Without cma_restarts (the default) a stalled run goes on as it is.
+  const auto [unchanged, none] = sizes_under_a_flat_fitness(params_for("cma_es"), 80);
+  EXPECT_EQ(unchanged.back(), 10U);
+  EXPECT_TRUE(none.empty());
+}
+
 TEST(CmaEs, ANonCmaPopulationCannotBeContinuedByCma) {
   const auto params = params_for("cma_es");
   auto ga = params_for("ga");
@@ -194,6 +296,24 @@ TEST(CmaEs, SettingsAreCheckedWithTheirPaths) {
       "population_size": 32}})");
   ASSERT_TRUE(given.params.has_value());
   EXPECT_EQ(given.params->evolution.population_size, 32);
+  // Restarts are CMA-ES's, and the population they double must stay within the bounds.
+  auto ga_restarts = check_params(R"({"network": {"inputs": [{"name": "c", "size": 2}],
+      "outputs": [{"name": "a", "size": 1}]}, "evolution": {"cma_restarts": 2}})");
+  ASSERT_FALSE(ga_restarts.errors.empty());
+  EXPECT_EQ(ga_restarts.errors.front().path, "evolution.cma_restarts");
+  auto too_many = check_params(R"({"network": {"inputs": [{"name": "c", "size": 2}],
+      "outputs": [{"name": "a", "size": 1}]}, "evolution": {"algorithm": "cma_es",
+      "population_size": 100000, "cma_restarts": 4}})");
+  ASSERT_FALSE(too_many.errors.empty());
+  EXPECT_EQ(too_many.errors.front().path, "evolution.cma_restarts");
+  EXPECT_NE(too_many.errors.front().reason.find("1600000 candidates"), std::string::npos)
+      << too_many.errors.front().reason;
+  auto restarts = check_params(R"({"network": {"inputs": [{"name": "c", "size": 2}],
+      "outputs": [{"name": "a", "size": 1}]}, "evolution": {"algorithm": "cma_es",
+      "cma_restarts": 3}})");
+  ASSERT_TRUE(restarts.params.has_value());
+  EXPECT_EQ(largest_population(restarts.params->evolution),
+            8U * static_cast<std::size_t>(restarts.params->evolution.population_size));
   // A GA file's elites do not stop CMA-ES, which keeps none (here 20 >= its default 15).
   auto elites = check_params(R"({"network": {"inputs": [{"name": "c", "size": 2}],
       "outputs": [{"name": "a", "size": 1}]}, "evolution": {"algorithm": "cma_es",

@@ -31,6 +31,19 @@ TEST(JobSize, CountsBothGenerationsGenomesAndTheMessagesItHolds) {
   EXPECT_EQ(size.peak_bytes, 2u * 100 * 10 * 4 + 4 * size.message_bytes);
 }
 
+TEST(JobSize, CmaEsRestartsAreSizedForTheLastAndLargestPopulation) {
+  auto params = params_of(100, 9, 1);
+  params.evolution.algorithm = evolution::Algorithm::kCmaEs;
+  const auto one_run = estimate_job_size(params);
+  params.evolution.cma_restarts = 3;  // 100, 200, 400, then 800 candidates
+  const auto restarted = estimate_job_size(params);
+  EXPECT_EQ(restarted.message_bytes, 8 * one_run.message_bytes);
+  EXPECT_EQ(restarted.peak_bytes, 8 * one_run.peak_bytes);
+  auto refused = check_job_size(params, one_run.peak_bytes * 4);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_NE(refused->message.find("800 candidates"), std::string::npos) << refused->message;
+}
+
 TEST(JobSize, EachRepresentationsEstimateCoversWhatItsCodecWrites) {
   for (const char* representation : {"NNWeights", "KerasNN", "NNWeightsBinary"}) {
     const auto params = params_of(2, 40, 7, representation);

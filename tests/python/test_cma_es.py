@@ -1,7 +1,8 @@
 """CMA-ES through the service (evolution.algorithm): its state is stored with each
 checkpoint, so an espd restarted between generations (nothing in memory) breeds the
-same bits as one that ran on; it minimises the sphere; settings are refused with their
-JSON path; candidates keep the contract's identity."""
+same bits as one that ran on; a stalled run restarts with twice the population
+(cma_restarts), and a replica continues it; it minimises the sphere; settings are refused
+with their JSON path; candidates keep the contract's identity."""
 import numpy as np
 import pytest
 
@@ -52,6 +53,38 @@ def test_a_restart_between_generations_breeds_the_same_bits(restartable):
     assert [c.genome.tobytes() for c in population] == expected
 
 
+def test_a_stalled_run_restarts_with_twice_the_population_and_survives_a_restart(restartable):
+    """A flat fitness (every candidate scores 1) never improves: with n = 10 and lambda = 10
+    the run stalls after 10 + ceil(30 * 10 / 10) = 40 more generations, and the 42nd has 20
+    candidates. An espd restarted after that continues the new run, bit for bit."""
+    flat = params()
+    flat["evolution"]["cma_restarts"] = 1
+    client = esp_client.Client(restartable.url(""), email=WRITER, password=PASSWORD)
+    sizes = []
+
+    def breed(exp, generations):
+        for _ in range(generations):
+            population = exp.ask()
+            sizes.append(len(population))
+            exp.tell({c.id: {"f": 1.0} for c in population})
+
+    ran_on = client.experiment("flat-ran-on", flat)
+    breed(ran_on, 44)
+    assert sizes[:41] == [10] * 41 and sizes[41:] == [20] * 3, sizes
+    expected = [c.genome.tobytes() for c in ran_on.ask()]
+
+    interrupted = client.experiment("flat-interrupted", flat)
+    breed(interrupted, 42)
+    restartable.stop()
+    restartable.start()
+    client = esp_client.Client(restartable.url(""), email=WRITER, password=PASSWORD)
+    interrupted = client.experiment("flat-interrupted", flat)
+    breed(interrupted, 2)
+    population = interrupted.ask()
+    assert population.generation == 45 and len(population) == 20
+    assert [c.genome.tobytes() for c in population] == expected
+
+
 @pytest.mark.parametrize("algorithm", ["cma_es", "sep_cma_es"])
 def test_cma_es_minimises_the_sphere(client, algorithm):
     exp = client.experiment(f"sphere-{algorithm}", params(algorithm))
@@ -78,6 +111,11 @@ def test_cma_es_settings_are_refused_with_their_paths(client):
     with pytest.raises(esp_client.EspError) as raised:
         client.experiment("bad-sigma", bad)
     assert "evolution.cma_sigma" in raised.value.paths
+    huge = params()
+    huge["evolution"]["cma_restarts"] = 20  # 10 x 2^20 candidates
+    with pytest.raises(esp_client.EspError) as raised:
+        client.experiment("too-many-restarts", huge)
+    assert "evolution.cma_restarts" in raised.value.paths
 
 
 def test_switching_strategy_mid_experiment_is_refused_and_loses_nothing(client):
