@@ -8,11 +8,12 @@ controller of Igel 2003 and Heidrich-Meisner & Igel 2009, 6 weights). A run is s
 when its best candidate balances 100,000 steps from the standard start.
 
 Usage: /usr/bin/python3 bench/optimisers/run.py [seeds] [budget] [--network 6-5-1|6-1|linear ...]
-       [--first-seed K] [--sigma S] [--restarts R]
+       [--first-seed K] [--sigma S] [--restarts R] [--tolfun T]
        [--optimisers esp-ga,esp-cma-es,esp-sep-cma-es,deap-cma-es,cmaes-cma-es]
 (defaults 20 seeds, 10,000 evaluations, 6-5-1, sigma 1 for every CMA-ES, esp's CMA-ES
 without restarts, all five). --restarts R gives esp's CMA-ES up to R IPOP restarts
-(evolution.cma_restarts). Needs `make build` and the bench's domain_eval
+(evolution.cma_restarts), --tolfun T the progress a run must make not to stall
+(evolution.cma_tolfun). Needs `make build` and the bench's domain_eval
 (build/release/bench/domain_eval).
 Ends with one line per network and optimiser:
   RESULT domain=double-pole network=<6-5-1|6-1|linear> optimiser=<...> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y> expected_evaluations=<z>
@@ -61,9 +62,9 @@ def weights_of(network):
     return NETWORKS[network][2]
 
 
-def cma_params(params, algorithm, seed, sigma, restarts):
+def cma_params(params, algorithm, seed, sigma, restarts, tolfun=None):
     """`params` for esp's `algorithm` with this seed: CMA-ES's default population size,
-    the step size and the restarts asked for."""
+    the step size, and the restarts and their tolerance asked for."""
     params = json.loads(json.dumps(params))
     params["evolution"]["seed"] = seed
     if algorithm != "ga":
@@ -72,12 +73,14 @@ def cma_params(params, algorithm, seed, sigma, restarts):
         params["evolution"]["cma_sigma"] = sigma
         if restarts:
             params["evolution"]["cma_restarts"] = restarts
+        if tolfun is not None:
+            params["evolution"]["cma_tolfun"] = tolfun
     return params
 
 
-def esp_run(server, token, seed, work, algorithm, network, sigma, budget, restarts=0):
+def esp_run(server, token, seed, work, algorithm, network, sigma, budget, restarts=0, tolfun=None):
     """esp run with this seed and algorithm; evaluations until the generation that solved it."""
-    params = cma_params(network_params(network), algorithm, seed, sigma, restarts)
+    params = cma_params(network_params(network), algorithm, seed, sigma, restarts, tolfun)
     params["evolution"]["nb_generations"] = budget  # --max-evaluations stops it first
     name = f"{algorithm}-{network}-{seed}"
     path = os.path.join(work, f"{name}.json")
@@ -166,6 +169,8 @@ def parse_arguments(doc, budget, optimisers_known, more=lambda parser: None):
     parser.add_argument("--first-seed", type=int, default=1, help="seeds first-seed, first-seed + 1, ...")
     parser.add_argument("--sigma", type=float, default=1.0, help="every CMA-ES's initial step size")
     parser.add_argument("--restarts", type=int, default=0, help="esp's CMA-ES restarts (evolution.cma_restarts)")
+    parser.add_argument("--tolfun", type=float, help="the progress a run of esp's CMA-ES must make not to stall "
+                        "(evolution.cma_tolfun)")
     parser.add_argument("--optimisers", default=",".join(optimisers_known))
     more(parser)
     args = parser.parse_args()
@@ -206,12 +211,12 @@ def main():
                                                      sigma=args.sigma))
                         else:
                             runs.append(esp_run(server, token, seed, work, OPTIMISERS[label], network,
-                                                args.sigma, args.budget, args.restarts))
+                                                args.sigma, args.budget, args.restarts, args.tolfun))
                         print(f"{network} {label} seed {seed}: {runs[-1] or 'not solved'}", flush=True)
             finally:
                 evaluate.close()
     print(f"double pole with velocities, budget {args.budget} evaluations, {args.seeds} seeds, "
-          f"CMA-ES sigma {args.sigma}, esp's CMA-ES restarts {args.restarts}")
+          f"CMA-ES sigma {args.sigma}, esp's CMA-ES restarts {args.restarts} (cma_tolfun {args.tolfun})")
     for (network, label), runs in results.items():
         print(summary_line(label, runs, args.budget, network=network))
 

@@ -8,7 +8,8 @@ generation the best candidate is checked; a run is solved when it balances 100,0
 steps from the standard start and 200 of the 625 generalisation starts for 1,000 steps.
 
 Usage: /usr/bin/python3 bench/optimisers/run_nv.py [seeds] [budget] [--network 6-5-1|6-1|linear ...]
-       [--first-seed K] [--sigma S] [--restarts R] [--optimisers esp-ga,esp-cma-es,deap-cma-es]
+       [--first-seed K] [--sigma S] [--restarts R] [--tolfun T]
+       [--optimisers esp-ga,esp-cma-es,deap-cma-es]
 (default 20, 20,000, 6-5-1, 1, no restarts, all three)
 Ends with lines
   RESULT domain=double-pole-nv network=<...> optimiser=<esp-ga|esp-cma-es|deap-cma-es> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y> expected_evaluations=<z>"""
@@ -38,8 +39,8 @@ def solved(check, genomes, values):
     return check([genomes[int(np.argmax(values))]])[0] >= PASSES
 
 
-def esp_run(client, fitness, check, algorithm, network, seed, sigma, budget, restarts):
-    params = cma_params(network_params(network, PARAMS), algorithm, seed, sigma, restarts)
+def esp_run(client, fitness, check, algorithm, network, seed, sigma, budget, restarts, tolfun):
+    params = cma_params(network_params(network, PARAMS), algorithm, seed, sigma, restarts, tolfun)
     params["LEAF"]["representation"] = "NNWeightsBinary"
     exp = client.experiment(f"{algorithm}-{network}-{seed}", params)
     evaluations = 0
@@ -82,13 +83,13 @@ def main():
                                                     sigma=args.sigma))
                         else:
                             runs.append(esp_run(client, fitness, check, OPTIMISERS[label], network, seed,
-                                                args.sigma, args.budget, args.restarts))
+                                                args.sigma, args.budget, args.restarts, args.tolfun))
                         print(f"{network} {label} seed {seed}: {runs[-1] or 'not solved'}", flush=True)
             finally:
                 fitness.close()
                 check.close()
     print(f"double pole without velocities, budget {args.budget} evaluations, {args.seeds} seeds, "
-          f"CMA-ES sigma {args.sigma}, esp's CMA-ES restarts {args.restarts}")
+          f"CMA-ES sigma {args.sigma}, esp's CMA-ES restarts {args.restarts} (cma_tolfun {args.tolfun})")
     for (network, label), runs in results.items():
         print(summary_line(label, runs, args.budget, domain="double-pole-nv", network=network))
 

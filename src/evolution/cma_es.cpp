@@ -178,19 +178,13 @@ void cma_sample(const CmaState& state, RandomStream& random, std::span<float> ou
 }
 
 CmaState cma_update(const CmaState& state, std::span<const std::span<const float>> best_first,
-                    std::size_t lambda, double best_value) {
+                    std::size_t lambda) {
   CmaState next = state;
-  if (best_value < state.best_value) {
-    next.best_value = best_value;
-    next.updates_since_best = 0;
-  } else {
-    ++next.updates_since_best;
-  }
   const std::size_t n = state.dimension;
   const auto size = static_cast<Eigen::Index>(n);
   auto c = CmaConstants::of(n, lambda, state.separable);
   const std::size_t mu = std::min(c.mu, best_first.size());
-  if (mu == 0) return next;  // nothing to learn from; the stall count still moved
+  if (mu == 0) return next;
   std::vector<double> weights(c.weights.begin(), c.weights.begin() + static_cast<long>(mu));
   const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
   for (double& w : weights)
@@ -264,12 +258,23 @@ CmaState cma_update(const CmaState& state, std::span<const std::span<const float
   return next;
 }
 
+void cma_follow_best(CmaState& state, double best_value, double tolerance) {
+  // Infinity minus a tolerance is infinity: the first finite value always counts.
+  if (best_value < state.best_value - tolerance) {
+    state.best_value = best_value;
+    state.updates_since_best = 0;
+  } else {
+    ++state.updates_since_best;
+  }
+}
+
 std::optional<std::string> cma_stall(const CmaState& state, std::size_t lambda) {
   const double n = static_cast<double>(state.dimension);
   const auto window = 10 + static_cast<std::int64_t>(std::ceil(
                                30 * n / static_cast<double>(std::max<std::size_t>(lambda, 1))));
   if (state.updates_since_best >= window)
-    return "its best value has not improved for " + std::to_string(window) + " generations";
+    return "its best value has not improved (by more than cma_tolfun) for " +
+           std::to_string(window) + " generations";
   const auto [smallest, largest] = std::ranges::minmax(state.scales);
   if (state.sigma * largest < 1e-12 * state.start_sigma)
     return "its step size fell under 1e-12 of the start's";

@@ -33,8 +33,8 @@ struct CmaState {
   std::vector<double> basis;       // full: eigenvectors as columns, n x n row-major
   std::vector<double> scales;      // square roots of the eigenvalues (of the diagonal)
   std::int64_t updates = 0;        // since this run's start (the first, or the last restart)
-  // For restarts: the start's step size, the restarts so far, and the best value this run
-  // has seen (minimised) with the updates since it last improved.
+  // For restarts: the start's step size, the restarts so far, and the last best value
+  // that counted as progress (minimised; cma_follow_best) with the generations since.
   double start_sigma = 1;
   std::int64_t restarts = 0;
   double best_value = std::numeric_limits<double>::infinity();
@@ -66,16 +66,21 @@ CmaState cma_start(std::size_t dimension, double sigma, bool separable);
 void cma_sample(const CmaState& state, RandomStream& random, std::span<float> out);
 
 // The state after a generation: `best_first` are the evaluated genomes with a complete
-// score, best first (at least mu of them are used; fewer use them all); `best_value` is
-// the best of their scores as a value to minimise (maximised metrics negated; infinite
-// when none is complete), which the restart test follows.
+// score, best first (at least mu of them are used; fewer use them all).
 CmaState cma_update(const CmaState& state, std::span<const std::span<const float>> best_first,
-                    std::size_t lambda, double best_value);
+                    std::size_t lambda);
 
-// Why this run of the strategy has stalled, or nullopt. A run stalls when its best value
-// has not improved for 10 + ceil(30 n / lambda) updates (pycma's tolfunhist window: it
-// also catches a flat fitness), when its step size in every direction is under 1e-12 of
-// the start's (tolx), or when the covariance's condition number passes 1e14.
+// Follows the run's progress for the restart test. `best_value` is a generation's best
+// score as a value to minimise (maximised metrics negated; infinite when none is
+// complete); it counts as progress when it betters the last value that counted by more
+// than `tolerance` (cma_tolfun), so a run creeping by ever smaller steps stalls too.
+void cma_follow_best(CmaState& state, double best_value, double tolerance);
+
+// Why this run of the strategy has stalled, or nullopt. A run stalls when it has made no
+// progress (cma_follow_best) for 10 + ceil(30 n / lambda) generations (pycma's
+// tolfunhist window: a flat fitness stalls too), when its step size in every direction
+// is under 1e-12 of the start's (tolx), or when the covariance's condition number
+// passes 1e14.
 std::optional<std::string> cma_stall(const CmaState& state, std::size_t lambda);
 
 // A new run after a stall: the start again (the origin, the start's step size, the

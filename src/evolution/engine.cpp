@@ -316,7 +316,8 @@ Result<NextGeneration> next_generation(const ExperimentParams& params, const Pop
                               : params.evolution.fitness.front().maximize
                                   ? -scores.at(ranking.order.front(), 0)
                                   : scores.at(ranking.order.front(), 0);
-    auto updated = cma_update(*state, best_first, evaluated.candidates.size(), best_value);
+    auto updated = cma_update(*state, best_first, evaluated.candidates.size());
+    cma_follow_best(updated, best_value, params.evolution.cma_tolfun);
     if (updated.restarts < params.evolution.cma_restarts) {
       if (auto stall = cma_stall(updated, evaluated.candidates.size())) {
         updated = cma_restart(updated);

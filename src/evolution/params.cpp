@@ -606,6 +606,7 @@ EvolutionSpec read_evolution(const Json& root, Problems& problems) {
     spec.cma_sigma = sigma;
   }
   evolution.read_integer("cma_restarts", spec.cma_restarts, 0, ParamsLimits::kMaxCmaRestarts);
+  evolution.read_number("cma_tolfun", spec.cma_tolfun, {.min = 0});
   evolution.read_integer("nb_generations", spec.nb_generations, 1, 1'000'000);
   evolution.read_integer("population_size", spec.population_size, 2, ParamsLimits::kMaxPopulation);
   evolution.read_integer("nb_elites", spec.nb_elites, 0, ParamsLimits::kMaxPopulation);

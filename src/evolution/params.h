@@ -94,6 +94,9 @@ struct EvolutionSpec {
   // CMA-ES restarts at most this often when a run stalls, each time with twice the
   // population (IPOP); 0: never.
   int cma_restarts = 0;
+  // How much a generation's best must better the last one that counted for the run to be
+  // making progress (the restart test; pycma's tolfun is of this order by default).
+  double cma_tolfun = 1e-12;
   int nb_generations = 10;
   int population_size = 10;
   int nb_elites = 2;

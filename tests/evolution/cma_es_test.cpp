@@ -54,8 +54,7 @@ TEST(CmaEs, TheUpdateIsDeapsOnASmallProblem) {
   EXPECT_NEAR(constants.cmu, 0.03859313919345096, 1e-14);
 
   const auto first_points = sorted_by_sphere(points);
-  auto state =
-      cma_update(cma_start(3, 0.5, false), spans(first_points), 6, sphere(first_points[0]));
+  auto state = cma_update(cma_start(3, 0.5, false), spans(first_points), 6);
   expect_near(state.mean, {0.2721505822840392, 0.028084549875831474, 0.014731339265164858});
   EXPECT_NEAR(state.sigma, 0.41243521323183496, 1e-12);
   expect_near(state.path_sigma, {0.6721770814879882, 0.06936524115439074, 0.036384521210883494});
@@ -70,7 +69,7 @@ TEST(CmaEs, TheUpdateIsDeapsOnASmallProblem) {
   for (const auto& p : points)
     next_points.push_back({p[0] * 0.5F + 0.0625F, p[1] * 0.5F + 0.0625F, p[2] * 0.5F + 0.0625F});
   const auto second_points = sorted_by_sphere(next_points);
-  state = cma_update(state, spans(second_points), 6, sphere(second_points[0]));
+  state = cma_update(state, spans(second_points), 6);
   expect_near(state.mean, {0.19857529114201958, 0.07654227493791574, 0.06986566963258242});
   EXPECT_NEAR(state.sigma, 0.3139186249188591, 1e-12);
   expect_near(state.covariance,
@@ -83,8 +82,8 @@ TEST(CmaEs, TheStateSurvivesItsBytesAndCorruptBytesAreRefused) {
   for (bool separable : {false, true}) {
     const std::vector<std::vector<float>> points = {
         {0.5F, 0.25F}, {-0.5F, 1.0F}, {0.125F, 0.0F}, {1.0F, -1.0F}};
-    auto state =
-        cma_update(cma_start(2, 0.3, separable), spans(sorted_by_sphere(points)), 4, 0.015625);
+    auto state = cma_update(cma_start(2, 0.3, separable), spans(sorted_by_sphere(points)), 4);
+    cma_follow_best(state, 0.015625, 0);
     state.restarts = 2;
     const auto bytes = state.serialize();
     auto back = CmaState::parse(bytes);
@@ -177,33 +176,43 @@ TEST(CmaEs, TheSameSeedGivesTheSameBitsOnAnyThreadCount) {
 }
 
 TEST(CmaEs, ARunStallsWhenItsBestStopsImprovingAndRestartsFromTheStart) {
-  // n = 3, lambda = 6: a run stalls after 10 + ceil(30 * 3 / 6) = 25 updates without a
-  // better best value.
-  const auto points = sorted_by_sphere({{0.5F, -0.25F, 0.125F},
-                                        {1.0F, 0.5F, -0.5F},
-                                        {-0.375F, 0.25F, 0.75F},
-                                        {0.25F, 0.125F, -0.125F},
-                                        {-1.0F, -0.5F, 0.25F},
-                                        {0.625F, -0.75F, 0.5F}});
-  auto state = cma_update(cma_start(3, 0.5, false), spans(points), 6, 2.0);
+  // n = 3, lambda = 6: a run stalls after 10 + ceil(30 * 3 / 6) = 25 generations without
+  // progress.
+  auto state = cma_start(3, 0.5, false);
+  cma_follow_best(state, 2.0, 0);
   EXPECT_EQ(state.best_value, 2.0);
   EXPECT_EQ(state.updates_since_best, 0);
   for (int i = 0; i < 24; ++i)
-    state = cma_update(state, spans(points), 6, 2.0);
+    cma_follow_best(state, 2.0, 0);
   EXPECT_FALSE(cma_stall(state, 6).has_value());
-  const auto improved = cma_update(state, spans(points), 6, 1.5);
+  auto improved = state;
+  cma_follow_best(improved, 1.5, 0);
   EXPECT_EQ(improved.updates_since_best, 0);
-  EXPECT_FALSE(cma_stall(improved, 6).has_value());
-  state = cma_update(state, spans(points), 6, 2.0);
+  cma_follow_best(state, 2.0, 0);
   const auto stall = cma_stall(state, 6);
   ASSERT_TRUE(stall.has_value());
-  EXPECT_NE(stall->find("not improved for 25 generations"), std::string::npos) << *stall;
+  EXPECT_NE(stall->find("for 25 generations"), std::string::npos) << *stall;
+
+  // With a tolerance, a run creeping by smaller steps stalls, and small steps that add
+  // up to more than it count.
+  auto creeping = cma_start(3, 0.5, false);
+  cma_follow_best(creeping, 1.0, 1e-3);
+  for (int i = 1; i <= 25; ++i)
+    cma_follow_best(creeping, 1.0 - 1e-5 * i, 1e-3);
+  EXPECT_TRUE(cma_stall(creeping, 6).has_value());
+  auto adding_up = cma_start(3, 0.5, false);
+  cma_follow_best(adding_up, 1.0, 1e-3);
+  for (int i = 1; i <= 25; ++i)
+    cma_follow_best(adding_up, 1.0 - 2e-4 * i, 1e-3);
+  EXPECT_FALSE(cma_stall(adding_up, 6).has_value());
+  EXPECT_EQ(adding_up.best_value, 1.0 - 2e-4 * 24);  // each 6th step counted
 
   const auto fresh = cma_restart(state);
   EXPECT_EQ(fresh.restarts, 1);
   EXPECT_EQ(fresh.sigma, 0.5);
   EXPECT_EQ(fresh.updates, 0);
   EXPECT_EQ(fresh.mean, std::vector<double>(3, 0.0));
+  EXPECT_EQ(fresh.best_value, INFINITY);
   EXPECT_EQ(fresh.serialize(), [&] {
     auto start = cma_start(3, 0.5, false);
     start.restarts = 1;
@@ -308,10 +317,16 @@ TEST(CmaEs, SettingsAreCheckedWithTheirPaths) {
   EXPECT_EQ(too_many.errors.front().path, "evolution.cma_restarts");
   EXPECT_NE(too_many.errors.front().reason.find("1600000 candidates"), std::string::npos)
       << too_many.errors.front().reason;
+  auto tolfun = check_params(R"({"network": {"inputs": [{"name": "c", "size": 2}],
+      "outputs": [{"name": "a", "size": 1}]}, "evolution": {"algorithm": "cma_es",
+      "cma_tolfun": -1}})");
+  ASSERT_FALSE(tolfun.errors.empty());
+  EXPECT_EQ(tolfun.errors.front().path, "evolution.cma_tolfun");
   auto restarts = check_params(R"({"network": {"inputs": [{"name": "c", "size": 2}],
       "outputs": [{"name": "a", "size": 1}]}, "evolution": {"algorithm": "cma_es",
-      "cma_restarts": 3}})");
+      "cma_restarts": 3, "cma_tolfun": 0.001}})");
   ASSERT_TRUE(restarts.params.has_value());
+  EXPECT_EQ(restarts.params->evolution.cma_tolfun, 0.001);
   EXPECT_EQ(largest_population(restarts.params->evolution),
             8U * static_cast<std::size_t>(restarts.params->evolution.population_size));
   // A GA file's elites do not stop CMA-ES, which keeps none (here 20 >= its default 15).
