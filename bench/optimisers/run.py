@@ -1,5 +1,5 @@
-"""Evaluations to solve double pole balancing (with velocities): esp's GA, CMA-ES and
-sep-CMA-ES driven through the real service by `esp run`, against DEAP's CMA-ES (Debian
+"""Evaluations to solve double pole balancing (with velocities): esp's GA, CMA-ES,
+sep-CMA-ES and active CMA-ES driven through the real service by `esp run`, against DEAP's CMA-ES (Debian
 python3-deap) and the cmaes library's (python3-cmaes) on the same physics and network,
 over many seeds with one budget. Three networks: 6-5-1 (examples/double-pole.json: 6
 inputs, 5 tanh units, 1 sigmoid force; 41 weights; the default), 6-1 (the same without
@@ -9,9 +9,9 @@ when its best candidate balances 100,000 steps from the standard start.
 
 Usage: /usr/bin/python3 bench/optimisers/run.py [seeds] [budget] [--network 6-5-1|6-1|linear ...]
        [--first-seed K] [--sigma S] [--restarts R] [--tolfun T]
-       [--optimisers esp-ga,esp-cma-es,esp-sep-cma-es,deap-cma-es,cmaes-cma-es]
+       [--optimisers esp-ga,esp-cma-es,esp-sep-cma-es,esp-active-cma-es,deap-cma-es,cmaes-cma-es]
 (defaults 20 seeds, 10,000 evaluations, 6-5-1, sigma 1 for every CMA-ES, esp's CMA-ES
-without restarts, all five). --restarts R gives esp's CMA-ES up to R IPOP restarts
+without restarts, all six). --restarts R gives esp's CMA-ES up to R IPOP restarts
 (evolution.cma_restarts), --tolfun T the progress a run must make not to stall
 (evolution.cma_tolfun). Needs `make build` and the bench's domain_eval
 (build/release/bench/domain_eval).
@@ -44,8 +44,8 @@ PARAMS = json.load(open(os.path.join(ROOT, "examples", "double-pole.json")))
 SOLVED = 100_000
 # name -> (hidden units, output bias, weights): 6 inputs, the hidden tanh layer if any, 1 output.
 NETWORKS = {"6-5-1": (5, True, 6 * 5 + 5 + 5 + 1), "6-1": (0, True, 6 + 1), "linear": (0, False, 6)}
-OPTIMISERS = {"esp-ga": "ga", "esp-cma-es": "cma_es", "esp-sep-cma-es": "sep_cma_es", "deap-cma-es": None,
-              "cmaes-cma-es": None}
+OPTIMISERS = {"esp-ga": "ga", "esp-cma-es": "cma_es", "esp-sep-cma-es": "sep_cma_es",
+              "esp-active-cma-es": "active_cma_es", "deap-cma-es": None, "cmaes-cma-es": None}
 
 
 def network_params(network, params=PARAMS):

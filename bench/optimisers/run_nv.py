@@ -1,5 +1,5 @@
 """Evaluations to solve double pole balancing without velocities (Gruau's fitness, the
-625-start generalisation test): esp's GA and CMA-ES through the real service (driven
+625-start generalisation test): esp's GA, CMA-ES and active CMA-ES through the real service (driven
 with esp_client over REST) against DEAP's CMA-ES, every candidate scored by
 domain_eval on the same C++ physics (examples/double-pole-nv.json: position and both
 angles now and one step before). Networks as run.py's: 6-5-1 (5 tanh units, 1 output;
@@ -9,10 +9,10 @@ steps from the standard start and 200 of the 625 generalisation starts for 1,000
 
 Usage: /usr/bin/python3 bench/optimisers/run_nv.py [seeds] [budget] [--network 6-5-1|6-1|linear ...]
        [--first-seed K] [--sigma S] [--restarts R] [--tolfun T]
-       [--optimisers esp-ga,esp-cma-es,deap-cma-es]
-(default 20, 20,000, 6-5-1, 1, no restarts, all three)
+       [--optimisers esp-ga,esp-cma-es,esp-active-cma-es,deap-cma-es]
+(default 20, 20,000, 6-5-1, 1, no restarts, all four)
 Ends with lines
-  RESULT domain=double-pole-nv network=<...> optimiser=<esp-ga|esp-cma-es|deap-cma-es> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y> expected_evaluations=<z>"""
+  RESULT domain=double-pole-nv network=<...> optimiser=<esp-ga|esp-cma-es|esp-active-cma-es|deap-cma-es> solved=<k>/<n> mean_evaluations=<x> median_evaluations=<y> expected_evaluations=<z>"""
 import json
 import os
 import sys
@@ -31,7 +31,7 @@ from run import (NETWORKS, RELEASE, DomainEval, cma_params, deap_cma_es, network
 
 PARAMS = json.load(open(os.path.join(ROOT, "examples", "double-pole-nv.json")))
 PASSES = 200
-OPTIMISERS = {"esp-ga": "ga", "esp-cma-es": "cma_es", "deap-cma-es": None}
+OPTIMISERS = {"esp-ga": "ga", "esp-cma-es": "cma_es", "esp-active-cma-es": "active_cma_es", "deap-cma-es": None}
 
 
 def solved(check, genomes, values):

@@ -47,9 +47,13 @@ bool take(std::string_view& in, std::vector<double>& values, std::size_t count) 
 }
 
 // Eigenvectors and the square roots of the eigenvalues (ascending) of the covariance.
+bool is_separable(const CmaState& state) {
+  return state.variant == CmaVariant::kSeparable;
+}
+
 void decompose(CmaState& state) {
   const auto n = static_cast<Eigen::Index>(state.dimension);
-  if (state.separable) {
+  if (is_separable(state)) {
     state.scales.resize(state.dimension);
     for (std::size_t i = 0; i < state.dimension; ++i)
       state.scales[i] = std::sqrt(std::max(state.covariance[i], 1e-300));
@@ -68,9 +72,9 @@ void decompose(CmaState& state) {
 
 std::string CmaState::serialize() const {
   std::string out(kMagic);
-  const std::uint8_t sep = separable ? 1 : 0;
+  const auto kind = static_cast<std::uint8_t>(variant);
   const std::uint64_t n = dimension;
-  put(out, &sep, 1);
+  put(out, &kind, 1);
   put(out, &n, sizeof n);
   put(out, &updates, sizeof updates);
   put(out, &sigma, sizeof sigma);
@@ -89,10 +93,11 @@ Result<CmaState> CmaState::parse(std::string_view bytes) {
   if (!first_run_only && !bytes.starts_with(kMagic)) return corrupt;
   bytes.remove_prefix(kMagic.size());
   CmaState state;
-  std::uint8_t sep = 0;
+  std::uint8_t kind = 0;
   std::uint64_t n = 0;
-  if (!take(bytes, sep) || !take(bytes, n) || !take(bytes, state.updates) ||
-      !take(bytes, state.sigma) || sep > 1 || n == 0 || n > (std::uint64_t{1} << 32))
+  const std::uint8_t last_kind = first_run_only ? 1 : 2;  // version 1 had no active variant
+  if (!take(bytes, kind) || !take(bytes, n) || !take(bytes, state.updates) ||
+      !take(bytes, state.sigma) || kind > last_kind || n == 0 || n > (std::uint64_t{1} << 32))
     return corrupt;
   state.start_sigma = state.sigma;
   if (!first_run_only &&
@@ -100,18 +105,131 @@ Result<CmaState> CmaState::parse(std::string_view bytes) {
        !take(bytes, state.best_value) || !take(bytes, state.updates_since_best) ||
        state.restarts < 0 || state.updates_since_best < 0))
     return corrupt;
-  state.separable = sep == 1;
+  state.variant = static_cast<CmaVariant>(kind);
   state.dimension = n;
-  const std::size_t square = state.separable ? n : n * n;
+  const std::size_t square = is_separable(state) ? n : n * n;
   if (!take(bytes, state.mean, n) || !take(bytes, state.path_sigma, n) ||
       !take(bytes, state.path_c, n) || !take(bytes, state.covariance, square) ||
-      !take(bytes, state.basis, state.separable ? 0 : square) || !take(bytes, state.scales, n) ||
-      !bytes.empty())
+      !take(bytes, state.basis, is_separable(state) ? 0 : square) ||
+      !take(bytes, state.scales, n) || !bytes.empty())
     return corrupt;
   return state;
 }
 
-CmaConstants CmaConstants::of(std::size_t dimension, std::size_t lambda, bool separable) {
+namespace {
+
+// Hansen's (2016) constants, as the cmaes library computes them (its eqs. 48-56): weights
+// ln((lambda + 1) / 2) - ln(i), the positive ones summing to 1 and the negative ones
+// scaled so the covariance stays positive definite.
+CmaConstants active_constants(std::size_t dimension, std::size_t lambda) {
+  CmaConstants c;
+  const double n = static_cast<double>(dimension);
+  lambda = std::max<std::size_t>(lambda, 2);
+  c.mu = lambda / 2;
+  std::vector<double> prime(lambda);
+  for (std::size_t i = 0; i < lambda; ++i)
+    prime[i] =
+        std::log((static_cast<double>(lambda) + 1) / 2) - std::log(static_cast<double>(i + 1));
+  auto effective = [](auto begin, auto end) {
+    const double sum = std::accumulate(begin, end, 0.0);
+    const double squares = std::inner_product(begin, end, begin, 0.0);
+    return squares > 0 ? sum * sum / squares : 0.0;
+  };
+  const auto split = prime.begin() + static_cast<std::ptrdiff_t>(c.mu);
+  c.mueff = effective(prime.begin(), split);
+  const double mueff_minus = effective(split, prime.end());
+  c.c1 = 2 / ((n + 1.3) * (n + 1.3) + c.mueff);
+  c.cmu = std::min(1 - c.c1 - 1e-8,
+                   2 * (c.mueff - 2 + 1 / c.mueff) / ((n + 2) * (n + 2) + 2 * c.mueff / 2));
+  const double alpha = std::min(
+      {1 + c.c1 / c.cmu, 1 + 2 * mueff_minus / (c.mueff + 2), (1 - c.c1 - c.cmu) / (n * c.cmu)});
+  double positive = 0, negative = 0;
+  for (double w : prime)
+    (w > 0 ? positive : negative) += std::abs(w);
+  c.weights.resize(lambda);
+  for (std::size_t i = 0; i < lambda; ++i)
+    c.weights[i] = prime[i] >= 0 ? prime[i] / positive : alpha / negative * prime[i];
+  c.cs = (c.mueff + 2) / (n + c.mueff + 5);
+  c.damps = 1 + 2 * std::max(0.0, std::sqrt((c.mueff - 1) / (n + 1)) - 1) + c.cs;
+  c.cc = (4 + c.mueff / n) / (n + 4 + 2 * c.mueff / n);
+  c.chi_n = std::sqrt(n) * (1 - 1 / (4 * n) + 1 / (21 * n * n));
+  return c;
+}
+
+// Hansen's (2016) update, as the cmaes library's CMA.tell writes it: the better half
+// moves the mean and the paths; every ranked candidate enters the rank-mu update, the
+// worse half with negative weights scaled by n / |C^-1/2 y|^2 (eq. 46), so the
+// covariance shrinks along directions that did badly.
+CmaState active_update(const CmaState& state, std::span<const std::span<const float>> best_first,
+                       std::size_t lambda) {
+  CmaState next = state;
+  const std::size_t n = state.dimension;
+  const auto size = static_cast<Eigen::Index>(n);
+  const auto c = active_constants(n, lambda);
+  const std::size_t ranked = std::min(best_first.size(), c.weights.size());
+  const std::size_t mu = std::min(c.mu, ranked);
+  if (mu == 0) return next;
+  // Fewer complete candidates than mu: the positive weights of those there sum to 1.
+  std::vector<double> weights(c.weights.begin(), c.weights.begin() + static_cast<long>(ranked));
+  const double positive =
+      std::accumulate(weights.begin(), weights.begin() + static_cast<long>(mu), 0.0);
+  for (std::size_t k = 0; k < mu; ++k)
+    weights[k] /= positive;
+
+  Matrix steps(static_cast<Eigen::Index>(ranked), size);  // y_k = (x_k - m) / sigma
+  for (std::size_t k = 0; k < ranked; ++k)
+    for (std::size_t i = 0; i < n; ++i)
+      steps(static_cast<Eigen::Index>(k), static_cast<Eigen::Index>(i)) =
+          (static_cast<double>(best_first[k][i]) - state.mean[i]) / state.sigma;
+  Vector step_w = Vector::Zero(size);
+  for (std::size_t k = 0; k < mu; ++k)
+    step_w += weights[k] * steps.row(static_cast<Eigen::Index>(k)).transpose();
+  VectorMap mean(next.mean.data(), size);
+  mean += state.sigma * step_w;
+
+  const ConstMatrixMap basis(state.basis.data(), size, size);
+  Vector inverse_scales(size);
+  for (Eigen::Index i = 0; i < size; ++i)
+    inverse_scales[i] = 1 / state.scales[static_cast<std::size_t>(i)];
+  const Matrix inverse_root = basis * inverse_scales.asDiagonal() * basis.transpose();
+  VectorMap path_sigma(next.path_sigma.data(), size);
+  path_sigma =
+      (1 - c.cs) * path_sigma + std::sqrt(c.cs * (2 - c.cs) * c.mueff) * (inverse_root * step_w);
+  const double norm = path_sigma.norm();
+  next.sigma = std::min(state.sigma * std::exp(c.cs / c.damps * (norm / c.chi_n - 1)), 1e32);
+  next.updates = state.updates + 1;
+  // The library counts this generation before the correction: 2 (g + 1) with g = updates.
+  const double hsig =
+      norm / std::sqrt(1 - std::pow(1 - c.cs, 2.0 * static_cast<double>(next.updates + 1))) <
+              (1.4 + 2 / (static_cast<double>(n) + 1)) * c.chi_n
+          ? 1.0
+          : 0.0;
+  VectorMap path_c(next.path_c.data(), size);
+  path_c = (1 - c.cc) * path_c + hsig * std::sqrt(c.cc * (2 - c.cc) * c.mueff) * step_w;
+
+  Vector scaled_weights(static_cast<Eigen::Index>(ranked));
+  for (std::size_t k = 0; k < ranked; ++k) {
+    const auto row = steps.row(static_cast<Eigen::Index>(k)).transpose();
+    scaled_weights[static_cast<Eigen::Index>(k)] =
+        weights[k] >= 0
+            ? weights[k]
+            : weights[k] * static_cast<double>(n) / ((inverse_root * row).squaredNorm() + 1e-8);
+  }
+  const double weight_sum = std::accumulate(weights.begin(), weights.end(), 0.0);
+  const double delta_hsig = (1 - hsig) * c.cc * (2 - c.cc);
+  MatrixMap covariance(next.covariance.data(), size, size);
+  covariance = (1 + c.c1 * delta_hsig - c.c1 - c.cmu * weight_sum) * covariance +
+               c.c1 * (path_c * path_c.transpose()) +
+               c.cmu * (steps.transpose() * scaled_weights.asDiagonal() * steps);
+  covariance = (0.5 * (covariance + covariance.transpose())).eval();
+  decompose(next);
+  return next;
+}
+
+}  // namespace
+
+CmaConstants CmaConstants::of(std::size_t dimension, std::size_t lambda, CmaVariant variant) {
+  if (variant == CmaVariant::kActive) return active_constants(dimension, lambda);
   CmaConstants c;
   const double n = static_cast<double>(dimension);
   c.mu = std::max<std::size_t>(lambda / 2, 1);
@@ -129,7 +247,7 @@ CmaConstants CmaConstants::of(std::size_t dimension, std::size_t lambda, bool se
   c.cs = (c.mueff + 2) / (n + c.mueff + 3);
   c.c1 = 2 / ((n + 1.3) * (n + 1.3) + c.mueff);
   c.cmu = 2 * (c.mueff - 2 + 1 / c.mueff) / ((n + 2) * (n + 2) + c.mueff);
-  if (separable) {
+  if (variant == CmaVariant::kSeparable) {
     // A diagonal learns n values, not n^2: faster rates (Ros & Hansen 2008).
     c.c1 *= (n + 2) / 3;
     c.cmu *= (n + 2) / 3;
@@ -141,13 +259,12 @@ CmaConstants CmaConstants::of(std::size_t dimension, std::size_t lambda, bool se
   return c;
 }
 
-CmaState cma_start(std::size_t dimension, double sigma, bool separable) {
-  CmaState state{
-      .separable = separable, .dimension = dimension, .sigma = sigma, .start_sigma = sigma};
+CmaState cma_start(std::size_t dimension, double sigma, CmaVariant variant) {
+  CmaState state{.variant = variant, .dimension = dimension, .sigma = sigma, .start_sigma = sigma};
   state.mean.assign(dimension, 0.0);
   state.path_sigma.assign(dimension, 0.0);
   state.path_c.assign(dimension, 0.0);
-  if (separable) {
+  if (is_separable(state)) {
     state.covariance.assign(dimension, 1.0);
   } else {
     state.covariance.assign(dimension * dimension, 0.0);
@@ -165,7 +282,7 @@ void cma_sample(const CmaState& state, RandomStream& random, std::span<float> ou
   std::vector<double> scaled(n);
   for (std::size_t i = 0; i < n; ++i)
     scaled[i] = state.scales[i] * static_cast<double>(z[i]);
-  if (state.separable) {
+  if (is_separable(state)) {
     for (std::size_t i = 0; i < n; ++i)
       out[i] = static_cast<float>(state.mean[i] + state.sigma * scaled[i]);
     return;
@@ -179,10 +296,11 @@ void cma_sample(const CmaState& state, RandomStream& random, std::span<float> ou
 
 CmaState cma_update(const CmaState& state, std::span<const std::span<const float>> best_first,
                     std::size_t lambda) {
+  if (state.variant == CmaVariant::kActive) return active_update(state, best_first, lambda);
   CmaState next = state;
   const std::size_t n = state.dimension;
   const auto size = static_cast<Eigen::Index>(n);
-  auto c = CmaConstants::of(n, lambda, state.separable);
+  auto c = CmaConstants::of(n, lambda, state.variant);
   const std::size_t mu = std::min(c.mu, best_first.size());
   if (mu == 0) return next;
   std::vector<double> weights(c.weights.begin(), c.weights.begin() + static_cast<long>(mu));
@@ -205,7 +323,7 @@ CmaState cma_update(const CmaState& state, std::span<const std::span<const float
 
   // Evolution paths: the step size's in the whitened space, the covariance's as is.
   Vector whitened(size);
-  if (state.separable) {
+  if (is_separable(state)) {
     for (Eigen::Index i = 0; i < size; ++i)
       whitened[i] = shift[i] / state.scales[static_cast<std::size_t>(i)];
   } else {
@@ -233,7 +351,7 @@ CmaState cma_update(const CmaState& state, std::span<const std::span<const float
   // Covariance: rank-one from the path, rank-mu from the chosen steps.
   const double keep = 1 - c.c1 - c.cmu + (1 - hsig) * c.c1 * c.cc * (2 - c.cc);
   const double sigma2 = state.sigma * state.sigma;
-  if (state.separable) {
+  if (is_separable(state)) {
     for (std::size_t i = 0; i < n; ++i) {
       double rank_mu = 0;
       for (std::size_t k = 0; k < mu; ++k) {
@@ -284,7 +402,7 @@ std::optional<std::string> cma_stall(const CmaState& state, std::size_t lambda) 
 }
 
 CmaState cma_restart(const CmaState& state) {
-  CmaState fresh = cma_start(state.dimension, state.start_sigma, state.separable);
+  CmaState fresh = cma_start(state.dimension, state.start_sigma, state.variant);
   fresh.restarts = state.restarts + 1;
   return fresh;
 }

@@ -258,10 +258,13 @@ Population cma_generation(const ExperimentParams& params, const CmaState& state,
 Population initial_population(const ExperimentParams& params, Seed seed, EngineOptions options) {
   if (is_cma(params)) {
     const NetworkShape shape(params.network);
-    const auto start =
-        cma_start(shape.weight_count(),
-                  params.evolution.cma_sigma.value_or(params.evolution.initialization_range),
-                  params.evolution.algorithm == Algorithm::kSepCmaEs);
+    const auto variant = params.evolution.algorithm == Algorithm::kSepCmaEs ? CmaVariant::kSeparable
+                         : params.evolution.algorithm == Algorithm::kActiveCmaEs
+                             ? CmaVariant::kActive
+                             : CmaVariant::kFull;
+    const auto start = cma_start(
+        shape.weight_count(),
+        params.evolution.cma_sigma.value_or(params.evolution.initialization_range), variant);
     return cma_generation(params, start, seed, 1, options.threads);
   }
   const NetworkShape shape(params.network);

@@ -43,10 +43,11 @@ constexpr std::array<Choice<ParentSelection>, 7> kSelections{{
     {"random", ParentSelection::kRandom},
     {"best", ParentSelection::kBest},
 }};
-constexpr std::array<Choice<Algorithm>, 3> kAlgorithms{{
+constexpr std::array<Choice<Algorithm>, 4> kAlgorithms{{
     {"ga", Algorithm::kGa},
     {"cma_es", Algorithm::kCmaEs},
     {"sep_cma_es", Algorithm::kSepCmaEs},
+    {"active_cma_es", Algorithm::kActiveCmaEs},
 }};
 constexpr std::array<Choice<MutationType>, 4> kMutations{{
     {"gaussian_noise_percentage", MutationType::kGaussianNoisePercentage},
@@ -663,11 +664,12 @@ EvolutionSpec read_evolution(const Json& root, Problems& problems) {
 void read_cma_population(const Json& root, ExperimentParams& params, Problems& problems) {
   if (params.evolution.algorithm == Algorithm::kGa) return;
   const std::size_t weights = count_weights(params.network);
-  if (params.evolution.algorithm == Algorithm::kCmaEs &&
+  if (params.evolution.algorithm != Algorithm::kSepCmaEs &&
       weights > ParamsLimits::kMaxFullCmaWeights) {
     problems.error("evolution.algorithm",
-                   fmt::format("cma_es keeps a full covariance, for networks of up to {} weights; "
+                   fmt::format("{} keeps a full covariance, for networks of up to {} weights; "
                                "this one has {}: use sep_cma_es",
+                               name_of(params.evolution.algorithm),
                                ParamsLimits::kMaxFullCmaWeights, weights));
   }
   const auto& evolution = root.find("evolution");

@@ -83,8 +83,9 @@ struct Objective {
 };
 
 // esp's addition (absent: the GA, so SDK files are unchanged): CMA-ES with a full
-// covariance, for networks of up to kMaxFullCmaWeights, or sep-CMA-ES, linear per weight.
-enum class Algorithm { kGa, kCmaEs, kSepCmaEs };
+// covariance, for networks of up to kMaxFullCmaWeights (DEAP's update, or the active one
+// of Hansen 2016), or sep-CMA-ES, linear per weight.
+enum class Algorithm { kGa, kCmaEs, kSepCmaEs, kActiveCmaEs };
 std::string_view name_of(Algorithm value);  // its name in `evolution.algorithm`
 
 struct EvolutionSpec {

@@ -1,5 +1,6 @@
-// CMA-ES and sep-CMA-ES: the update against DEAP's cma.Strategy on a small problem (its
-// numbers computed with Debian's python3-deap), the state's round trip, convergence on
+// CMA-ES, sep-CMA-ES and active CMA-ES: the update against DEAP's cma.Strategy and the
+// active one against the cmaes library's CMA on a small problem (their numbers computed
+// with Debian's python3-deap and python3-cmaes), the state's round trip, convergence on
 // the sphere within a budget, the same bits for any thread count, restarts (IPOP), and
 // the settings.
 #include "evolution/cma_es.h"
@@ -45,7 +46,7 @@ TEST(CmaEs, TheUpdateIsDeapsOnASmallProblem) {
   const std::vector<std::vector<float>> points = {{0.5F, -0.25F, 0.125F},  {1.0F, 0.5F, -0.5F},
                                                   {-0.375F, 0.25F, 0.75F}, {0.25F, 0.125F, -0.125F},
                                                   {-1.0F, -0.5F, 0.25F},   {0.625F, -0.75F, 0.5F}};
-  const auto constants = CmaConstants::of(3, 6, false);
+  const auto constants = CmaConstants::of(3, 6, CmaVariant::kFull);
   EXPECT_EQ(constants.mu, 3U);
   EXPECT_NEAR(constants.mueff, 2.0286114646100626, 1e-14);
   EXPECT_NEAR(constants.cs, 0.5017818438926943, 1e-14);
@@ -54,7 +55,7 @@ TEST(CmaEs, TheUpdateIsDeapsOnASmallProblem) {
   EXPECT_NEAR(constants.cmu, 0.03859313919345096, 1e-14);
 
   const auto first_points = sorted_by_sphere(points);
-  auto state = cma_update(cma_start(3, 0.5, false), spans(first_points), 6);
+  auto state = cma_update(cma_start(3, 0.5, CmaVariant::kFull), spans(first_points), 6);
   expect_near(state.mean, {0.2721505822840392, 0.028084549875831474, 0.014731339265164858});
   EXPECT_NEAR(state.sigma, 0.41243521323183496, 1e-12);
   expect_near(state.path_sigma, {0.6721770814879882, 0.06936524115439074, 0.036384521210883494});
@@ -78,24 +79,65 @@ TEST(CmaEs, TheUpdateIsDeapsOnASmallProblem) {
                -0.0022094795841366586, 0.0033679925598525235, 0.7617550504175583});
 }
 
+TEST(CmaEs, TheActiveUpdateIsTheCmaesLibrarysOnASmallProblem) {
+  const std::vector<std::vector<float>> points = {{0.5F, -0.25F, 0.125F},  {1.0F, 0.5F, -0.5F},
+                                                  {-0.375F, 0.25F, 0.75F}, {0.25F, 0.125F, -0.125F},
+                                                  {-1.0F, -0.5F, 0.25F},   {0.625F, -0.75F, 0.5F}};
+  const auto constants = CmaConstants::of(3, 6, CmaVariant::kActive);
+  EXPECT_EQ(constants.mu, 3U);
+  EXPECT_NEAR(constants.mueff, 2.0286114646100617, 1e-14);
+  EXPECT_NEAR(constants.cs, 0.40171179019414777, 1e-14);
+  EXPECT_NEAR(constants.damps, 1.4017117901941478, 1e-14);
+  EXPECT_NEAR(constants.c1, 0.09747248265066792, 1e-14);
+  EXPECT_NEAR(constants.cmu, 0.038593139193450914, 1e-14);
+  EXPECT_NEAR(constants.cc, 0.5598629786005055, 1e-14);
+  expect_near(constants.weights, {0.6370425712412168, 0.28457025743803294, 0.07838717132075033,
+                                  -0.28638378259655295, -0.7649580940851276, -1.1559817781589212});
+
+  // Every candidate is learned from: the worse three shrink the covariance along their
+  // directions, where DEAP's update (the test above) only grows it along the better.
+  const auto first_points = sorted_by_sphere(points);
+  auto state = cma_update(cma_start(3, 0.5, CmaVariant::kActive), spans(first_points), 6);
+  expect_near(state.mean, {0.27215058228403927, 0.028084549875831446, 0.014731339265164768});
+  EXPECT_NEAR(state.sigma, 0.42000166024328867, 1e-12);
+  expect_near(state.path_sigma, {0.6211886878189543, 0.06410349938970845, 0.03362455164028585});
+  expect_near(state.path_c, {0.6961157883004404, 0.07183559341230185, 0.037680308302955295});
+  expect_near(state.covariance, {0.8477149081719406, -0.06411240041714002, 0.05169622074006317,
+                                 -0.06411240041714002, 0.8999850180366996, 0.04069947898109472,
+                                 0.05169622074006317, 0.04069947898109472, 0.9248762617632416});
+
+  std::vector<std::vector<float>> next_points;
+  for (const auto& p : points)
+    next_points.push_back({p[0] * 0.5F + 0.0625F, p[1] * 0.5F + 0.0625F, p[2] * 0.5F + 0.0625F});
+  state = cma_update(state, spans(sorted_by_sphere(next_points)), 6);
+  expect_near(state.mean, {0.1985752911420196, 0.07654227493791572, 0.0698656696325824});
+  EXPECT_NEAR(state.sigma, 0.33212337372023576, 1e-12);
+  expect_near(state.path_sigma, {0.15422215463780595, 0.1656589283933578, 0.17942196748837888});
+  expect_near(state.covariance, {0.7396745027217114, -0.09762912007940243, 0.0720556432726401,
+                                 -0.09762912007940243, 0.7736331674989924, 0.1104919501809052,
+                                 0.0720556432726401, 0.1104919501809052, 0.8301446939901439});
+}
+
 TEST(CmaEs, TheStateSurvivesItsBytesAndCorruptBytesAreRefused) {
-  for (bool separable : {false, true}) {
+  for (auto variant : {CmaVariant::kFull, CmaVariant::kSeparable, CmaVariant::kActive}) {
     const std::vector<std::vector<float>> points = {
         {0.5F, 0.25F}, {-0.5F, 1.0F}, {0.125F, 0.0F}, {1.0F, -1.0F}};
-    auto state = cma_update(cma_start(2, 0.3, separable), spans(sorted_by_sphere(points)), 4);
+    auto state = cma_update(cma_start(2, 0.3, variant), spans(sorted_by_sphere(points)), 4);
     cma_follow_best(state, 0.015625, 0);
     state.restarts = 2;
     const auto bytes = state.serialize();
     auto back = CmaState::parse(bytes);
     ASSERT_TRUE(back.ok()) << back.error().message;
     EXPECT_EQ(back->serialize(), bytes);
-    EXPECT_EQ(back->separable, separable);
+    EXPECT_EQ(back->variant, variant);
     EXPECT_EQ(back->updates, 1);
     EXPECT_EQ(back->restarts, 2);
     EXPECT_EQ(back->best_value, 0.015625);
     EXPECT_EQ(back->start_sigma, 0.3);
 
-    // A state written before restarts existed (version 1: no restart record) is a first run.
+    // A state written before restarts existed (version 1: no restart record, no active
+    // variant) is a first run.
+    if (variant == CmaVariant::kActive) continue;
     const std::size_t head = 8 + 1 + 8 + 8 + 8, record = 4 * 8;
     const std::string first_run_only =
         std::string("ESPCMA1\0", 8) + bytes.substr(8, head - 8) + bytes.substr(head + record);
@@ -152,33 +194,36 @@ TEST(CmaEs, ConvergesOnTheSphereWithinABudget) {
   EXPECT_EQ(full.evolution.population_size, 10);
   EXPECT_LT(evaluations_to_solve(full, 1e-8, 3000), 3000U);
   EXPECT_LT(evaluations_to_solve(params_for("sep_cma_es"), 1e-8, 3000), 3000U);
+  EXPECT_LT(evaluations_to_solve(params_for("active_cma_es"), 1e-8, 3000), 3000U);
 }
 
 TEST(CmaEs, TheSameSeedGivesTheSameBitsOnAnyThreadCount) {
-  const auto params = params_for("cma_es", 6);
-  auto run = [&](unsigned threads) {
-    auto population = initial_population(params, 9, {.threads = threads});
-    for (int g = 0; g < 4; ++g) {
-      Scores scores(population.candidates.size(), 1);
-      for (std::size_t i = 0; i < population.candidates.size(); ++i)
-        scores.at(i, 0) = sphere(population.genomes[i]);
-      population = std::move(
-          next_generation(params, population, scores, 9, {.threads = threads})->population);
-    }
-    return population;
-  };
-  const auto one = run(1), three = run(3);
-  EXPECT_EQ(one.strategy, three.strategy);
-  for (std::size_t i = 0; i < one.candidates.size(); ++i)
-    EXPECT_TRUE(std::ranges::equal(one.genomes[i], three.genomes[i])) << i;
-  EXPECT_EQ(one.generation, 5);
-  EXPECT_TRUE(one.candidates[0].identity.parents.empty());  // samples, not children
+  for (const char* algorithm : {"cma_es", "active_cma_es"}) {
+    const auto params = params_for(algorithm, 6);
+    auto run = [&](unsigned threads) {
+      auto population = initial_population(params, 9, {.threads = threads});
+      for (int g = 0; g < 4; ++g) {
+        Scores scores(population.candidates.size(), 1);
+        for (std::size_t i = 0; i < population.candidates.size(); ++i)
+          scores.at(i, 0) = sphere(population.genomes[i]);
+        population = std::move(
+            next_generation(params, population, scores, 9, {.threads = threads})->population);
+      }
+      return population;
+    };
+    const auto one = run(1), three = run(3);
+    EXPECT_EQ(one.strategy, three.strategy) << algorithm;
+    for (std::size_t i = 0; i < one.candidates.size(); ++i)
+      EXPECT_TRUE(std::ranges::equal(one.genomes[i], three.genomes[i])) << i;
+    EXPECT_EQ(one.generation, 5);
+    EXPECT_TRUE(one.candidates[0].identity.parents.empty());  // samples, not children
+  }
 }
 
 TEST(CmaEs, ARunStallsWhenItsBestStopsImprovingAndRestartsFromTheStart) {
   // n = 3, lambda = 6: a run stalls after 10 + ceil(30 * 3 / 6) = 25 generations without
   // progress.
-  auto state = cma_start(3, 0.5, false);
+  auto state = cma_start(3, 0.5, CmaVariant::kFull);
   cma_follow_best(state, 2.0, 0);
   EXPECT_EQ(state.best_value, 2.0);
   EXPECT_EQ(state.updates_since_best, 0);
@@ -195,12 +240,12 @@ TEST(CmaEs, ARunStallsWhenItsBestStopsImprovingAndRestartsFromTheStart) {
 
   // With a tolerance, a run creeping by smaller steps stalls, and small steps that add
   // up to more than it count.
-  auto creeping = cma_start(3, 0.5, false);
+  auto creeping = cma_start(3, 0.5, CmaVariant::kFull);
   cma_follow_best(creeping, 1.0, 1e-3);
   for (int i = 1; i <= 25; ++i)
     cma_follow_best(creeping, 1.0 - 1e-5 * i, 1e-3);
   EXPECT_TRUE(cma_stall(creeping, 6).has_value());
-  auto adding_up = cma_start(3, 0.5, false);
+  auto adding_up = cma_start(3, 0.5, CmaVariant::kFull);
   cma_follow_best(adding_up, 1.0, 1e-3);
   for (int i = 1; i <= 25; ++i)
     cma_follow_best(adding_up, 1.0 - 2e-4 * i, 1e-3);
@@ -214,13 +259,13 @@ TEST(CmaEs, ARunStallsWhenItsBestStopsImprovingAndRestartsFromTheStart) {
   EXPECT_EQ(fresh.mean, std::vector<double>(3, 0.0));
   EXPECT_EQ(fresh.best_value, INFINITY);
   EXPECT_EQ(fresh.serialize(), [&] {
-    auto start = cma_start(3, 0.5, false);
+    auto start = cma_start(3, 0.5, CmaVariant::kFull);
     start.restarts = 1;
     return start.serialize();
   }());
 
   // A step size collapsed to nothing stalls a run however its best moves.
-  auto collapsed = cma_start(3, 0.5, true);
+  auto collapsed = cma_start(3, 0.5, CmaVariant::kSeparable);
   collapsed.sigma = 1e-13;
   EXPECT_TRUE(cma_stall(collapsed, 6).has_value());
 }

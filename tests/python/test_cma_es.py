@@ -85,7 +85,7 @@ def test_a_stalled_run_restarts_with_twice_the_population_and_survives_a_restart
     assert [c.genome.tobytes() for c in population] == expected
 
 
-@pytest.mark.parametrize("algorithm", ["cma_es", "sep_cma_es"])
+@pytest.mark.parametrize("algorithm", ["cma_es", "sep_cma_es", "active_cma_es"])
 def test_cma_es_minimises_the_sphere(client, algorithm):
     exp = client.experiment(f"sphere-{algorithm}", params(algorithm))
     bests = []
@@ -124,7 +124,7 @@ def test_switching_strategy_mid_experiment_is_refused_and_loses_nothing(client):
     exp = client.experiment("switch", params("ga"))
     exp.tell(sphere(exp.ask()))
     bred = exp.ask()
-    for algorithm in ("cma_es", "sep_cma_es"):
+    for algorithm in ("cma_es", "sep_cma_es", "active_cma_es"):
         switched = client.experiment("switch", params(algorithm))
         with pytest.raises(esp_client.EspError) as raised:
             switched.tell(sphere(switched.ask()))
