@@ -42,10 +42,22 @@ void expect_near(const std::vector<double>& actual, const std::vector<double>& e
     EXPECT_NEAR(actual[i], expected[i], 1e-12) << "at " << i;
 }
 
+// The six points both reference updates were given (n = 3, lambda = 6, sigma 0.5), and
+// the second generation's: each halved and shifted by 1/16 (all exact in float).
+std::vector<std::vector<float>> small_problem() {
+  return {{0.5F, -0.25F, 0.125F},   {1.0F, 0.5F, -0.5F},   {-0.375F, 0.25F, 0.75F},
+          {0.25F, 0.125F, -0.125F}, {-1.0F, -0.5F, 0.25F}, {0.625F, -0.75F, 0.5F}};
+}
+
+std::vector<std::vector<float>> halved_and_shifted(const std::vector<std::vector<float>>& points) {
+  std::vector<std::vector<float>> out;
+  for (const auto& p : points)
+    out.push_back({p[0] * 0.5F + 0.0625F, p[1] * 0.5F + 0.0625F, p[2] * 0.5F + 0.0625F});
+  return out;
+}
+
 TEST(CmaEs, TheUpdateIsDeapsOnASmallProblem) {
-  const std::vector<std::vector<float>> points = {{0.5F, -0.25F, 0.125F},  {1.0F, 0.5F, -0.5F},
-                                                  {-0.375F, 0.25F, 0.75F}, {0.25F, 0.125F, -0.125F},
-                                                  {-1.0F, -0.5F, 0.25F},   {0.625F, -0.75F, 0.5F}};
+  const auto points = small_problem();
   const auto constants = CmaConstants::of(3, 6, CmaVariant::kFull);
   EXPECT_EQ(constants.mu, 3U);
   EXPECT_NEAR(constants.mueff, 2.0286114646100626, 1e-14);
@@ -66,9 +78,7 @@ TEST(CmaEs, TheUpdateIsDeapsOnASmallProblem) {
                -0.001142378586462614, -0.0003733692416228828, 0.8731042061943807});
 
   // A second generation goes through the eigendecomposition of the first's covariance.
-  std::vector<std::vector<float>> next_points;
-  for (const auto& p : points)
-    next_points.push_back({p[0] * 0.5F + 0.0625F, p[1] * 0.5F + 0.0625F, p[2] * 0.5F + 0.0625F});
+  const auto next_points = halved_and_shifted(points);
   const auto second_points = sorted_by_sphere(next_points);
   state = cma_update(state, spans(second_points), 6);
   expect_near(state.mean, {0.19857529114201958, 0.07654227493791574, 0.06986566963258242});
@@ -80,9 +90,7 @@ TEST(CmaEs, TheUpdateIsDeapsOnASmallProblem) {
 }
 
 TEST(CmaEs, TheActiveUpdateIsTheCmaesLibrarysOnASmallProblem) {
-  const std::vector<std::vector<float>> points = {{0.5F, -0.25F, 0.125F},  {1.0F, 0.5F, -0.5F},
-                                                  {-0.375F, 0.25F, 0.75F}, {0.25F, 0.125F, -0.125F},
-                                                  {-1.0F, -0.5F, 0.25F},   {0.625F, -0.75F, 0.5F}};
+  const auto points = small_problem();
   const auto constants = CmaConstants::of(3, 6, CmaVariant::kActive);
   EXPECT_EQ(constants.mu, 3U);
   EXPECT_NEAR(constants.mueff, 2.0286114646100617, 1e-14);
@@ -106,9 +114,7 @@ TEST(CmaEs, TheActiveUpdateIsTheCmaesLibrarysOnASmallProblem) {
                                  -0.06411240041714002, 0.8999850180366996, 0.04069947898109472,
                                  0.05169622074006317, 0.04069947898109472, 0.9248762617632416});
 
-  std::vector<std::vector<float>> next_points;
-  for (const auto& p : points)
-    next_points.push_back({p[0] * 0.5F + 0.0625F, p[1] * 0.5F + 0.0625F, p[2] * 0.5F + 0.0625F});
+  const auto next_points = halved_and_shifted(points);
   state = cma_update(state, spans(sorted_by_sphere(next_points)), 6);
   expect_near(state.mean, {0.1985752911420196, 0.07654227493791572, 0.0698656696325824});
   EXPECT_NEAR(state.sigma, 0.33212337372023576, 1e-12);
