@@ -321,15 +321,20 @@ Result<NextGeneration> next_generation(const ExperimentParams& params, const Pop
                                   : scores.at(ranking.order.front(), 0);
     auto updated = cma_update(*state, best_first, evaluated.candidates.size());
     cma_follow_best(updated, best_value, params.evolution.cma_tolfun);
+    std::string restart_reason;
     if (updated.restarts < params.evolution.cma_restarts) {
       if (auto stall = cma_stall(updated, evaluated.candidates.size())) {
         updated = cma_restart(updated);
+        restart_reason = *stall;
         result.warnings.push_back(
             fmt::format("CMA-ES restarts ({} of at most {}) with {} candidates: {}",
                         updated.restarts, params.evolution.cma_restarts,
                         population_after_restarts(params.evolution, updated.restarts), *stall));
       }
     }
+    result.strategy = StrategySummary{.step_size = updated.sigma,
+                                      .restarts = updated.restarts,
+                                      .restart_reason = std::move(restart_reason)};
     result.population = cma_generation(params, updated, seed, generation, options.threads);
     return result;
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,11 +69,19 @@ struct Standing {
   bool elite = false;       // carried into the next generation unchanged
 };
 
+// CMA-ES after it learned from a generation: the distribution the next was drawn from.
+struct StrategySummary {
+  double step_size = 0;        // sigma
+  std::int64_t restarts = 0;   // so far (cma_restarts)
+  std::string restart_reason;  // why the run stalled and restarted here; empty if it did not
+};
+
 struct NextGeneration {
   Population population;
-  GenerationStats evaluated;          // of the population that was evaluated
-  std::vector<Standing> standings;    // per evaluated candidate, in its order
-  std::vector<std::string> warnings;  // e.g. candidates ranked last, for the caller to log
+  GenerationStats evaluated;                // of the population that was evaluated
+  std::vector<Standing> standings;          // per evaluated candidate, in its order
+  std::vector<std::string> warnings;        // e.g. candidates ranked last, for the caller to log
+  std::optional<StrategySummary> strategy;  // CMA-ES's; absent for the GA
 };
 
 struct EngineOptions {

@@ -24,6 +24,7 @@
 #include "evolution/parallel.h"
 #include "evolution/params.h"
 #include "evolution/random.h"
+#include "observability/log.h"
 #include "population/job_size.h"
 #include "population/population_bytes.h"
 
@@ -282,10 +283,12 @@ Result<std::vector<evolution::MetricValues>> client_metrics(store::Store& store,
 }
 
 // esp's summary of an evaluated generation: each objective's count, min, max and mean,
-// the fronts, and with early_stop whether the best candidate reached the target. Kept on
-// the checkpoint record too, so statistics over every generation read no payload.
+// the fronts, with early_stop whether the best candidate reached the target, and
+// CMA-ES's step size and restarts after learning from it. Kept on the checkpoint record
+// too, so statistics over every generation read no payload.
 Json generation_summary(const evolution::ExperimentParams& params,
-                        const evolution::GenerationStats& stats) {
+                        const evolution::NextGeneration& result) {
+  const evolution::GenerationStats& stats = result.evaluated;
   Json objectives = Json::array();
   for (const auto& summary : stats.objectives) {
     objectives.push_back({{"metric", summary.metric_name},
@@ -307,6 +310,14 @@ Json generation_summary(const evolution::ExperimentParams& params,
     const bool reached =
         objective.maximize ? summary.max >= *objective.target : summary.min <= *objective.target;
     json["early_stop"] = {{"target", *objective.target}, {"reached", reached}};
+  }
+  if (result.strategy) {
+    Json strategy{{"algorithm", evolution::name_of(params.evolution.algorithm)},
+                  {"step_size", result.strategy->step_size},
+                  {"restarts", result.strategy->restarts}};
+    if (!result.strategy->restart_reason.empty())
+      strategy["restarted"] = result.strategy->restart_reason;
+    json["strategy"] = std::move(strategy);
   }
   return json;
 }
@@ -664,7 +675,9 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
         {.threads = threads});
     if (!result.ok()) return result.error();
     keep_elite_metrics(**evaluated, *metrics, result->population);
-    const Json summary_json = generation_summary(*params, result->evaluated);
+    for (const auto& warning : result->warnings)
+      log::warn("generation_warning", {{"operation", job.id}, {"detail", warning}});
+    const Json summary_json = generation_summary(*params, *result);
     summary = summary_json.dump();
     stats = evaluation_stats(*params, **evaluated, *metrics, *result, summary_json);
     next = std::move(result->population);

@@ -293,6 +293,8 @@ std::pair<std::vector<std::size_t>, std::vector<std::string>> sizes_under_a_flat
     population = std::move(next->population);
     sizes.push_back(population.candidates.size());
     warnings.insert(warnings.end(), next->warnings.begin(), next->warnings.end());
+    EXPECT_TRUE(next->strategy.has_value());
+    EXPECT_EQ(next->strategy->restart_reason.empty(), next->warnings.empty());
   }
   return {sizes, warnings};
 }

@@ -60,17 +60,24 @@ def test_a_stalled_run_restarts_with_twice_the_population_and_survives_a_restart
     flat = params()
     flat["evolution"]["cma_restarts"] = 1
     client = esp_client.Client(restartable.url(""), email=WRITER, password=PASSWORD)
-    sizes = []
+    sizes, strategies = [], []
 
     def breed(exp, generations):
         for _ in range(generations):
             population = exp.ask()
             sizes.append(len(population))
+            strategies.append((population.evaluation_stats or {}).get("strategy"))
             exp.tell({c.id: {"f": 1.0} for c in population})
 
     ran_on = client.experiment("flat-ran-on", flat)
     breed(ran_on, 44)
     assert sizes[:41] == [10] * 41 and sizes[41:] == [20] * 3, sizes
+    # evaluation_stats say what the strategy did with the generation before each.
+    assert strategies[0] is None  # the seed answer carries no evaluation_stats
+    assert strategies[40]["restarts"] == 0 and "restarted" not in strategies[40]
+    assert strategies[41]["algorithm"] == "cma_es" and strategies[41]["restarts"] == 1
+    assert "not improved" in strategies[41]["restarted"]
+    assert strategies[41]["step_size"] == 1.0  # the start's, initialization_range
     expected = [c.genome.tobytes() for c in ran_on.ask()]
 
     interrupted = client.experiment("flat-interrupted", flat)
