@@ -200,6 +200,20 @@ class PopulationRestTest(unittest.TestCase):
         self.assertEqual(self.api["admin@example.com"](
             "GET", "/v1/experiments/stats/stats?owner=writer@example.com").json()["generations"], generations)
 
+        # CMA-ES says what its strategy made of each generation (checked against the schema).
+        cma = json.loads(json.dumps(FIXTURE))
+        cma["evolution"]["algorithm"] = "cma_es"
+        self.create("stats-cma", cma)
+        sampled = None
+        for _ in range(3):
+            body = sampled and {"checkpoint_id": sampled["checkpoint_id"], "population": evaluate(sampled)}
+            done = self.wait(self.generation("stats-cma", body)["id"])
+            sampled = self.checkpoint("stats-cma", done["result"]["checkpoint_id"]).json()
+        strategies = [g["strategy"] for g in self.writer("GET", "/v1/experiments/stats-cma/stats").json()["generations"]]
+        self.assertEqual([(s["algorithm"], s["restarts"]) for s in strategies], [("cma_es", 0)] * 2)
+        self.assertTrue(all(s["step_size"] > 0 and "restarted" not in s for s in strategies), strategies)
+        self.assertEqual(sampled["evaluation_stats"]["strategy"], strategies[-1])
+
         # Operations, newest first, page by page, each with its stages.
         seen, token = [], None
         while True:
