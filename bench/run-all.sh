@@ -8,4 +8,4 @@ cd "$(dirname "$0")"
 ./evolution/run.sh
 ./population/run.sh
 ./scale/run.sh
-/usr/bin/python3 optimisers/run.py
+./optimisers/run.sh
