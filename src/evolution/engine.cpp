@@ -222,14 +222,19 @@ void breed(const ExperimentParams& params, const NetworkShape& shape, const Popu
   });
 }
 
-}  // namespace
-
-std::string_view name_of(Origin origin) {
-  return origin == Origin::kInitial ? "initial" : "offspring";
-}
-
 bool is_cma(const ExperimentParams& params) {
   return params.evolution.algorithm != Algorithm::kGa;
+}
+
+CmaVariant cma_variant_of(Algorithm algorithm) {
+  switch (algorithm) {
+    case Algorithm::kSepCmaEs:
+      return CmaVariant::kSeparable;
+    case Algorithm::kActiveCmaEs:
+      return CmaVariant::kActive;
+    default:
+      return CmaVariant::kFull;
+  }
 }
 
 // A CMA-ES generation: population_size samples (doubled for each restart) of the
@@ -255,16 +260,19 @@ Population cma_generation(const ExperimentParams& params, const CmaState& state,
   return population;
 }
 
+}  // namespace
+
+std::string_view name_of(Origin origin) {
+  return origin == Origin::kInitial ? "initial" : "offspring";
+}
+
 Population initial_population(const ExperimentParams& params, Seed seed, EngineOptions options) {
   if (is_cma(params)) {
     const NetworkShape shape(params.network);
-    const auto variant = params.evolution.algorithm == Algorithm::kSepCmaEs ? CmaVariant::kSeparable
-                         : params.evolution.algorithm == Algorithm::kActiveCmaEs
-                             ? CmaVariant::kActive
-                             : CmaVariant::kFull;
-    const auto start = cma_start(
-        shape.weight_count(),
-        params.evolution.cma_sigma.value_or(params.evolution.initialization_range), variant);
+    const auto start =
+        cma_start(shape.weight_count(),
+                  params.evolution.cma_sigma.value_or(params.evolution.initialization_range),
+                  cma_variant_of(params.evolution.algorithm));
     return cma_generation(params, start, seed, 1, options.threads);
   }
   const NetworkShape shape(params.network);

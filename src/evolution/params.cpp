@@ -649,8 +649,7 @@ EvolutionSpec read_evolution(const Json& root, Problems& problems) {
   }
   if (spec.algorithm == Algorithm::kGa && spec.cma_restarts > 0) {
     problems.error("evolution.cma_restarts",
-                   "restarts are CMA-ES's: needs algorithm cma_es or "
-                   "sep_cma_es");
+                   "restarts are CMA-ES's: needs algorithm cma_es, sep_cma_es or active_cma_es");
   }
   if (spec.algorithm != Algorithm::kGa && spec.fitness.size() != 1) {
     problems.error("evolution.algorithm",
