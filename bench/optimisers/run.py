@@ -159,10 +159,10 @@ def summary_line(name, results, budget, domain="double-pole", network="6-5-1"):
             f"mean_evaluations={mean:.0f} median_evaluations={median:.0f} expected_evaluations={expected:.0f}")
 
 
-def parse_arguments(doc, budget, optimisers_known, more=lambda parser: None):
-    """Both benchmarks' command line: seeds, budget, --first-seed, --sigma, --optimisers
-    (checked against `optimisers_known`), and what `more` adds; the arguments and the
-    optimisers asked for."""
+def parse_arguments(doc, budget, optimisers_known):
+    """Both benchmarks' command line: seeds, budget, --first-seed, --sigma, --restarts,
+    --tolfun, --network (repeated; default 6-5-1) and --optimisers (checked against
+    `optimisers_known`); the arguments and the optimisers asked for."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("seeds", type=int, nargs="?", default=20)
     parser.add_argument("budget", type=int, nargs="?", default=budget)
@@ -171,9 +171,10 @@ def parse_arguments(doc, budget, optimisers_known, more=lambda parser: None):
     parser.add_argument("--restarts", type=int, default=0, help="esp's CMA-ES restarts (evolution.cma_restarts)")
     parser.add_argument("--tolfun", type=float, help="the progress a run of esp's CMA-ES must make not to stall "
                         "(evolution.cma_tolfun)")
+    parser.add_argument("--network", action="append", choices=NETWORKS, help="repeat for several (default 6-5-1)")
     parser.add_argument("--optimisers", default=",".join(optimisers_known))
-    more(parser)
     args = parser.parse_args()
+    args.network = args.network or ["6-5-1"]
     optimisers = args.optimisers.split(",")
     unknown = set(optimisers) - set(optimisers_known)
     if unknown:
@@ -182,8 +183,7 @@ def parse_arguments(doc, budget, optimisers_known, more=lambda parser: None):
 
 
 def main():
-    args, optimisers = parse_arguments(__doc__, 10_000, OPTIMISERS, lambda parser: parser.add_argument(
-        "--network", action="append", choices=NETWORKS, help="repeat for several (default 6-5-1)"))
+    args, optimisers = parse_arguments(__doc__, 10_000, OPTIMISERS)
     creator.create("FitnessMax", base.Fitness, weights=(1.0,))
     creator.create("Individual", list, fitness=creator.FitnessMax)
     results = {}  # (network, optimiser) -> evaluations per seed, None where unsolved
@@ -194,7 +194,7 @@ def main():
         server.start()
         token = call(server.url("/auth"), "POST",
                      json_body={"email": "bench@example.com", "password": "bench-password"}).json()["token"]
-        for network in args.network or ["6-5-1"]:
+        for network in args.network:
             params_file = os.path.join(work, f"network-{network}.json")
             with open(params_file, "w") as f:
                 json.dump(network_params(network), f)

@@ -1,7 +1,7 @@
 """Evaluations to solve double pole balancing without velocities (Gruau's fitness, the
-625-start generalisation test): esp's GA, CMA-ES and active CMA-ES through the real service (driven
-with esp_client over REST) against DEAP's CMA-ES, every candidate scored by
-domain_eval on the same C++ physics (examples/double-pole-nv.json: position and both
+625-start generalisation test): esp's GA, CMA-ES and active CMA-ES through the real
+service (driven with esp_client over REST) against DEAP's CMA-ES, every candidate scored
+by domain_eval on the same C++ physics (examples/double-pole-nv.json: position and both
 angles now and one step before). Networks as run.py's: 6-5-1 (5 tanh units, 1 output;
 the default), 6-1 and linear (no hidden layer, without the output's bias). After each
 generation the best candidate is checked; a run is solved when it balances 100,000
@@ -26,8 +26,8 @@ from deap import base, creator  # noqa: E402
 
 import esp_client  # noqa: E402
 from espd import Espd  # noqa: E402
-from run import (NETWORKS, RELEASE, DomainEval, cma_params, deap_cma_es, network_params,  # noqa: E402
-                 parse_arguments, summary_line, weights_of)
+from run import (RELEASE, DomainEval, cma_params, deap_cma_es, network_params, parse_arguments,  # noqa: E402
+                 summary_line, weights_of)
 
 PARAMS = json.load(open(os.path.join(ROOT, "examples", "double-pole-nv.json")))
 PASSES = 200
@@ -56,8 +56,7 @@ def esp_run(client, fitness, check, algorithm, network, seed, sigma, budget, res
 
 
 def main():
-    args, optimisers = parse_arguments(__doc__, 20_000, OPTIMISERS, lambda parser: parser.add_argument(
-        "--network", action="append", choices=NETWORKS, help="repeat for several (default 6-5-1)"))
+    args, optimisers = parse_arguments(__doc__, 20_000, OPTIMISERS)
     creator.create("FitnessMax", base.Fitness, weights=(1.0,))
     creator.create("Individual", list, fitness=creator.FitnessMax)
     results = {}
@@ -68,7 +67,7 @@ def main():
                      password="bench-password\n")
         server.start()
         client = esp_client.Client(server.url(""), email="bench@example.com", password="bench-password")
-        for network in args.network or ["6-5-1"]:
+        for network in args.network:
             params_file = os.path.join(work, f"network-{network}.json")
             with open(params_file, "w") as f:
                 json.dump(network_params(network, PARAMS), f)

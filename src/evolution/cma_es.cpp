@@ -46,11 +46,11 @@ bool take(std::string_view& in, std::vector<double>& values, std::size_t count) 
   return true;
 }
 
-// Eigenvectors and the square roots of the eigenvalues (ascending) of the covariance.
 bool is_separable(const CmaState& state) {
   return state.variant == CmaVariant::kSeparable;
 }
 
+// Eigenvectors and the square roots of the eigenvalues (ascending) of the covariance.
 void decompose(CmaState& state) {
   const auto n = static_cast<Eigen::Index>(state.dimension);
   if (is_separable(state)) {

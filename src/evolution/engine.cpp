@@ -232,9 +232,11 @@ CmaVariant cma_variant_of(Algorithm algorithm) {
       return CmaVariant::kSeparable;
     case Algorithm::kActiveCmaEs:
       return CmaVariant::kActive;
-    default:
-      return CmaVariant::kFull;
+    case Algorithm::kCmaEs:
+    case Algorithm::kGa:  // never asked: the GA keeps no strategy
+      break;
   }
+  return CmaVariant::kFull;
 }
 
 // A CMA-ES generation: population_size samples (doubled for each restart) of the

@@ -150,8 +150,8 @@ struct ParamsLimits {
   // Full-covariance CMA-ES keeps n^2 doubles and decomposes them each generation.
   static constexpr std::size_t kMaxFullCmaWeights = 2'000;
   static constexpr int kMaxPopulation = 1'000'000;
-  static constexpr int kMaxCmaRestarts =
-      20;  // 2^20 x the smallest population passes kMaxPopulation
+  // 2^20 times the smallest population already passes kMaxPopulation.
+  static constexpr int kMaxCmaRestarts = 20;
   static constexpr std::size_t kMaxLayerUnits = 1'000'000;
   static constexpr std::size_t kMaxWeights = 100'000'000;
   static constexpr std::size_t kMaxPopulationWeights = 1'000'000'000;

@@ -60,7 +60,8 @@ JobSize estimate_job_size(const evolution::ExperimentParams& params) {
   const bool binary = params.leaf.representation == "NNWeightsBinary";
   const std::uint64_t stored =
       binary ? 0 : candidates * (binary_interpretation_bytes(shape) + kCandidateOverheadBytes);
-  return {.message_bytes = message,
+  return {.candidates = candidates,
+          .message_bytes = message,
           .peak_bytes = 2 * genomes + (binary ? 4 : 5) * message + 2 * stored};
 }
 
@@ -69,18 +70,17 @@ std::optional<Error> check_job_size(const evolution::ExperimentParams& params,
   const auto size = estimate_job_size(params);
   constexpr auto kLargestMessage = static_cast<std::uint64_t>(std::numeric_limits<int>::max());
   if (size.peak_bytes > max_memory_bytes) {
-    return Error{Code::kResourceExhausted,
-                 fmt::format("a generation of {} candidates needs about {} of memory, over this "
-                             "server's {} for one generation (--max-generation-memory)",
-                             evolution::largest_population(params.evolution),
-                             human_bytes(size.peak_bytes), human_bytes(max_memory_bytes))};
+    return Error{
+        Code::kResourceExhausted,
+        fmt::format("a generation of {} candidates needs about {} of memory, over this "
+                    "server's {} for one generation (--max-generation-memory)",
+                    size.candidates, human_bytes(size.peak_bytes), human_bytes(max_memory_bytes))};
   }
   if (size.message_bytes > kLargestMessage) {
     return Error{Code::kResourceExhausted,
                  fmt::format("a population of {} candidates would be a {} message, over "
                              "protobuf's 2 GiB limit; use fewer candidates or a smaller network",
-                             evolution::largest_population(params.evolution),
-                             human_bytes(size.message_bytes))};
+                             size.candidates, human_bytes(size.message_bytes))};
   }
   return std::nullopt;
 }

@@ -13,6 +13,7 @@
 namespace esp::population {
 
 struct JobSize {
+  std::uint64_t candidates = 0;     // the largest population (CMA-ES restarts double it)
   std::uint64_t message_bytes = 0;  // the serialized population: checkpoint and answer
   std::uint64_t peak_bytes = 0;     // genomes, request, answer and checkpoint (job_size.cpp)
 };
