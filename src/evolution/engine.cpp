@@ -76,16 +76,22 @@ GenerationStats summarize(const ExperimentParams& params, const Scores& scores,
 
 // Parents come from the best candidates: remove_population_pct of the worst are left out,
 // and so are incomplete candidates while complete ones exist.
-ParentPool parent_pool(const ExperimentParams& params, const Scores& scores,
-                       const Ranking& ranking) {
+std::size_t pool_size(const ExperimentParams& params, const Ranking& ranking) {
   const std::size_t n = ranking.order.size();
   const auto removed = static_cast<std::size_t>(
       std::floor(static_cast<double>(n) * params.evolution.remove_population_pct));
   std::size_t eligible = std::max<std::size_t>(1, n - std::min(removed, n));
   const std::size_t complete = n - ranking.incomplete.size();
   if (complete > 0) eligible = std::min(eligible, complete);
+  return eligible;
+}
+
+ParentPool parent_pool(const ExperimentParams& params, const Scores& scores,
+                       const Ranking& ranking) {
+  const std::size_t complete = ranking.order.size() - ranking.incomplete.size();
   ParentPool pool;
-  pool.candidates.assign(ranking.order.begin(), ranking.order.begin() + std::ptrdiff_t(eligible));
+  pool.candidates.assign(ranking.order.begin(),
+                         ranking.order.begin() + std::ptrdiff_t(pool_size(params, ranking)));
   if (!weighs_fitness(params.evolution.parent_selection)) return pool;
   if (params.evolution.fitness.size() == 1 && complete > 0) {
     const bool maximize = params.evolution.fitness.front().maximize;
@@ -99,31 +105,47 @@ ParentPool parent_pool(const ExperimentParams& params, const Scores& scores,
   return pool;
 }
 
+std::size_t complete_count(const Ranking& ranking) {
+  return ranking.order.size() - ranking.incomplete.size();
+}
+
+std::size_t elite_count(const ExperimentParams& params, const Ranking& ranking) {
+  return std::min<std::size_t>({static_cast<std::size_t>(params.evolution.nb_elites),
+                                complete_count(ranking),
+                                static_cast<std::size_t>(params.evolution.population_size)});
+}
+
 std::vector<std::uint32_t> choose_elites(const ExperimentParams& params, const Ranking& ranking) {
-  const std::size_t complete = ranking.order.size() - ranking.incomplete.size();
-  const std::size_t count =
-      std::min<std::size_t>({static_cast<std::size_t>(params.evolution.nb_elites), complete,
-                             static_cast<std::size_t>(params.evolution.population_size)});
-  return {ranking.order.begin(), ranking.order.begin() + std::ptrdiff_t(count)};
+  return {ranking.order.begin(),
+          ranking.order.begin() + std::ptrdiff_t(elite_count(params, ranking))};
 }
 
 std::optional<Error> check_inputs(const ExperimentParams& params, const NetworkShape& shape,
-                                  const Population& evaluated, const Scores& scores) {
-  const std::size_t n = evaluated.candidates.size();
+                                  const Evaluated& evaluated) {
+  const std::size_t n = evaluated.population.candidates.size();
+  const Genomes& genomes = evaluated.genomes;
+  const Scores& scores = evaluated.scores;
   if (n == 0) return Error{Code::kInvalidArgument, "the evaluated population is empty"};
-  if (evaluated.genomes.size() != n) {
+  if (genomes.size() != n) {
     return Error{Code::kInvalidArgument, "every candidate needs exactly one genome"};
   }
-  if (evaluated.genomes.weights_per_genome() != shape.weight_count()) {
+  if (genomes.weights_per_genome() != shape.weight_count()) {
     return Error{Code::kInvalidArgument,
                  fmt::format("candidates have {} weights but the network needs {}",
-                             evaluated.genomes.weights_per_genome(), shape.weight_count())};
+                             genomes.weights_per_genome(), shape.weight_count())};
   }
   if (scores.candidates() != n || scores.objectives() != params.evolution.fitness.size()) {
     return Error{
         Code::kInvalidArgument,
         fmt::format("scores for {} candidates x {} objectives do not match {} x {}",
                     scores.candidates(), scores.objectives(), n, params.evolution.fitness.size())};
+  }
+  if (evaluated.ranking.order.size() != n)
+    return Error{Code::kInternal, "the ranking is not of this population"};
+  const std::size_t read = genomes_read(params, evaluated.ranking);
+  for (std::size_t k = 0; k < read; ++k) {
+    if (!genomes.holds(evaluated.ranking.order[k]))
+      return Error{Code::kInternal, "a genome the generation breeds from is not in memory"};
   }
   return std::nullopt;
 }
@@ -177,7 +199,7 @@ void prefetch(std::span<const float> genome) {
 
 // Fills population slots [first_child, size) from the chosen parent pairs, in parallel;
 // each child draws from its own stream, so the split over threads does not matter.
-void breed(const ExperimentParams& params, const NetworkShape& shape, const Population& evaluated,
+void breed(const ExperimentParams& params, const NetworkShape& shape, const Evaluated& evaluated,
            std::span<const ParentPair> parents, Seed seed, unsigned threads, Population& next) {
   const EvolutionSpec& evolution = params.evolution;
   const std::vector<Mutation> mutation = mutations(evolution);
@@ -206,8 +228,8 @@ void breed(const ExperimentParams& params, const NetworkShape& shape, const Popu
       }
       mutation[mutation_index].apply(child, random, scratch);
       identity.mutation = evolution.mutation_type[mutation_index];
-      const Candidate& daddy = evaluated.candidates[parents[k].first];
-      const Candidate& mommy = evaluated.candidates[parents[k].second];
+      const Candidate& daddy = evaluated.population.candidates[parents[k].first];
+      const Candidate& mommy = evaluated.population.candidates[parents[k].second];
       identity.parents.push_back(daddy.id);
       identity.ancestor_count = daddy.identity.ancestor_count + 1;
       if (crosses) {
@@ -296,28 +318,50 @@ Population initial_population(const ExperimentParams& params, Seed seed, EngineO
   return population;
 }
 
+std::size_t genomes_read(const ExperimentParams& params, const Ranking& ranking) {
+  if (is_cma(params)) return complete_count(ranking);
+  return std::max(pool_size(params, ranking), elite_count(params, ranking));
+}
+
 Result<NextGeneration> next_generation(const ExperimentParams& params, const Population& evaluated,
                                        const Scores& scores, Seed seed, EngineOptions options) {
-  const NetworkShape shape(params.network);
-  if (auto error = check_inputs(params, shape, evaluated, scores)) return *error;
+  if (scores.objectives() != params.evolution.fitness.size())
+    return Error{Code::kInvalidArgument,
+                 fmt::format("scores for {} objectives do not match {}", scores.objectives(),
+                             params.evolution.fitness.size())};
   const Ranking ranking = rank_candidates(scores, params.evolution.fitness);
+  return next_generation(params,
+                         Evaluated{.population = evaluated,
+                                   .genomes = evaluated.genomes,
+                                   .scores = scores,
+                                   .ranking = ranking},
+                         seed, options);
+}
+
+Result<NextGeneration> next_generation(const ExperimentParams& params, const Evaluated& evaluated,
+                                       Seed seed, EngineOptions options) {
+  const NetworkShape shape(params.network);
+  if (auto error = check_inputs(params, shape, evaluated)) return *error;
+  const Population& population = evaluated.population;
+  const Scores& scores = evaluated.scores;
+  const Ranking& ranking = evaluated.ranking;
   const auto size = static_cast<std::size_t>(params.evolution.population_size);
-  const int generation = evaluated.generation + 1;
+  const int generation = population.generation + 1;
   NextGeneration result{.evaluated = summarize(params, scores, ranking),
-                        .warnings = incomplete_warnings(evaluated, ranking)};
-  result.standings.resize(evaluated.candidates.size());
+                        .warnings = incomplete_warnings(population, ranking)};
+  result.standings.resize(population.candidates.size());
   for (std::size_t i = 0; i < result.standings.size(); ++i)
     result.standings[i] = {.front = ranking.front[i], .crowding = ranking.crowding[i]};
 
   if (is_cma(params)) {
     // No elites and no parents: the strategy learns from the ranked samples and draws
     // the next generation from its updated distribution.
-    if (evaluated.strategy.empty()) {
+    if (population.strategy.empty()) {
       return Error{Code::kInvalidArgument,
                    "evolution.algorithm: the evaluated population carries no CMA-ES state (it "
                    "was bred by the GA); start a new experiment to use CMA-ES"};
     }
-    auto state = CmaState::parse(evaluated.strategy);
+    auto state = CmaState::parse(population.strategy);
     if (!state.ok()) return state.error();
     if (state->dimension != shape.weight_count())
       return Error{Code::kInvalidArgument, "the CMA-ES state does not fit this network"};
@@ -329,11 +373,11 @@ Result<NextGeneration> next_generation(const ExperimentParams& params, const Pop
                               : params.evolution.fitness.front().maximize
                                   ? -scores.at(ranking.order.front(), 0)
                                   : scores.at(ranking.order.front(), 0);
-    auto updated = cma_update(*state, best_first, evaluated.candidates.size());
+    auto updated = cma_update(*state, best_first, population.candidates.size());
     cma_follow_best(updated, best_value, params.evolution.cma_tolfun);
     std::string restart_reason;
     if (updated.restarts < params.evolution.cma_restarts) {
-      if (auto stall = cma_stall(updated, evaluated.candidates.size())) {
+      if (auto stall = cma_stall(updated, population.candidates.size())) {
         updated = cma_restart(updated);
         restart_reason = *stall;
         result.warnings.push_back(
@@ -355,7 +399,7 @@ Result<NextGeneration> next_generation(const ExperimentParams& params, const Pop
   Population& next = result.population;
   const auto elites = choose_elites(params, ranking);
   for (std::size_t e = 0; e < elites.size(); ++e) {
-    next.candidates[e] = evaluated.candidates[elites[e]];
+    next.candidates[e] = population.candidates[elites[e]];
     next.candidates[e].elite = true;
     result.standings[elites[e]].elite = true;
     std::ranges::copy(evaluated.genomes[elites[e]], next.genomes[e].begin());

@@ -98,4 +98,22 @@ Population initial_population(const ExperimentParams& params, Seed seed,
 Result<NextGeneration> next_generation(const ExperimentParams& params, const Population& evaluated,
                                        const Scores& scores, Seed seed, EngineOptions options = {});
 
+// A generation to breed from, already ranked: `genomes` stands for the population's own
+// and need hold only those genomes_read names.
+struct Evaluated {
+  const Population& population;  // its candidates and strategy
+  const Genomes& genomes;
+  const Scores& scores;
+  const Ranking& ranking;  // rank_candidates(scores, params.evolution.fitness)
+};
+
+// How many of the best candidates (the first of ranking.order) a generation reads the
+// genomes of: the parent pool and the elites, or for CMA-ES every complete candidate.
+// The rest of a population need not be in memory to breed it.
+std::size_t genomes_read(const ExperimentParams& params, const Ranking& ranking);
+
+// next_generation on a ranked population; kInternal when a genome it reads is not held.
+Result<NextGeneration> next_generation(const ExperimentParams& params, const Evaluated& evaluated,
+                                       Seed seed, EngineOptions options = {});
+
 }  // namespace esp::evolution

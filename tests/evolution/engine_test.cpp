@@ -240,6 +240,59 @@ TEST(NextGeneration, IsTheSameBitForBitWhateverTheThreads) {
   EXPECT_FALSE(same_population(reference->population, reseeded->population));
 }
 
+// A population of hundreds of megabytes is bred from its best candidates' genomes alone.
+Genomes only_genomes_read(const ExperimentParams& params, const Population& evaluated,
+                          const Ranking& ranking) {
+  const std::size_t read = genomes_read(params, ranking);
+  std::vector<std::uint32_t> held(ranking.order.begin(), ranking.order.begin() + read);
+  Genomes genomes(evaluated.genomes.size(), evaluated.genomes.weights_per_genome(), held);
+  for (std::uint32_t i : held)
+    std::ranges::copy(evaluated.genomes[i], genomes[i].begin());
+  return genomes;
+}
+
+TEST(NextGeneration, BreedsTheSameFromTheGenomesItReadsAlone) {
+  for (const Json& evolution :
+       {Json{{"population_size", 50}, {"nb_elites", 3}, {"remove_population_pct", 0.8}},
+        Json{{"population_size", 50}, {"nb_elites", 20}, {"remove_population_pct", 0.9}},
+        Json{{"population_size", 12}, {"algorithm", "cma_es"}}}) {
+    auto params = params_from(evolution);
+    auto evaluated = initial_population(params, 5);
+    const std::size_t n = evaluated.candidates.size();
+    auto scores = scores_by(n, 1, [](std::size_t i) { return std::sin(double(i)); });
+    scores.at(n - 1, 0) = kNaN;  // incomplete candidates are never read
+    const Ranking ranking = rank_candidates(scores, params.evolution.fitness);
+    const std::size_t read = genomes_read(params, ranking);
+    EXPECT_LT(read, n) << evolution;
+    if (params.evolution.algorithm == Algorithm::kGa) {
+      EXPECT_EQ(read, std::max<std::size_t>(
+                          params.evolution.nb_elites,
+                          n - std::size_t(std::floor(n * params.evolution.remove_population_pct))))
+          << evolution;
+    }
+    auto whole = next_generation(params, evaluated, scores, 5, {.threads = 2});
+    ASSERT_TRUE(whole.ok());
+    const Genomes held = only_genomes_read(params, evaluated, ranking);
+    auto partial = next_generation(
+        params,
+        Evaluated{.population = evaluated, .genomes = held, .scores = scores, .ranking = ranking},
+        5, {.threads = 2});
+    ASSERT_TRUE(partial.ok()) << partial.error().message;
+    EXPECT_TRUE(same_population(whole->population, partial->population)) << evolution;
+
+    // One genome short is a mistake of the caller's, never a read of memory not held.
+    std::vector<std::uint32_t> fewer(ranking.order.begin() + 1, ranking.order.begin() + read);
+    const Genomes short_one(n, evaluated.genomes.weights_per_genome(), fewer);
+    auto refused = next_generation(
+        params,
+        Evaluated{
+            .population = evaluated, .genomes = short_one, .scores = scores, .ranking = ranking},
+        5);
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, Code::kInternal);
+  }
+}
+
 TEST(NextGeneration, ElitesOfSeveralObjectivesComeFromTheFirstFront) {
   auto params = params_from(
       {{"population_size", 10},
