@@ -9,7 +9,7 @@ build_packages=(
   libboost-dev libboost-system-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libssl-dev libsqlite3-dev libcurl4-openssl-dev libargon2-dev libpqxx-dev libhdf5-dev libeigen3-dev
+  libssl-dev libsqlite3-dev libcurl4-openssl-dev libargon2-dev libpqxx-dev libhdf5-dev libeigen3-dev libxxhash-dev
   python3-yaml
 )
 test_packages=(

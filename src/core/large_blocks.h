@@ -2,7 +2,8 @@
 // transparent huge pages and, once released, kept for the next block of about the same
 // size. A fresh 4 KiB page costs a fault on its first write, which on virtual machines
 // took longer than the work itself: 110 ms for 40 MB of genomes against 1 ms of writes,
-// 0.5 to 1.8 s for a 490 MB population. The cache is bounded in blocks and bytes.
+// 0.5 to 1.8 s for a 490 MB population. The cache is bounded in blocks and bytes, and
+// keeps no block over 256 MiB (large_blocks.cpp says why).
 #pragma once
 
 #include <cstddef>

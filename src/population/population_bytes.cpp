@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/wire_format_lite.h>
+#include <xxhash.h>
 
 #include <cstring>
 #include <limits>
@@ -67,9 +68,14 @@ SharedBytes SharedBytes::of(core::ByteBlock bytes) {
   return {owner, owner->view()};
 }
 
+std::uint64_t interpretation_digest(std::string_view interpretation) {
+  return XXH3_64bits(interpretation.data(), interpretation.size());
+}
+
 Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
                                      const evolution::Population& population,
-                                     const PopulationFields& fields, unsigned threads) {
+                                     const PopulationFields& fields, const BytesOptions& options) {
+  const unsigned threads = options.threads;
   const bool in_place = codec.is_binary();
   const std::string weights_header = in_place ? codec::weights_header(codec.shape()) : "";
   const std::size_t count = population.candidates.size();
@@ -106,9 +112,12 @@ Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
         fmt::format("the population is {} bytes, over protobuf's 2 GiB message limit", size)};
   }
 
+  if (options.digests != nullptr) options.digests->assign(count, 0);
   core::ByteBlock block(size);
   auto* start = reinterpret_cast<std::uint8_t*>(block.data());
-  // Each thread writes (and so first touches) the pages of its own candidates.
+  // Each thread writes (and so first touches) the pages of its own candidates, and gives
+  // back the genomes of each stretch it has written.
+  constexpr std::size_t kReleaseStretch = 256;
   evolution::parallel_for(count, threads, [&](std::size_t begin, std::size_t end) {
     for (std::size_t i = begin; i < end; ++i) {
       const auto& candidate = population.candidates[i];
@@ -119,10 +128,19 @@ Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
       if (in_place) {
         const auto genome = population.genomes[i];
         out = put_header(out, Candidate::kInterpretationFieldNumber, record.interpretation_size);
+        std::uint8_t* interpretation = out;
         out = put_bytes(out, weights_header);
         out = put_bytes(out, {reinterpret_cast<const char*>(genome.data()), genome.size_bytes()});
+        if (options.digests != nullptr)
+          (*options.digests)[i] = interpretation_digest(
+              {reinterpret_cast<const char*>(interpretation), record.interpretation_size});
+        const std::size_t stretch = i - (i - begin) % kReleaseStretch;  // where i's began
+        if (options.release != nullptr && (i + 1 - stretch == kReleaseStretch || i + 1 == end))
+          options.release->release(stretch, i + 1);
       } else {
         out = put_field(out, Candidate::kInterpretationFieldNumber, record.interpretation);
+        if (options.digests != nullptr)
+          (*options.digests)[i] = interpretation_digest(record.interpretation);
       }
       out = put_field(out, Candidate::kMetricsFieldNumber, record.metrics);
       put_field(out, Candidate::kIdentityFieldNumber, record.identity);

@@ -3,8 +3,12 @@
 #include "population/population_bytes.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "codec/candidate_json.h"
 #include "population_structs.pb.h"
@@ -82,6 +86,29 @@ TEST_P(Representations, AreTheBytesProtobufWouldSerialize) {
   }
 }
 
+// A client that sends its population back unchanged is known to, by these digests.
+TEST_P(Representations, DigestEveryInterpretationAsWritten) {
+  auto codec = codec::CandidateCodec::create(params(GetParam()));
+  ASSERT_TRUE(codec.ok());
+  const auto population = bred(*codec, 40);
+  std::vector<std::uint64_t> digests;
+  auto bytes = population_bytes(*codec, population, {.experiment_id = "e"},
+                                {.threads = 3, .digests = &digests});
+  ASSERT_TRUE(bytes.ok());
+  ::population::PopulationResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromArray(bytes->view.data(), static_cast<int>(bytes->view.size())));
+  ASSERT_EQ(digests.size(), 40U);
+  std::set<std::uint64_t> distinct;
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(digests[i], interpretation_digest(parsed.population(i).interpretation())) << i;
+    distinct.insert(digests[i]);
+  }
+  EXPECT_EQ(distinct.size(), 40U);
+  std::string changed = parsed.population(0).interpretation();
+  changed.back() ^= 1;
+  EXPECT_NE(interpretation_digest(changed), digests[0]);
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryOne, Representations,
                          testing::Values("NNWeightsBinary", "NNWeights", "KerasNN"));
 
@@ -115,6 +142,37 @@ TEST(PopulationBytes, ALargePopulationsBlockIsReusedByTheNext) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->view.data(), first);
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(first) % core::kHugePageBytes, 0U);
+}
+
+std::size_t resident_pages(const void* start, std::size_t bytes) {
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((bytes + page - 1) / page);
+  EXPECT_EQ(mincore(const_cast<void*>(start), bytes, resident.data()), 0);
+  return static_cast<std::size_t>(std::count_if(resident.begin(), resident.end(),
+                                                [](unsigned char r) { return (r & 1) != 0; }));
+}
+
+// A P=100,000 population and its bytes are not both held whole: the genomes go as they
+// are written, and the bytes are the same.
+TEST(PopulationBytes, GiveBackTheGenomesAsTheyAreWritten) {
+  auto codec = codec::CandidateCodec::create(params("NNWeightsBinary"));
+  ASSERT_TRUE(codec.ok());
+  auto population = bred(*codec, 40000);  // genomes of about 5 MB
+  auto expected = population_bytes(*codec, population, {.experiment_id = "e"}, 2);
+  ASSERT_TRUE(expected.ok());
+  const std::string kept(expected->view);
+  const float* genomes = population.genomes[0].data();
+  const std::size_t block = static_cast<std::size_t>(
+      reinterpret_cast<const char*>(population.genomes[39999].data() + 32) -
+      reinterpret_cast<const char*>(genomes));
+  const std::size_t pages = resident_pages(genomes, block);
+  ASSERT_GT(pages, 1000U);
+  auto bytes = population_bytes(*codec, population, {.experiment_id = "e"},
+                                {.threads = 3, .release = &population.genomes});
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(bytes->view, kept);
+  // A page shared by two stretches of 256 genomes stays: here 1 in 8, at W=1,100 1 in 276.
+  EXPECT_LT(resident_pages(genomes, block), pages / 6);
 }
 
 }  // namespace
