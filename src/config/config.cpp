@@ -62,6 +62,7 @@ struct RawFlags {
   std::string job_lease_ms = "30000";
   std::string job_max_attempts = "3";
   std::string max_generation_memory;
+  std::string keep_genomes_up_to;
   std::string io_threads;
   std::string log_level = "info";
   std::string max_body = "64MiB";
@@ -127,6 +128,10 @@ void add_options(CLI::App& app, RawFlags& raw) {
   option("--max-generation-memory", raw.max_generation_memory, "ESP_MAX_GENERATION_MEMORY",
          "Largest estimated peak memory of one generation (413 / RESOURCE_EXHAUSTED beyond; "
          "default: 3/4 of the cgroup limit, RLIMIT_AS or physical memory, the smallest)");
+  option("--keep-genomes-up-to", raw.keep_genomes_up_to, "ESP_KEEP_GENOMES_UP_TO",
+         "Largest population genomes kept in memory between generations (default 256MiB); a "
+         "larger binary population is bred from the parents its gRPC request sends back, "
+         "checked against what was handed out, else from its checkpoint");
   option("--io-threads", raw.io_threads, "ESP_IO_THREADS",
          "HTTP I/O threads (default: number of cores)");
   option("--log-level", raw.log_level, "LOG_LEVEL", "trace, debug, info, warn, error or off");
@@ -280,6 +285,15 @@ Config validate(const RawFlags& raw, std::vector<std::string>& problems) {
         "--max-generation-memory (ESP_MAX_GENERATION_MEMORY): must be a size of at least 1MiB, "
         "got '{}'",
         raw.max_generation_memory));
+  }
+  if (!raw.keep_genomes_up_to.empty()) {
+    if (auto size = parse_byte_size(raw.keep_genomes_up_to); size.ok()) {
+      config.keep_genomes_bytes = *size;
+    } else {
+      problems.push_back(fmt::format(
+          "--keep-genomes-up-to (ESP_KEEP_GENOMES_UP_TO): must be a size such as 256MiB, got '{}'",
+          raw.keep_genomes_up_to));
+    }
   }
   check_count("--io-threads (ESP_IO_THREADS)", raw.io_threads, default_thread_count(),
               config.io_threads, problems);

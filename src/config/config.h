@@ -79,6 +79,8 @@ struct Config {
   unsigned job_max_attempts = 3;
   // A generation whose estimated peak memory is larger is refused when it is submitted.
   std::uint64_t max_generation_memory_bytes = 0;
+  // Populations with more genomes than this are kept without them between generations.
+  std::uint64_t keep_genomes_bytes = std::uint64_t{256} << 20;
   unsigned io_threads = 1;
   log::Level log_level = log::Level::kInfo;
   HttpLimits http;

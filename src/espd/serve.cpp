@@ -129,7 +129,8 @@ population::WorkerOptions worker_options(const config::Config& config) {
           .lease = config.job_lease,
           .max_attempts = static_cast<int>(config.job_max_attempts),
           .heartbeat = config.job_lease / 3,
-          .replica = replica_name()};
+          .replica = replica_name(),
+          .keep_genomes_bytes = static_cast<std::size_t>(config.keep_genomes_bytes)};
 }
 
 int serve(const config::Config& config) {

@@ -33,6 +33,7 @@ class Genomes {
   std::size_t size() const { return count_; }
   std::size_t weights_per_genome() const { return weights_; }
   bool holds(std::size_t index) const { return rows_.empty() || rows_[index] != kAbsent; }
+  std::size_t held_bytes() const { return block_.size(); }
 
   // Only for a genome that holds(index).
   std::span<float> operator[](std::size_t index) {

@@ -7,8 +7,10 @@
 // gives up; a call whose job ran elsewhere reads the checkpoint as before.
 //
 // The metrics a call just submitted, to the worker in this process that runs the job, so
-// it need not read back and parse the input the call stored (150 ms at P=100,000). A job
-// another replica claims leaves its entry here; only the newest few are kept.
+// it need not read back and parse the input the call stored (150 ms at P=100,000), with
+// the interpretations its request carried while gRPC still holds them, which a population
+// kept without its genomes is bred from (recent_populations.h). A job another replica
+// claims leaves its entry here until its call ends; only the newest few are kept.
 #pragma once
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "population/generation_request.h"
 #include "population/population_bytes.h"
@@ -28,6 +31,12 @@ namespace esp::population {
 struct FreshPopulation {
   std::string checkpoint_id;
   SharedBytes bytes;
+};
+
+// A job's input as the call that submitted it handed it over.
+struct OfferedInput {
+  std::shared_ptr<const EvaluatedPopulation> metrics;          // null: not offered in this process
+  std::shared_ptr<const SentInterpretations> interpretations;  // null: none held
 };
 
 class FreshPopulations {
@@ -59,22 +68,34 @@ class FreshPopulations {
     return population;
   }
 
-  // Keeps the metrics stored as the job input `input_key`.
-  void offer_input(const std::string& input_key,
-                   std::shared_ptr<const EvaluatedPopulation> metrics) {
+  // Keeps the metrics stored as the job input `input_key`, and the interpretations the
+  // request carried when its transport still holds them.
+  void offer_input(const std::string& input_key, OfferedInput input) {
     std::lock_guard lock(mutex_);
-    inputs_.emplace_back(input_key, std::move(metrics));
+    inputs_.emplace_back(input_key, std::move(input));
     if (inputs_.size() > kMaxInputs) inputs_.pop_front();
   }
-  // The metrics offered for `input_key`, once; null when they were not offered here.
-  std::shared_ptr<const EvaluatedPopulation> take_input(const std::string& input_key) {
+  // What was offered for `input_key`, once; empty when it was not offered here.
+  OfferedInput take_input(const std::string& input_key) {
     std::lock_guard lock(mutex_);
     auto found = std::find_if(inputs_.begin(), inputs_.end(),
                               [&](const auto& input) { return input.first == input_key; });
-    if (found == inputs_.end()) return nullptr;
-    auto metrics = std::move(found->second);
+    if (found == inputs_.end()) return {};
+    auto input = std::move(found->second);
     inputs_.erase(found);
-    return metrics;
+    return input;
+  }
+  // Lets go of what is still offered for `input_key` (the call that offered it has its
+  // answer, or gave up): a request of hundreds of megabytes is never kept for a job that
+  // ran elsewhere.
+  void forget_input(const std::string& input_key) {
+    std::vector<OfferedInput> forgotten;  // freed outside the lock
+    std::lock_guard lock(mutex_);
+    std::erase_if(inputs_, [&](auto& input) {
+      if (input.first != input_key) return false;
+      forgotten.push_back(std::move(input.second));
+      return true;
+    });
   }
 
  private:
@@ -85,7 +106,7 @@ class FreshPopulations {
   };
   std::mutex mutex_;
   std::map<std::string, Entry> entries_;
-  std::deque<std::pair<std::string, std::shared_ptr<const EvaluatedPopulation>>> inputs_;
+  std::deque<std::pair<std::string, OfferedInput>> inputs_;
 };
 
 }  // namespace esp::population

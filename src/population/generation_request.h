@@ -5,8 +5,10 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "evolution/ranking.h"
 
@@ -19,10 +21,23 @@ struct EvaluatedPopulation {
   std::map<std::string, evolution::MetricValues, std::less<>> metrics;
 };
 
+// The interpretations a client sent back with its metrics, while the transport still
+// holds its request. A population too large to keep between generations (its genomes
+// over --keep-genomes-up-to) is bred from the parents copied out of them, once each is
+// found to be exactly what was handed out; the request is let go as soon as they are.
+class SentInterpretations {
+ public:
+  virtual ~SentInterpretations() = default;
+  // Candidate `id`'s interpretation copied into `out`; false when the request had none.
+  // Safe to call from several threads at once.
+  virtual bool copy(std::string_view id, std::string& out) const = 0;
+};
+
 struct GenerationRequest {
   std::string experiment_id;
   std::optional<std::string> params_json;        // absent: the experiment's stored ones
   std::optional<EvaluatedPopulation> evaluated;  // absent: the seed generation
+  std::shared_ptr<const SentInterpretations> interpretations;  // null: none held
 };
 
 }  // namespace esp::population

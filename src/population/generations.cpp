@@ -3,6 +3,8 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -192,23 +194,18 @@ std::string strategy_key(const std::string& blob_key) {
   return blob_key + ".strategy";
 }
 
-// The population the job breeds from: from memory when this process bred it, else
-// parsed from its stored checkpoint (with its CMA-ES state when `params` use CMA-ES).
-Result<std::shared_ptr<const evolution::Population>> source_population(
-    store::Store& store, const store::Job& job, const evolution::ExperimentParams& params,
-    const codec::CandidateCodec& codec, RecentPopulations& recent, unsigned threads) {
-  auto source = store.checkpoints->find(job.owner, job.source_checkpoint);
-  if (!source.ok()) return source.error();
-  if (!source->has_value())
-    return Error{Code::kNotFound, "checkpoint " + job.source_checkpoint + " is gone"};
-  if (auto kept = recent.find((*source)->blob_key)) return kept;
-  auto stored = load_population(store, **source);
+// The population the job breeds from, parsed from its stored checkpoint (with its CMA-ES
+// state when `params` use CMA-ES).
+Result<std::shared_ptr<const evolution::Population>> stored_population(
+    store::Store& store, const store::Checkpoint& source, const evolution::ExperimentParams& params,
+    const codec::CandidateCodec& codec, unsigned threads) {
+  auto stored = load_population(store, source);
   if (!stored.ok()) return stored.error();
   auto population = to_engine(codec, *stored, threads);
   if (!population.ok()) return population.error();
   if (params.evolution.algorithm != evolution::Algorithm::kGa) {
     // Absent for a checkpoint the GA bred: the engine says so.
-    auto strategy = store.blobs->get(strategy_key((*source)->blob_key));
+    auto strategy = store.blobs->get(strategy_key(source.blob_key));
     if (strategy.ok()) {
       population->strategy = std::move(*strategy);
     } else if (strategy.error().code != Code::kNotFound) {
@@ -216,6 +213,51 @@ Result<std::shared_ptr<const evolution::Population>> source_population(
     }
   }
   return std::make_shared<const evolution::Population>(std::move(*population));
+}
+
+// The population the job breeds from: from memory when this process bred it (perhaps
+// without its genomes), else from its stored checkpoint.
+Result<KeptPopulation> source_population(store::Store& store, const store::Checkpoint& source,
+                                         const evolution::ExperimentParams& params,
+                                         const codec::CandidateCodec& codec,
+                                         RecentPopulations& recent, unsigned threads) {
+  if (auto kept = recent.find(source.blob_key); kept.population) return kept;
+  auto population = stored_population(store, source, params, codec, threads);
+  if (!population.ok()) return population.error();
+  return KeptPopulation{.population = std::move(*population)};
+}
+
+// The genomes of `read` copied out of the client's request, each interpretation checked
+// against the digest of the one handed out; nullopt when one is missing or differs (the
+// client changed or lost it), and the checkpoint is read instead.
+std::optional<evolution::Genomes> parents_from_request(const codec::CandidateCodec& binary,
+                                                       const evolution::Population& evaluated,
+                                                       const std::vector<std::uint64_t>& digests,
+                                                       std::span<const std::uint32_t> read,
+                                                       const SentInterpretations& sent,
+                                                       unsigned threads) {
+  const std::size_t weights = binary.shape().weight_count();
+  evolution::Genomes genomes(evaluated.candidates.size(), weights, read);
+  std::atomic<bool> intact = true;
+  evolution::parallel_for(read.size(), threads, [&](std::size_t begin, std::size_t end) {
+    std::string interpretation;
+    for (std::size_t k = begin; k < end && intact; ++k) {
+      const std::uint32_t i = read[k];
+      if (!sent.copy(evaluated.candidates[i].id, interpretation) ||
+          interpretation_digest(interpretation) != digests[i]) {
+        intact = false;
+        return;
+      }
+      auto decoded = binary.decode(interpretation);
+      if (!decoded.ok() || decoded->size() != weights) {
+        intact = false;
+        return;
+      }
+      std::ranges::copy(*decoded, genomes[i].begin());
+    }
+  });
+  if (!intact) return std::nullopt;
+  return genomes;
 }
 
 // The stored input of a job whose metrics were not handed over in this process.
@@ -240,12 +282,10 @@ Result<std::shared_ptr<const EvaluatedPopulation>> stored_metrics(store::Store& 
 
 // The metrics the client sent, in the population's candidate order (none for a
 // candidate it did not evaluate): handed over by the call that submitted the job when it
-// ran in this process, else read from the job's input.
-Result<std::vector<evolution::MetricValues>> client_metrics(store::Store& store,
-                                                            const store::Job& job,
-                                                            const evolution::Population& evaluated,
-                                                            FreshPopulations& fresh) {
-  auto scores = fresh.take_input(job.input_blob_key);
+// ran in this process (`scores`), else read from the job's input.
+Result<std::vector<evolution::MetricValues>> client_metrics(
+    store::Store& store, const store::Job& job, const evolution::Population& evaluated,
+    std::shared_ptr<const EvaluatedPopulation> scores) {
   if (!scores) {
     auto stored = stored_metrics(store, job);
     if (!stored.ok()) return stored.error();
@@ -512,8 +552,10 @@ Result<store::Job> Generations::submit(const Caller& caller, GenerationRequest r
   if (!source.empty()) {
     input_key = "inputs/" + key + ".json";
     if (auto stored = store_.blobs->put(input_key, input); !stored.ok()) return stored.error();
-    fresh_.offer_input(input_key,
-                       std::make_shared<const EvaluatedPopulation>(std::move(*request.evaluated)));
+    fresh_.offer_input(
+        input_key,
+        {.metrics = std::make_shared<const EvaluatedPopulation>(std::move(*request.evaluated)),
+         .interpretations = std::move(request.interpretations)});
   }
   auto job_id = auth::random_id(16);
   if (!job_id.ok()) return job_id.error();
@@ -665,21 +707,58 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     next = evolution::initial_population(*params, seed, {.threads = threads});
     timings.engine_ms = watch.lap_ms();
   } else {
-    auto evaluated = source_population(store, job, *params, stored_codec, recent, threads);
-    if (!evaluated.ok()) return evaluated.error();
-    auto metrics = client_metrics(store, job, **evaluated, fresh);
+    auto source = store.checkpoints->find(job.owner, job.source_checkpoint);
+    if (!source.ok()) return source.error();
+    if (!source->has_value())
+      return Error{Code::kNotFound, "checkpoint " + job.source_checkpoint + " is gone"};
+    OfferedInput input = fresh.take_input(job.input_blob_key);
+    auto kept = source_population(store, **source, *params, stored_codec, recent, threads);
+    if (!kept.ok()) return kept.error();
+    std::shared_ptr<const evolution::Population> evaluated = kept->population;
+    auto metrics = client_metrics(store, job, *evaluated, std::move(input.metrics));
     if (!metrics.ok()) return metrics.error();
+    const auto scores = evolution::Scores::from(*metrics, params->evolution.fitness);
+    const auto ranking = evolution::rank_candidates(scores, params->evolution.fitness);
+    // A population kept without its genomes is bred from the client's copy of its parents,
+    // else from the checkpoint.
+    const evolution::Genomes* genomes = &evaluated->genomes;
+    std::optional<evolution::Genomes> parents;
+    const std::span<const std::uint32_t> read(ranking.order.data(),
+                                              evolution::genomes_read(*params, ranking));
+    if (!std::ranges::all_of(read, [&](std::uint32_t i) { return genomes->holds(i); })) {
+      if (input.interpretations && kept->digests) {
+        parents = parents_from_request(stored_codec, *evaluated, *kept->digests, read,
+                                       *input.interpretations, threads);
+      }
+      if (parents) {
+        genomes = &*parents;
+      } else {
+        log::info("parents_from_checkpoint",
+                  {{"operation", job.id},
+                   {"detail", input.interpretations
+                                  ? "the request's candidates differ from those handed out"
+                                  : "the request did not carry the candidates"}});
+        auto stored = stored_population(store, **source, *params, stored_codec, threads);
+        if (!stored.ok()) return stored.error();
+        evaluated = std::move(*stored);
+        genomes = &evaluated->genomes;
+      }
+    }
+    input.interpretations.reset();  // the request goes now, before the generation is bred
     timings.load_ms = watch.lap_ms();
     auto result = evolution::next_generation(
-        *params, **evaluated, evolution::Scores::from(*metrics, params->evolution.fitness), seed,
-        {.threads = threads});
+        *params,
+        evolution::Evaluated{
+            .population = *evaluated, .genomes = *genomes, .scores = scores, .ranking = ranking},
+        seed, {.threads = threads});
     if (!result.ok()) return result.error();
-    keep_elite_metrics(**evaluated, *metrics, result->population);
+    parents.reset();
+    keep_elite_metrics(*evaluated, *metrics, result->population);
     for (const auto& warning : result->warnings)
       log::warn("generation_warning", {{"operation", job.id}, {"detail", warning}});
     const Json summary_json = generation_summary(*params, *result);
     summary = summary_json.dump();
-    stats = evaluation_stats(*params, **evaluated, *metrics, *result, summary_json);
+    stats = evaluation_stats(*params, *evaluated, *metrics, *result, summary_json);
     next = std::move(result->population);
     timings.engine_ms = watch.lap_ms();
   }
@@ -687,9 +766,19 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   const PopulationFields fields{.experiment_id = job.experiment_id,
                                 .checkpoint_id = checkpoint_id,
                                 .evaluation_stats = stats};
-  // Stored in esp's binary layout, which is also the answer of a binary experiment.
-  auto payload = population_bytes(stored_codec, next, fields, threads);
+  // Stored in esp's binary layout, which is also the answer of a binary experiment. A
+  // population too large to keep whole gives back its genomes as they are written and is
+  // kept by its digests instead (recent_populations.h).
+  const bool let_go = codec->is_binary() && !recent.keeps_genomes(next.genomes.held_bytes());
+  auto digests = std::make_shared<std::vector<std::uint64_t>>();
+  auto payload = population_bytes(stored_codec, next, fields,
+                                  {.threads = threads,
+                                   .digests = let_go ? digests.get() : nullptr,
+                                   .release = let_go ? &next.genomes : nullptr});
   if (!payload.ok()) return payload.error();
+  if (let_go)
+    next.genomes =
+        evolution::Genomes(next.candidates.size(), next.genomes.weights_per_genome(), {});
   timings.encode_ms = watch.lap_ms();
   // A call in this process awaiting the job gets the population in the experiment's
   // representation, encoded while the checkpoint is written (a wait on the disk).
@@ -722,7 +811,8 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   timings.encode_ms += watch.lap_ms();
   const int generation = next.generation;
   recent.add(job.owner + '\0' + job.experiment_id, blob_key,
-             std::make_shared<const evolution::Population>(std::move(next)));
+             {.population = std::make_shared<const evolution::Population>(std::move(next)),
+              .digests = let_go ? std::move(digests) : nullptr});
   return store::Checkpoint{.owner = job.owner,
                            .experiment_id = job.experiment_id,
                            .checkpoint_id = checkpoint_id,

@@ -72,6 +72,10 @@ class Generations {
   void when_bred(const Caller& caller, const std::string& job_id,
                  std::chrono::steady_clock::time_point deadline, PopulationDone done);
 
+  // Lets go of the input a call handed over with its request (submit), once the call has
+  // its answer or gave up: it is kept for the worker in this process only until then.
+  void forget_input(const std::string& input_key) { fresh_.forget_input(input_key); }
+
   // The job as it stands, if the caller may see it (its owner, or an admin).
   Result<store::Job> operation(const Caller& caller, const std::string& job_id);
   // Ends the caller's queued or running job as cancelled; an ended job stays as it was.

@@ -25,6 +25,8 @@ struct WorkerOptions {
   std::chrono::milliseconds poll{1'000};  // for jobs queued by other replicas or orphaned
   std::string replica;                    // names this process in job leases
   std::size_t recent_populations_bytes = std::size_t{512} << 20;
+  // Populations with more genomes than this are kept without them (recent_populations.h).
+  std::size_t keep_genomes_bytes = std::size_t{256} << 20;
 };
 
 // What a worker runs for each claimed job: run_generation_job, unless a test says otherwise.
@@ -61,7 +63,7 @@ class Workers {
   std::atomic<bool> stopping_{false};
   std::atomic<unsigned> alive_{0};
   std::vector<std::thread> threads_;
-  RecentPopulations recent_{options_.recent_populations_bytes};
+  RecentPopulations recent_{options_.recent_populations_bytes, options_.keep_genomes_bytes};
 };
 
 }  // namespace esp::population

@@ -124,6 +124,18 @@ TEST_F(ConfigTest, JobLeaseIsMillisecondsOfAtLeast300) {
   }
 }
 
+TEST_F(ConfigTest, KeepGenomesUpToIsASize) {
+  EXPECT_EQ(parse_args({}).config->keep_genomes_bytes, std::uint64_t{256} << 20);
+  EXPECT_EQ(parse_args({"--keep-genomes-up-to", "0"}).config->keep_genomes_bytes, 0U);
+  EXPECT_EQ(parse_args({"--keep-genomes-up-to", "1GiB"}).config->keep_genomes_bytes,
+            std::uint64_t{1} << 30);
+  const auto refused = parse_args({"--keep-genomes-up-to", "lots"});
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.message.find("--keep-genomes-up-to (ESP_KEEP_GENOMES_UP_TO)"),
+            std::string::npos)
+      << refused.message;
+}
+
 TEST_F(ConfigTest, GrpcTlsNeedsBothCertificateAndKey) {
   const auto parsed = parse_args({"--grpc-tls-cert", "cert.pem"});
   EXPECT_EQ(parsed.exit_code, 2);
@@ -164,7 +176,8 @@ TEST_F(ConfigTest, HelpListsEverySettingAndItsEnvironmentVariable) {
                            "ESP_GRPC_TLS_CERT",
                            "ESP_GRPC_TLS_KEY",
                            "ESP_COLOR",
-                           "ESP_ALLOW_ANONYMOUS_LOOPBACK"}) {
+                           "ESP_ALLOW_ANONYMOUS_LOOPBACK",
+                           "ESP_KEEP_GENOMES_UP_TO"}) {
     EXPECT_NE(parsed.message.find(name), std::string::npos) << name;
   }
 }

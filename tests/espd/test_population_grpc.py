@@ -217,6 +217,69 @@ class PopulationGrpcTest(unittest.TestCase):
         self.assertEqual(self.next_population("partial", evaluated).generation_count, 2)
 
 
+class LeanPopulationTest(unittest.TestCase):
+    """A population too large to keep between generations (here every one, with
+    --keep-genomes-up-to 0) is bred from the parents its request sends back, checked
+    against what was handed out: the same bits as an espd that keeps it, whether the
+    client sends the population back intact, changed, or without its weights."""
+
+    def run_experiment(self, espd, token, experiment, meddle=lambda generation, evaluated: None):
+        config = json.loads(json.dumps(FIXTURE))
+        config["LEAF"]["representation"] = "NNWeightsBinary"
+        config["evolution"]["seed"] = 11
+        metadata = [("authorization", f"Bearer {token}")]
+        answers = []
+        with grpc.insecure_channel(f"127.0.0.1:{espd.grpc_port}") as channel:
+            stub = service.PopulationServiceStub(channel)
+            evaluated = None
+            for generation in range(1, 5):
+                request = structs.PopulationRequest(version="v1", experiment_id=experiment,
+                                                    config=json.dumps(config).encode())
+                if evaluated is not None:
+                    request.evaluated_population_response.CopyFrom(evaluated)
+                answer = stub.NextPopulation(request, metadata=metadata, timeout=60)
+                answers.append([(c.id, c.interpretation) for c in answer.population])
+                evaluated = structs.PopulationResponse()
+                evaluated.CopyFrom(answer)
+                for index, candidate in enumerate(evaluated.population):
+                    candidate.metrics = json.dumps({"score": (index * 7919 % 101) / 101}).encode()
+                meddle(generation, evaluated)
+        return answers
+
+    def espd_with_user(self, *args):
+        espd = Espd(*args, defer_start=True)
+        espd.__enter__()
+        self.addCleanup(espd.__exit__, None, None, None)
+        espd.admin("users", "add", "a@example.com", password="password-123\n")
+        espd.start()
+        token = call(espd.url("/auth"), "POST",
+                     json_body={"email": "a@example.com", "password": "password-123"}).json()["token"]
+        return espd, token
+
+    def test_the_request_supplies_the_parents_and_a_changed_one_is_not_bred_from(self):
+        keeping, keeping_token = self.espd_with_user()
+        lean, lean_token = self.espd_with_user("--keep-genomes-up-to", "0")
+        reference = self.run_experiment(keeping, keeping_token, "kept")
+        self.assertEqual(self.run_experiment(lean, lean_token, "lean"), reference)
+        self.assertFalse([l for l in lean.lines if l.get("msg") == "parents_from_checkpoint"])
+
+        def change_every_weight(generation, evaluated):
+            if generation == 2:
+                for candidate in evaluated.population:
+                    candidate.interpretation = candidate.interpretation[:-4] + b"\0\0\0\0"
+
+        def drop_the_weights(generation, evaluated):
+            if generation == 3:
+                for candidate in evaluated.population:
+                    candidate.ClearField("interpretation")
+
+        self.assertEqual(self.run_experiment(lean, lean_token, "changed", change_every_weight), reference)
+        changed = lean.wait_for_log(lambda l: l.get("msg") == "parents_from_checkpoint")
+        self.assertIn("differ", changed["detail"])
+        self.assertEqual(self.run_experiment(lean, lean_token, "dropped", drop_the_weights), reference)
+        lean.wait_for_log(lambda l: l.get("msg") == "parents_from_checkpoint" and "did not carry" in l["detail"])
+
+
 class MessageLimitTest(unittest.TestCase):
     def test_a_population_over_the_limit_is_resource_exhausted_with_its_size(self):
         with Espd("--grpc-max-message", "64KiB", defer_start=True) as espd:

@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -185,6 +187,112 @@ TEST(Generations, AJobTooBigForTheServerIsRefusedAndNothingIsQueued) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code, Code::kResourceExhausted);
   EXPECT_FALSE(s.store.jobs->claim("w", milliseconds(1000), 3)->has_value());
+}
+
+// A request's interpretations as gRPC holds them, here from the answer the client got.
+class SentBack : public SentInterpretations {
+ public:
+  explicit SentBack(const ::population::PopulationResponse& answer) {
+    for (const auto& candidate : answer.population())
+      by_id_[candidate.id()] = candidate.interpretation();
+  }
+  bool copy(std::string_view id, std::string& out) const override {
+    auto found = by_id_.find(id);
+    if (found == by_id_.end()) return false;
+    out = found->second;
+    return true;
+  }
+  std::map<std::string, std::string, std::less<>>& by_id() { return by_id_; }
+
+ private:
+  std::map<std::string, std::string, std::less<>> by_id_;
+};
+
+// Generation 2 of a binary experiment with a fixed seed, bred by workers that keep the
+// genomes of no population (as at P=100,000) unless `keep_genomes`: what each candidate's
+// interpretation is. `before_breeding` may change what the call hands over, or the store.
+using Meddle = std::function<void(EmbeddedStore&, const store::Checkpoint&, SentBack&)>;
+std::vector<std::string> second_generation(bool keep_genomes, const Meddle& before_breeding,
+                                           bool send_interpretations = true) {
+  EmbeddedStore s;
+  Generations generations(s.store, s.board, s.fresh, s.pool);
+  RecentPopulations recent(std::size_t{1} << 30, keep_genomes ? std::size_t{1} << 30 : 0);
+  Workers workers(s.store, s.board, s.fresh, {.workers = 1, .poll = milliseconds(20)},
+                  [&](store::Store& store, const store::Job& job, unsigned threads,
+                      RecentPopulations&, FreshPopulations& fresh, JobTimings& timings) {
+                    return run_generation_job(store, job, threads, recent, fresh, timings);
+                  });
+  workers.start();
+  auto params = nlohmann::json::parse(fixture());
+  params["LEAF"]["representation"] = "NNWeightsBinary";
+  params["evolution"]["seed"] = 7;
+  auto seed = generations.submit(kAlice, {.experiment_id = "e", .params_json = params.dump()});
+  EXPECT_TRUE(seed.ok());
+  auto seeded = wait(generations, kAlice, seed->id, std::chrono::seconds(20));
+  EXPECT_EQ(seeded->status, store::JobStatus::kSucceeded);
+  auto answer = generations.checkpoint(kAlice, std::nullopt, "e", seeded->result_checkpoint);
+  EXPECT_TRUE(answer.ok());
+  EvaluatedPopulation evaluated{.checkpoint_id = seeded->result_checkpoint};
+  for (int i = 0; i < answer->population_size(); ++i)
+    evaluated.metrics[answer->population(i).id()] = {{"score", std::sin(i * 1.7)}};
+  auto sent = std::make_shared<SentBack>(*answer);
+  auto checkpoint = s.store.checkpoints->find("alice", seeded->result_checkpoint);
+  EXPECT_TRUE(checkpoint.ok() && checkpoint->has_value());
+  before_breeding(s, **checkpoint, *sent);
+  GenerationRequest next{
+      .experiment_id = "e", .params_json = params.dump(), .evaluated = evaluated};
+  if (send_interpretations) next.interpretations = sent;
+  auto job = generations.submit(kAlice, std::move(next));
+  EXPECT_TRUE(job.ok());
+  auto bred = wait(generations, kAlice, job->id, std::chrono::seconds(20));
+  workers.stop();
+  EXPECT_TRUE(bred.ok());
+  if (bred->status != store::JobStatus::kSucceeded) return {"failed: " + bred->error};
+  auto second = generations.checkpoint(kAlice, std::nullopt, "e", bred->result_checkpoint);
+  std::vector<std::string> interpretations;
+  for (const auto& candidate : second->population())
+    interpretations.push_back(candidate.id() + ":" + candidate.interpretation());
+  return interpretations;
+}
+
+void leave_as_is(EmbeddedStore&, const store::Checkpoint&, SentBack&) {}
+
+// A population too large to keep between generations is bred from the client's copy of
+// its parents, checked against what it was handed: the same bits as from memory.
+TEST(Generations, APopulationKeptWithoutGenomesBreedsFromTheRequestsParents) {
+  const auto reference = second_generation(true, leave_as_is);
+  ASSERT_EQ(reference.size(), 20U);
+  // The checkpoint's payload is gone: only the request can have supplied the parents.
+  EXPECT_EQ(second_generation(false,
+                              [](EmbeddedStore& s, const store::Checkpoint& checkpoint, SentBack&) {
+                                ASSERT_TRUE(s.store.blobs->remove(checkpoint.blob_key).ok());
+                              }),
+            reference);
+  // Without the checkpoint and without the request's copy there is nothing to breed from.
+  const auto lost = second_generation(
+      false,
+      [](EmbeddedStore& s, const store::Checkpoint& checkpoint, SentBack&) {
+        ASSERT_TRUE(s.store.blobs->remove(checkpoint.blob_key).ok());
+      },
+      false);
+  ASSERT_EQ(lost.size(), 1U);
+  EXPECT_TRUE(lost[0].starts_with("failed")) << lost[0];
+}
+
+// A client that changed or dropped a parent's weights does not breed from them: the
+// checkpoint is read instead, and the generation is what it would have been.
+TEST(Generations, ARequestWhoseParentsDifferFromTheHandedOutOnesBreedsFromTheCheckpoint) {
+  const auto reference = second_generation(true, leave_as_is);
+  EXPECT_EQ(second_generation(false,
+                              [](EmbeddedStore&, const store::Checkpoint&, SentBack& sent) {
+                                for (auto& [id, interpretation] : sent.by_id())
+                                  interpretation.back() ^= 1;
+                              }),
+            reference);
+  EXPECT_EQ(second_generation(false, [](EmbeddedStore&, const store::Checkpoint&,
+                                        SentBack& sent) { sent.by_id().clear(); }),
+            reference);
+  EXPECT_EQ(second_generation(false, leave_as_is, false), reference);
 }
 
 TEST(Workers, ALongJobKeepsItsLeaseSoNoOtherWorkerTakesIt) {

@@ -5,14 +5,25 @@
 #include <google/protobuf/stubs/common.h>
 #include <google/protobuf/wire_format_lite.h>
 #include <grpcpp/support/proto_buffer_reader.h>
+#include <malloc.h>
 
+#include <algorithm>
+#include <cstring>
 #include <limits>
+#include <unordered_map>
 
 #include "codec/candidate_json.h"
 #include "population_structs.pb.h"
 
 namespace esp::grpcapi {
 namespace {
+
+// A request this big was received into many small heap blocks, which glibc keeps (and
+// counts in RSS) after they are freed unless asked to hand the pages back.
+void trim_after(std::size_t request_bytes) {
+  constexpr std::size_t kTrimAfterBytes = 64u << 20;
+  if (request_bytes >= kTrimAfterBytes) malloc_trim(0);
+}
 
 using google::protobuf::internal::WireFormatLite;
 using google::protobuf::io::CodedInputStream;
@@ -81,6 +92,8 @@ struct Scored {
 
 class RequestReader {
  public:
+  explicit RequestReader(std::vector<InterpretationSpan>* spans) : spans_(spans) {}
+
   Result<population::GenerationRequest> read(CodedInputStream& in) {
     const bool read = read_fields(in, [&](int number) -> std::optional<bool> {
       switch (number) {
@@ -115,12 +128,24 @@ class RequestReader {
         return read_text(in, scores_.checkpoint_id, Text::kString);
       case Population::kPopulationFieldNumber: {
         Scored candidate;
+        std::optional<InterpretationSpan> span;
         const bool read = read_embedded(in, [&](int field) -> std::optional<bool> {
           if (field == Candidate::kIdFieldNumber) return read_text(in, candidate.id, Text::kString);
           if (field == Candidate::kMetricsFieldNumber)
             return read_text(in, candidate.metrics, Text::kBytes);
+          if (field == Candidate::kInterpretationFieldNumber && spans_ != nullptr) {
+            int length = 0;
+            if (!read_length(in, length)) return false;
+            span = InterpretationSpan{.offset = static_cast<std::size_t>(in.CurrentPosition()),
+                                      .length = static_cast<std::size_t>(length)};
+            return in.Skip(length);
+          }
           return std::nullopt;
         });
+        if (read && span) {
+          span->id = candidate.id;
+          spans_->push_back(std::move(*span));
+        }
         if (read) keep(std::move(candidate));
         return read;
       }
@@ -141,6 +166,7 @@ class RequestReader {
     scores_.metrics[std::move(candidate.id)] = std::move(*metrics);
   }
 
+  std::vector<InterpretationSpan>* spans_;
   population::GenerationRequest request_;
   std::string version_;
   std::string config_;
@@ -149,10 +175,60 @@ class RequestReader {
   Error error_{Code::kInvalidArgument, ""};
 };
 
-Result<population::GenerationRequest> read_from(google::protobuf::io::ZeroCopyInputStream& bytes) {
+Result<population::GenerationRequest> read_from(google::protobuf::io::ZeroCopyInputStream& bytes,
+                                                std::vector<InterpretationSpan>* spans) {
   CodedInputStream in(&bytes);
-  return RequestReader().read(in);
+  return RequestReader(spans).read(in);
 }
+
+// The request's slices (gRPC's own, referenced), and each candidate's span in them.
+class RequestInterpretations : public population::SentInterpretations {
+ public:
+  RequestInterpretations(grpc::ByteBuffer& request, std::vector<InterpretationSpan> spans) {
+    (void)request.Dump(&slices_);  // references the slices; OK for any valid buffer
+    request.Clear();
+    std::size_t start = 0;
+    for (const auto& slice : slices_) {
+      starts_.push_back(start);
+      start += slice.size();
+    }
+    bytes_ = start;
+    for (auto& span : spans) {
+      if (span.offset + span.length > bytes_) continue;         // never: the reader checked it
+      spans_[std::move(span.id)] = {span.offset, span.length};  // the last one, as protobuf
+    }
+  }
+  ~RequestInterpretations() override {
+    slices_.clear();
+    trim_after(bytes_);
+  }
+
+  bool copy(std::string_view id, std::string& out) const override {
+    auto found = spans_.find(id);
+    if (found == spans_.end()) return false;
+    auto [offset, length] = found->second;
+    out.resize(length);
+    auto slice = std::upper_bound(starts_.begin(), starts_.end(), offset) - starts_.begin() - 1;
+    for (std::size_t done = 0; done < length; ++slice) {
+      const auto& from = slices_[static_cast<std::size_t>(slice)];
+      const std::size_t skip = offset + done - starts_[static_cast<std::size_t>(slice)];
+      const std::size_t take = std::min(from.size() - skip, length - done);
+      std::memcpy(out.data() + done, from.begin() + skip, take);
+      done += take;
+    }
+    return true;
+  }
+
+ private:
+  struct Hash : std::hash<std::string_view> {
+    using is_transparent = void;
+  };
+  std::vector<grpc::Slice> slices_;
+  std::vector<std::size_t> starts_;  // of each slice in the request
+  std::size_t bytes_ = 0;
+  std::unordered_map<std::string, std::pair<std::size_t, std::size_t>, Hash, std::equal_to<>>
+      spans_;
+};
 
 std::string experiment_from(google::protobuf::io::ZeroCopyInputStream& bytes) {
   CodedInputStream in(&bytes);
@@ -173,19 +249,32 @@ std::string experiment_named(const grpc::ByteBuffer& request) {
   return bytes.status().ok() ? experiment_from(bytes) : "";
 }
 
-Result<population::GenerationRequest> read_generation_request(const grpc::ByteBuffer& request) {
-  if (!request.Valid()) return read_generation_request(std::string_view());
+Result<population::GenerationRequest> read_generation_request(
+    const grpc::ByteBuffer& request, std::vector<InterpretationSpan>* spans) {
+  if (!request.Valid()) return read_generation_request(std::string_view(), spans);
   grpc::ByteBuffer shared(request);  // the same slices, referenced again: no copy
   grpc::ProtoBufferReader bytes(&shared);
   if (!bytes.status().ok())
     return Error{Code::kInvalidArgument,
                  "the request cannot be read: " + bytes.status().error_message()};
-  return read_from(bytes);
+  return read_from(bytes, spans);
 }
 
-Result<population::GenerationRequest> read_generation_request(std::string_view request) {
+Result<population::GenerationRequest> read_generation_request(
+    std::string_view request, std::vector<InterpretationSpan>* spans) {
   google::protobuf::io::ArrayInputStream bytes(request.data(), static_cast<int>(request.size()));
-  return read_from(bytes);
+  return read_from(bytes, spans);
+}
+
+void let_go(grpc::ByteBuffer& request) {
+  const std::size_t bytes = request.Length();
+  request.Clear();
+  trim_after(bytes);
+}
+
+std::shared_ptr<const population::SentInterpretations> sent_interpretations(
+    grpc::ByteBuffer& request, std::vector<InterpretationSpan> spans) {
+  return std::make_shared<const RequestInterpretations>(request, std::move(spans));
 }
 
 }  // namespace esp::grpcapi

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/support/proto_buffer_reader.h>
-#include <malloc.h>
 
 #include <atomic>
 #include <boost/asio/post.hpp>
@@ -20,10 +19,6 @@ namespace {
 // Waits longer than this only happen without a client deadline; the job keeps running
 // and the same request picks it up again.
 constexpr auto kLongestWait = std::chrono::minutes(10);
-
-// A request this big was received into many small heap blocks, which glibc keeps (and
-// counts in RSS) after they are freed unless asked to hand the pages back.
-constexpr std::size_t kTrimAfterBytes = 64u << 20;
 
 std::chrono::steady_clock::time_point deadline_of(const grpc::ServerContextBase& context) {
   const auto remaining = context.deadline() - std::chrono::system_clock::now();
@@ -182,30 +177,36 @@ void PopulationService::next_population(std::shared_ptr<Call> call, grpc::ByteBu
     log::warn("auth_failed", {{"reason", caller.error().message}, {"method", "NextPopulation"}});
     return call->fail(caller.error());
   }
-  auto generation = read_generation_request(request);
-  // The request repeats every weight of the population (hundreds of MB for a big one), and
-  // what is needed of it is now copied out: let it go before the generation breeds rather
-  // than when the call ends.
-  const std::size_t request_bytes = request.Length();
-  request.Clear();
-  if (request_bytes >= kTrimAfterBytes) malloc_trim(0);
+  std::vector<InterpretationSpan> spans;
+  auto generation = read_generation_request(request, &spans);
+  // The request repeats every weight of the population (hundreds of MB for a big one).
+  // Its interpretations go to the worker, which may copy the parents it breeds from out of
+  // them; everything else needed is copied out now. Either way it is let go before the
+  // generation breeds rather than when the call ends.
+  if (generation.ok() && !spans.empty()) {
+    generation->interpretations = sent_interpretations(request, std::move(spans));
+  } else {
+    let_go(request);
+  }
   if (!generation.ok()) return call->fail(generation.error());
   auto job = generations_.submit(*caller, std::move(*generation));
   if (!job.ok()) return call->fail(job.error());
-  generations_.when_bred(*caller, job->id, deadline_of(call->context()),
-                         [this, call](Result<population::Generations::Ended> ended) {
-                           if (!ended.ok()) return call->fail(ended.error());
-                           if (ended->job.status == store::JobStatus::kFailed) {
-                             log::error("generation_failed", {{"operation", ended->job.id},
-                                                              {"detail", ended->job.error}});
-                             const Error failure = population::failure_of(ended->job);
-                             return call->finish({code_of(failure.code), failure.message});
-                           }
-                           if (ended->job.status == store::JobStatus::kCancelled)
-                             return call->finish({grpc::StatusCode::CANCELLED,
-                                                  "operation " + ended->job.id + " was cancelled"});
-                           call->answer(std::move(ended->population), max_message_bytes_);
-                         });
+  generations_.when_bred(
+      *caller, job->id, deadline_of(call->context()),
+      [this, call, input = job->input_blob_key](Result<population::Generations::Ended> ended) {
+        generations_.forget_input(input);
+        if (!ended.ok()) return call->fail(ended.error());
+        if (ended->job.status == store::JobStatus::kFailed) {
+          log::error("generation_failed",
+                     {{"operation", ended->job.id}, {"detail", ended->job.error}});
+          const Error failure = population::failure_of(ended->job);
+          return call->finish({code_of(failure.code), failure.message});
+        }
+        if (ended->job.status == store::JobStatus::kCancelled)
+          return call->finish(
+              {grpc::StatusCode::CANCELLED, "operation " + ended->job.id + " was cancelled"});
+        call->answer(std::move(ended->population), max_message_bytes_);
+      });
 }
 
 void PopulationService::get_population(Call& call, const grpc::ByteBuffer& request) {

@@ -99,8 +99,11 @@ TEST(PopulationRequest, AgreesWithProtobufOnEveryTruncation) {
   const std::string bytes = evaluated_request().SerializeAsString();
   for (std::size_t size = 0; size < bytes.size(); ++size) {
     const std::string_view prefix(bytes.data(), size);
+    std::vector<InterpretationSpan> spans;
     expect_same(read_generation_request(prefix), from_message(prefix),
                 "prefix of " + std::to_string(size));
+    expect_same(read_generation_request(prefix, &spans), from_message(prefix),
+                "prefix of " + std::to_string(size) + " with spans");
   }
 }
 
@@ -114,8 +117,11 @@ TEST(PopulationRequest, AgreesWithProtobufOnCorruptedBytes) {
       const std::size_t at = random() % (trial % 2 == 0 ? corrupted.size() : 64);
       corrupted[at] = static_cast<char>(random());
     }
+    std::vector<InterpretationSpan> spans;
     expect_same(read_generation_request(corrupted), from_message(corrupted),
                 "trial " + std::to_string(trial));
+    expect_same(read_generation_request(corrupted, &spans), from_message(corrupted),
+                "trial " + std::to_string(trial) + " with spans");
   }
 }
 
@@ -156,6 +162,34 @@ TEST(PopulationRequest, ReadsAcrossTheSlicesGrpcReceivedItIn) {
                                     grpc::Slice(bytes.data() + second, bytes.size() - second)};
     const grpc::ByteBuffer buffer(slices.data(), slices.size());
     expect_same(read_generation_request(buffer), whole, "split at " + std::to_string(first));
+  }
+}
+
+// The interpretations stay in gRPC's slices, found by where the reader saw them: each
+// candidate's bytes come back whole, however the request was split, and the request
+// itself is taken over (cleared) so it goes with the last reference.
+TEST(PopulationRequest, KeepsEachInterpretationWhereTheSlicesHoldIt) {
+  auto request = evaluated_request();
+  auto* population = request.mutable_evaluated_population_response();
+  population->mutable_population(1)->clear_interpretation();  // none sent for 1_2
+  const std::string bytes = request.SerializeAsString();
+  for (std::size_t piece : {std::size_t{7}, std::size_t{1000}, bytes.size()}) {
+    std::vector<grpc::Slice> slices;
+    for (std::size_t at = 0; at < bytes.size(); at += piece)
+      slices.emplace_back(bytes.data() + at, std::min(piece, bytes.size() - at));
+    grpc::ByteBuffer buffer(slices.data(), slices.size());
+    std::vector<InterpretationSpan> spans;
+    ASSERT_TRUE(read_generation_request(buffer, &spans).ok());
+    ASSERT_EQ(spans.size(), 2U);
+    auto sent = sent_interpretations(buffer, std::move(spans));
+    EXPECT_EQ(buffer.Length(), 0U) << "the call no longer holds the request";
+    std::string copied;
+    for (int i : {0, 2}) {
+      ASSERT_TRUE(sent->copy(population->population(i).id(), copied));
+      EXPECT_EQ(copied, population->population(i).interpretation()) << i << " in " << piece;
+    }
+    EXPECT_FALSE(sent->copy("1_2", copied));
+    EXPECT_FALSE(sent->copy("9_9", copied));
   }
 }
 
