@@ -97,10 +97,10 @@ void give_large_block(void* memory, std::size_t capacity) {
   LargeBlocks::instance().give(memory, capacity);
 }
 
-ByteBlock::ByteBlock(std::size_t size, std::size_t alignment) : size_(size) {
+ByteBlock::ByteBlock(std::size_t size, std::size_t alignment, std::size_t room) : size_(size) {
   if (size >= kHugePageBytes) {
     std::size_t capacity = 0;
-    data_ = {static_cast<char*>(take_large_block(size, capacity)), Release{capacity, 0}};
+    data_ = {static_cast<char*>(take_large_block(size + room, capacity)), Release{capacity, 0}};
   } else if (size > 0) {
     data_ = {static_cast<char*>(::operator new[](size, std::align_val_t{alignment})),
              Release{0, alignment}};

@@ -26,13 +26,25 @@ class ByteBlock {
  public:
   ByteBlock() = default;
   // `size` bytes, uninitialised, aligned to `alignment` (a power of two) or, when large,
-  // to kHugePageBytes.
-  explicit ByteBlock(std::size_t size, std::size_t alignment = alignof(std::max_align_t));
+  // to kHugePageBytes; a large block reserves `room` more to grow into (address space
+  // only until it is written).
+  explicit ByteBlock(std::size_t size, std::size_t alignment = alignof(std::max_align_t),
+                     std::size_t room = 0);
 
   char* data() { return data_.get(); }
   const char* data() const { return data_.get(); }
   std::string_view view() const { return {data_.get(), size_}; }
   std::size_t size() const { return size_; }
+  // What the block can hold without moving.
+  std::size_t capacity() const {
+    return data_.get_deleter().capacity > 0 ? data_.get_deleter().capacity : size_;
+  }
+  // False, and the size unchanged, beyond the capacity.
+  bool resize(std::size_t size) {
+    if (size > capacity()) return false;
+    size_ = size;
+    return true;
+  }
 
  private:
   struct Release {

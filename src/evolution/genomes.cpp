@@ -17,12 +17,15 @@ std::size_t stride_for(std::size_t weights) {
 }  // namespace
 
 // Large populations take a huge-page block, most often the one an earlier population of
-// about this size released (core/large_blocks.h).
+// about this size released (core/large_blocks.h). It reserves a quarter more, address
+// space only unless written: room for the population's bytes (ids, identities and framing
+// besides the weights) to be written over the genomes instead of into a block of their own.
 Genomes::Genomes(std::size_t count, std::size_t weights_per_genome)
     : count_(count),
       weights_(weights_per_genome),
       stride_(stride_for(weights_per_genome)),
-      block_(count_ * stride_ * sizeof(float), kAlignmentBytes) {}
+      block_(count_ * stride_ * sizeof(float), kAlignmentBytes,
+             count_ * stride_ * sizeof(float) / 4) {}
 
 Genomes::Genomes(std::size_t count, std::size_t weights_per_genome,
                  std::span<const std::uint32_t> held)
@@ -47,6 +50,12 @@ Genomes::Genomes(const Genomes& other)
 Genomes& Genomes::operator=(const Genomes& other) {
   if (this != &other) *this = Genomes(other);
   return *this;
+}
+
+core::ByteBlock Genomes::take_block() && {
+  count_ = 0;
+  rows_.clear();
+  return std::move(block_);
 }
 
 void Genomes::release(std::size_t begin, std::size_t end) {

@@ -43,6 +43,12 @@ class Genomes {
     return {reinterpret_cast<const float*>(block_.data()) + row(index) * stride_, weights_};
   }
 
+  // The whole block, genome 0 first, with room past the genomes for bytes written over
+  // them (population_bytes); the genomes are gone once it is taken.
+  const core::ByteBlock& block() const { return block_; }
+  core::ByteBlock take_block() &&;
+  std::size_t stride_bytes() const { return stride_ * sizeof(float); }
+
   // Gives the memory of genomes [begin, end) of a whole block back to the system, as far
   // as it fills whole pages; what they held is lost. For a writer that is done with them
   // (population_bytes), so that a population and its bytes are not both held whole.

@@ -9,6 +9,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <cmath>
+#include <cstring>
 #include <future>
 #include <map>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "auth/digest.h"
 #include "codec/candidate_codec.h"
 #include "codec/candidate_json.h"
+#include "codec/interpretation.h"
 #include "core/json.h"
 #include "evolution/engine.h"
 #include "evolution/network.h"
@@ -237,6 +239,8 @@ std::optional<evolution::Genomes> parents_from_request(const codec::CandidateCod
                                                        const SentInterpretations& sent,
                                                        unsigned threads) {
   const std::size_t weights = binary.shape().weight_count();
+  // What was handed out, so the header is known: the weights follow it, as written.
+  const std::size_t header = codec::weights_header(binary.shape()).size();
   evolution::Genomes genomes(evaluated.candidates.size(), weights, read);
   std::atomic<bool> intact = true;
   evolution::parallel_for(read.size(), threads, [&](std::size_t begin, std::size_t end) {
@@ -244,16 +248,12 @@ std::optional<evolution::Genomes> parents_from_request(const codec::CandidateCod
     for (std::size_t k = begin; k < end && intact; ++k) {
       const std::uint32_t i = read[k];
       if (!sent.copy(evaluated.candidates[i].id, interpretation) ||
+          interpretation.size() != header + weights * sizeof(float) ||
           interpretation_digest(interpretation) != digests[i]) {
         intact = false;
         return;
       }
-      auto decoded = binary.decode(interpretation);
-      if (!decoded.ok() || decoded->size() != weights) {
-        intact = false;
-        return;
-      }
-      std::ranges::copy(*decoded, genomes[i].begin());
+      std::memcpy(genomes[i].data(), interpretation.data() + header, weights * sizeof(float));
     }
   });
   if (!intact) return std::nullopt;

@@ -56,6 +56,52 @@ struct Record {
   std::size_t offset = 0;     // where its field starts
 };
 
+// Whether a population's bytes can be written over its genomes: the block holds them, and
+// no candidate's field starts before its genome (which holds for any real identity).
+bool fits_over_genomes(const evolution::Genomes& genomes, const std::vector<Record>& records,
+                       std::size_t size) {
+  if (genomes.block().capacity() < size ||
+      genomes.block().size() != genomes.size() * genomes.stride_bytes())
+    return false;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (records[i].offset < i * genomes.stride_bytes()) return false;
+  }
+  return true;
+}
+
+// Calls write(i, genome) for every candidate, last first within each of `threads` runs of
+// candidates, when their fields are written over their genomes (fits_over_genomes). A
+// run's last fields reach past its end into the next run's first genomes: those are
+// copied aside first, and the next run reads them there.
+template <typename Write>
+void write_over_genomes(const evolution::Genomes& genomes, const std::vector<Record>& records,
+                        unsigned threads, Write write) {
+  const std::size_t count = records.size();
+  const std::size_t stride = genomes.stride_bytes();
+  std::vector<std::size_t> bounds{0};
+  std::vector<std::size_t> spilled_to{0};  // runs' first genomes [bound, spilled_to) are aside
+  std::vector<evolution::Genomes> aside(1);
+  for (unsigned run = 1; run < threads; ++run) {
+    const std::size_t bound = count * run / threads;
+    const std::size_t reach = bound < count ? (records[bound].offset + stride - 1) / stride : bound;
+    if (bound <= bounds.back() || reach > count * (run + 1) / threads) continue;
+    bounds.push_back(bound);
+    spilled_to.push_back(reach);
+    evolution::Genomes copies(reach - bound, genomes.weights_per_genome());
+    for (std::size_t i = bound; i < reach; ++i)
+      std::ranges::copy(genomes[i], copies[i - bound].begin());
+    aside.push_back(std::move(copies));
+  }
+  bounds.push_back(count);
+  evolution::parallel_for(bounds.size() - 1, threads, [&](std::size_t first, std::size_t last) {
+    for (std::size_t run = first; run < last; ++run) {
+      for (std::size_t i = bounds[run + 1]; i-- > bounds[run];) {
+        write(i, i < spilled_to[run] ? aside[run][i - bounds[run]] : genomes[i]);
+      }
+    }
+  });
+}
+
 }  // namespace
 
 SharedBytes SharedBytes::of(std::string bytes) {
@@ -113,40 +159,63 @@ Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
   }
 
   if (options.digests != nullptr) options.digests->assign(count, 0);
-  core::ByteBlock block(size);
-  auto* start = reinterpret_cast<std::uint8_t*>(block.data());
-  // Each thread writes (and so first touches) the pages of its own candidates, and gives
-  // back the genomes of each stretch it has written.
-  constexpr std::size_t kReleaseStretch = 256;
-  evolution::parallel_for(count, threads, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) {
-      const auto& candidate = population.candidates[i];
-      const auto& record = records[i];
-      std::uint8_t* out =
-          put_header(start + record.offset, Population::kPopulationFieldNumber, record.body_size);
-      out = put_field(out, Candidate::kIdFieldNumber, candidate.id);
-      if (in_place) {
-        const auto genome = population.genomes[i];
-        out = put_header(out, Candidate::kInterpretationFieldNumber, record.interpretation_size);
-        std::uint8_t* interpretation = out;
-        out = put_bytes(out, weights_header);
-        out = put_bytes(out, {reinterpret_cast<const char*>(genome.data()), genome.size_bytes()});
-        if (options.digests != nullptr)
-          (*options.digests)[i] = interpretation_digest(
-              {reinterpret_cast<const char*>(interpretation), record.interpretation_size});
-        const std::size_t stretch = i - (i - begin) % kReleaseStretch;  // where i's began
-        if (options.release != nullptr && (i + 1 - stretch == kReleaseStretch || i + 1 == end))
-          options.release->release(stretch, i + 1);
-      } else {
-        out = put_field(out, Candidate::kInterpretationFieldNumber, record.interpretation);
-        if (options.digests != nullptr)
-          (*options.digests)[i] = interpretation_digest(record.interpretation);
-      }
-      out = put_field(out, Candidate::kMetricsFieldNumber, record.metrics);
-      put_field(out, Candidate::kIdentityFieldNumber, record.identity);
+  // Candidate i's field; `genome` is where its weights are read from (in esp's layout).
+  const auto write = [&](std::uint8_t* start, std::size_t i, std::span<const float> genome) {
+    const auto& candidate = population.candidates[i];
+    const auto& record = records[i];
+    std::uint8_t* at = start + record.offset;
+    const std::size_t field_header = 1 + CodedOutputStream::VarintSize64(record.body_size);
+    std::uint8_t* interpretation = at + field_header + field_size(candidate.id.size()) + 1 +
+                                   CodedOutputStream::VarintSize64(record.interpretation_size);
+    if (in_place) {
+      // The weights first: written over the genomes, they may overlap their own genome,
+      // which the fields before them would otherwise overwrite first.
+      std::memmove(interpretation + weights_header.size(), genome.data(), genome.size_bytes());
     }
-  });
-  std::uint8_t* out = start + candidates_end;
+    std::uint8_t* out = put_header(at, Population::kPopulationFieldNumber, record.body_size);
+    out = put_field(out, Candidate::kIdFieldNumber, candidate.id);
+    if (in_place) {
+      out = put_header(out, Candidate::kInterpretationFieldNumber, record.interpretation_size);
+      out = put_bytes(out, weights_header) + genome.size_bytes();
+    } else {
+      out = put_field(out, Candidate::kInterpretationFieldNumber, record.interpretation);
+    }
+    if (options.digests != nullptr)
+      (*options.digests)[i] = interpretation_digest(
+          {reinterpret_cast<const char*>(interpretation), record.interpretation_size});
+    out = put_field(out, Candidate::kMetricsFieldNumber, record.metrics);
+    put_field(out, Candidate::kIdentityFieldNumber, record.identity);
+  };
+
+  core::ByteBlock block;
+  if (in_place && options.release == &population.genomes &&
+      fits_over_genomes(population.genomes, records, size)) {
+    // Written over the genomes they come from, last candidate first: a candidate's field
+    // starts at or after its genome, so it covers only genomes already written. No second
+    // block of fresh pages (at P=100,000 their faults cost more than the writing).
+    auto* start =
+        reinterpret_cast<std::uint8_t*>(const_cast<char*>(population.genomes.block().data()));
+    write_over_genomes(population.genomes, records, threads,
+                       [&](std::size_t i, auto genome) { write(start, i, genome); });
+    block = std::move(*options.release).take_block();
+    block.resize(size);
+  } else {
+    block = core::ByteBlock(size);
+    auto* start = reinterpret_cast<std::uint8_t*>(block.data());
+    // Each thread writes (and so first touches) the pages of its own candidates, and gives
+    // back the genomes of each stretch it has written.
+    constexpr std::size_t kReleaseStretch = 256;
+    evolution::parallel_for(count, threads, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i) {
+        write(start, i, in_place ? population.genomes[i] : std::span<const float>());
+        const std::size_t stretch = i - (i - begin) % kReleaseStretch;  // where i's began
+        if (in_place && options.release != nullptr &&
+            (i + 1 - stretch == kReleaseStretch || i + 1 == end))
+          options.release->release(stretch, i + 1);
+      }
+    });
+  }
+  std::uint8_t* out = reinterpret_cast<std::uint8_t*>(block.data()) + candidates_end;
   if (population.generation != 0)
     out = WireFormatLite::WriteInt32ToArray(Population::kGenerationCountFieldNumber,
                                             population.generation, out);

@@ -39,10 +39,11 @@ struct BytesOptions {
   unsigned threads = 1;  // write candidates side by side
   // Filled with each candidate's interpretation_digest, in candidate order.
   std::vector<std::uint64_t>* digests = nullptr;
-  // The population's own genomes, given back to the system as their candidates are
-  // written, so that the population and its bytes are never both held whole: at
-  // P=100,000 that is 440 MB less at the peak. They cannot be read afterwards. Only in
-  // esp's binary layout; other representations encode each candidate first.
+  // The population's own genomes, which the bytes are written over (their block has
+  // room for them) or else given back to the system as their candidates are written, so
+  // that the population and its bytes are never both held whole: at P=100,000 that is
+  // 440 MB less at the peak. They cannot be read afterwards. Only in esp's binary layout;
+  // other representations encode each candidate first.
   evolution::Genomes* release = nullptr;
 };
 

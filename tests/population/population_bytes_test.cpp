@@ -16,10 +16,10 @@
 namespace esp::population {
 namespace {
 
-evolution::ExperimentParams params(const std::string& representation) {
+evolution::ExperimentParams params(const std::string& representation, int hidden = 4) {
   evolution::ExperimentParams p;
   p.network = {.inputs = {{"sensors", 3, {"float"}}},
-               .hidden_layers = {{"h", 4, evolution::Activation::kTanh, true}},
+               .hidden_layers = {{"h", hidden, evolution::Activation::kTanh, true}},
                .outputs = {{"y", 2, evolution::Activation::kSoftmax, true, {"a", "b"}}}};
   p.leaf.representation = representation;
   return p;
@@ -142,6 +142,32 @@ TEST(PopulationBytes, ALargePopulationsBlockIsReusedByTheNext) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->view.data(), first);
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(first) % core::kHugePageBytes, 0U);
+}
+
+// With weights enough to outweigh ids and identities (here 1,202 a candidate), the bytes
+// are written over the genomes they come from: no second block, the same bytes.
+TEST(PopulationBytes, AreWrittenOverTheGenomesWhenTheBlockHoldsThem) {
+  auto codec = codec::CandidateCodec::create(params("NNWeightsBinary", 200));
+  ASSERT_TRUE(codec.ok());
+  auto population = bred(*codec, 2000);  // about 10 MB
+  std::vector<std::uint64_t> expected_digests;
+  auto expected = population_bytes(*codec, population, {.experiment_id = "e"},
+                                   {.threads = 2, .digests = &expected_digests});
+  ASSERT_TRUE(expected.ok());
+  const std::string kept(expected->view);
+  const char* genomes = population.genomes.block().data();
+  std::vector<std::uint64_t> digests;
+  auto bytes =
+      population_bytes(*codec, population, {.experiment_id = "e", .checkpoint_id = "c"},
+                       {.threads = 2, .digests = &digests, .release = &population.genomes});
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(bytes->view.data(), genomes);
+  EXPECT_EQ(population.genomes.size(), 0U) << "the genomes are gone";
+  auto reference = bred(*codec, 2000);
+  EXPECT_EQ(bytes->view,
+            as_message(*codec, reference, {.experiment_id = "e", .checkpoint_id = "c"}));
+  EXPECT_EQ(digests, expected_digests);
+  EXPECT_NE(kept, bytes->view);  // the checkpoint id differs; the candidates are the same
 }
 
 std::size_t resident_pages(const void* start, std::size_t bytes) {
