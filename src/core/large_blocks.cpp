@@ -93,14 +93,17 @@ void* take_large_block(std::size_t bytes, std::size_t& capacity) {
   return LargeBlocks::instance().take(bytes, capacity);
 }
 
-void give_large_block(void* memory, std::size_t capacity) {
+void give_large_block(void* memory, std::size_t capacity, bool reuse) {
+  if (!reuse) return std::free(memory);
   LargeBlocks::instance().give(memory, capacity);
 }
 
-ByteBlock::ByteBlock(std::size_t size, std::size_t alignment, std::size_t room) : size_(size) {
+ByteBlock::ByteBlock(std::size_t size, std::size_t alignment, std::size_t room, Reuse reuse)
+    : size_(size) {
   if (size >= kHugePageBytes) {
     std::size_t capacity = 0;
-    data_ = {static_cast<char*>(take_large_block(size + room, capacity)), Release{capacity, 0}};
+    data_ = {static_cast<char*>(take_large_block(size + room, capacity)),
+             Release{capacity, 0, reuse}};
   } else if (size > 0) {
     data_ = {static_cast<char*>(::operator new[](size, std::align_val_t{alignment})),
              Release{0, alignment}};
@@ -110,7 +113,7 @@ ByteBlock::ByteBlock(std::size_t size, std::size_t alignment, std::size_t room) 
 void ByteBlock::Release::operator()(char* data) const {
   if (data == nullptr) return;
   if (capacity > 0) {
-    give_large_block(data, capacity);
+    give_large_block(data, capacity, reuse == Reuse::kKeep);
   } else {
     ::operator delete[](data, std::align_val_t{alignment});
   }

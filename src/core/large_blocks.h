@@ -18,18 +18,25 @@ inline constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
 // At least `bytes` (kHugePageBytes or more) of uninitialised memory aligned to
 // kHugePageBytes; `capacity` is what the block really holds, to give back with it.
 void* take_large_block(std::size_t bytes, std::size_t& capacity);
-void give_large_block(void* memory, std::size_t capacity);
+// `reuse`: false for a block of a kind not wanted again soon, which goes back to the
+// system instead of staying resident in the cache.
+void give_large_block(void* memory, std::size_t capacity, bool reuse = true);
 
 // A buffer in one large block (or on the heap when small): a population's genomes, or its
 // bytes, written once and then shared read-only without copying.
 class ByteBlock {
  public:
   ByteBlock() = default;
+  // How a block is used, for the cache: a population's genomes or bytes, made every
+  // generation at about the same size, are kept for the next one once released; a
+  // generation's parents (a variable subset) are not.
+  enum class Reuse { kKeep, kRelease };
+
   // `size` bytes, uninitialised, aligned to `alignment` (a power of two) or, when large,
   // to kHugePageBytes; a large block reserves `room` more to grow into (address space
   // only until it is written).
   explicit ByteBlock(std::size_t size, std::size_t alignment = alignof(std::max_align_t),
-                     std::size_t room = 0);
+                     std::size_t room = 0, Reuse reuse = Reuse::kKeep);
 
   char* data() { return data_.get(); }
   const char* data() const { return data_.get(); }
@@ -50,6 +57,7 @@ class ByteBlock {
   struct Release {
     std::size_t capacity;   // 0: from the heap
     std::size_t alignment;  // of a block from the heap
+    Reuse reuse = Reuse::kKeep;
     void operator()(char* data) const;
   };
   std::size_t size_ = 0;

@@ -33,7 +33,9 @@ Genomes::Genomes(std::size_t count, std::size_t weights_per_genome,
       weights_(weights_per_genome),
       stride_(stride_for(weights_per_genome)),
       rows_(count, kAbsent),
-      block_(held.size() * stride_ * sizeof(float), kAlignmentBytes) {
+      // A generation's parents: a subset of another size each time, not worth keeping.
+      block_(held.size() * stride_ * sizeof(float), kAlignmentBytes, 0,
+             core::ByteBlock::Reuse::kRelease) {
   for (std::size_t r = 0; r < held.size(); ++r)
     rows_[held[r]] = static_cast<std::uint32_t>(r);
 }

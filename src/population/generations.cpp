@@ -260,6 +260,41 @@ std::optional<evolution::Genomes> parents_from_request(const codec::CandidateCod
   return genomes;
 }
 
+// What a generation breeds from: the evaluated population and the genomes it reads.
+struct BredFrom {
+  std::shared_ptr<const evolution::Population> population;
+  std::optional<evolution::Genomes> parents;  // copied from the request; else the population's
+  const evolution::Genomes& genomes() const { return parents ? *parents : population->genomes; }
+};
+
+// The genomes a generation reads (genomes_read of `ranking`): those of the population as
+// kept; for one kept without them, the parents the request sent back, checked against the
+// digests of those handed out; else the checkpoint's.
+Result<BredFrom> bred_from(store::Store& store, const std::string& job_id,
+                           const store::Checkpoint& source,
+                           const evolution::ExperimentParams& params,
+                           const codec::CandidateCodec& codec, const KeptPopulation& kept,
+                           const evolution::Ranking& ranking, const SentInterpretations* sent,
+                           unsigned threads) {
+  const std::span<const std::uint32_t> read(ranking.order.data(),
+                                            evolution::genomes_read(params, ranking));
+  BredFrom from{.population = kept.population};
+  if (std::ranges::all_of(read, [&](std::uint32_t i) { return from.genomes().holds(i); }))
+    return from;
+  if (sent != nullptr && kept.digests) {
+    from.parents =
+        parents_from_request(codec, *kept.population, *kept.digests, read, *sent, threads);
+    if (from.parents) return from;
+  }
+  log::info("parents_from_checkpoint",
+            {{"operation", job_id},
+             {"detail", sent != nullptr ? "the request's candidates differ from those handed out"
+                                        : "the request did not carry the candidates"}});
+  auto stored = stored_population(store, source, params, codec, threads);
+  if (!stored.ok()) return stored.error();
+  return BredFrom{.population = std::move(*stored)};
+}
+
 // The stored input of a job whose metrics were not handed over in this process.
 Result<std::shared_ptr<const EvaluatedPopulation>> stored_metrics(store::Store& store,
                                                                   const store::Job& job) {
@@ -714,51 +749,30 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     OfferedInput input = fresh.take_input(job.input_blob_key);
     auto kept = source_population(store, **source, *params, stored_codec, recent, threads);
     if (!kept.ok()) return kept.error();
-    std::shared_ptr<const evolution::Population> evaluated = kept->population;
-    auto metrics = client_metrics(store, job, *evaluated, std::move(input.metrics));
+    auto metrics = client_metrics(store, job, *kept->population, std::move(input.metrics));
     if (!metrics.ok()) return metrics.error();
     const auto scores = evolution::Scores::from(*metrics, params->evolution.fitness);
     const auto ranking = evolution::rank_candidates(scores, params->evolution.fitness);
-    // A population kept without its genomes is bred from the client's copy of its parents,
-    // else from the checkpoint.
-    const evolution::Genomes* genomes = &evaluated->genomes;
-    std::optional<evolution::Genomes> parents;
-    const std::span<const std::uint32_t> read(ranking.order.data(),
-                                              evolution::genomes_read(*params, ranking));
-    if (!std::ranges::all_of(read, [&](std::uint32_t i) { return genomes->holds(i); })) {
-      if (input.interpretations && kept->digests) {
-        parents = parents_from_request(stored_codec, *evaluated, *kept->digests, read,
-                                       *input.interpretations, threads);
-      }
-      if (parents) {
-        genomes = &*parents;
-      } else {
-        log::info("parents_from_checkpoint",
-                  {{"operation", job.id},
-                   {"detail", input.interpretations
-                                  ? "the request's candidates differ from those handed out"
-                                  : "the request did not carry the candidates"}});
-        auto stored = stored_population(store, **source, *params, stored_codec, threads);
-        if (!stored.ok()) return stored.error();
-        evaluated = std::move(*stored);
-        genomes = &evaluated->genomes;
-      }
-    }
+    auto from = bred_from(store, job.id, **source, *params, stored_codec, *kept, ranking,
+                          input.interpretations.get(), threads);
+    if (!from.ok()) return from.error();
     input.interpretations.reset();  // the request goes now, before the generation is bred
     timings.load_ms = watch.lap_ms();
-    auto result = evolution::next_generation(
-        *params,
-        evolution::Evaluated{
-            .population = *evaluated, .genomes = *genomes, .scores = scores, .ranking = ranking},
-        seed, {.threads = threads});
+    const evolution::Population& evaluated = *from->population;
+    auto result = evolution::next_generation(*params,
+                                             evolution::Evaluated{.population = evaluated,
+                                                                  .genomes = from->genomes(),
+                                                                  .scores = scores,
+                                                                  .ranking = ranking},
+                                             seed, {.threads = threads});
     if (!result.ok()) return result.error();
-    parents.reset();
-    keep_elite_metrics(*evaluated, *metrics, result->population);
+    from->parents.reset();
+    keep_elite_metrics(evaluated, *metrics, result->population);
     for (const auto& warning : result->warnings)
       log::warn("generation_warning", {{"operation", job.id}, {"detail", warning}});
     const Json summary_json = generation_summary(*params, *result);
     summary = summary_json.dump();
-    stats = evaluation_stats(*params, *evaluated, *metrics, *result, summary_json);
+    stats = evaluation_stats(*params, evaluated, *metrics, *result, summary_json);
     next = std::move(result->population);
     timings.engine_ms = watch.lap_ms();
   }

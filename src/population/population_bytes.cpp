@@ -79,24 +79,23 @@ void write_over_genomes(const evolution::Genomes& genomes, const std::vector<Rec
   const std::size_t count = records.size();
   const std::size_t stride = genomes.stride_bytes();
   std::vector<std::size_t> bounds{0};
-  std::vector<std::size_t> spilled_to{0};  // runs' first genomes [bound, spilled_to) are aside
-  std::vector<evolution::Genomes> aside(1);
+  std::vector<std::uint32_t> spilled;  // each run's first genomes that the run before reaches
   for (unsigned run = 1; run < threads; ++run) {
     const std::size_t bound = count * run / threads;
     const std::size_t reach = bound < count ? (records[bound].offset + stride - 1) / stride : bound;
     if (bound <= bounds.back() || reach > count * (run + 1) / threads) continue;
     bounds.push_back(bound);
-    spilled_to.push_back(reach);
-    evolution::Genomes copies(reach - bound, genomes.weights_per_genome());
     for (std::size_t i = bound; i < reach; ++i)
-      std::ranges::copy(genomes[i], copies[i - bound].begin());
-    aside.push_back(std::move(copies));
+      spilled.push_back(static_cast<std::uint32_t>(i));
   }
+  evolution::Genomes aside(count, genomes.weights_per_genome(), spilled);
+  for (std::uint32_t i : spilled)
+    std::ranges::copy(genomes[i], aside[i].begin());
   bounds.push_back(count);
   evolution::parallel_for(bounds.size() - 1, threads, [&](std::size_t first, std::size_t last) {
     for (std::size_t run = first; run < last; ++run) {
       for (std::size_t i = bounds[run + 1]; i-- > bounds[run];) {
-        write(i, i < spilled_to[run] ? aside[run][i - bounds[run]] : genomes[i]);
+        write(i, aside.holds(i) ? aside[i] : genomes[i]);
       }
     }
   });
