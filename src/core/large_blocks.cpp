@@ -51,18 +51,23 @@ class LargeBlocks {
   // The newest block is kept, the oldest let go to make room: the next population is
   // most likely the size of the last.
   void give(void* memory, std::size_t capacity) {
-    if (capacity > kMaxCachedBlock) return std::free(memory);
     std::vector<void*> released;
     {
       std::lock_guard lock(mutex_);
-      while (!free_.empty() &&
-             (free_.size() >= kMaxBlocks || cached_bytes_ + capacity > kMaxCachedBytes)) {
+      if (capacity > largest_kept_) {
+        released.push_back(memory);
+        memory = nullptr;
+      }
+      while (memory != nullptr && !free_.empty() &&
+             (free_.size() >= kMaxBlocks || cached_bytes_ + capacity > 4 * largest_kept_)) {
         released.push_back(free_.front().memory);
         cached_bytes_ -= free_.front().bytes;
         free_.erase(free_.begin());
       }
-      free_.push_back({memory, capacity});
-      cached_bytes_ += capacity;
+      if (memory != nullptr) {
+        free_.push_back({memory, capacity});
+        cached_bytes_ += capacity;
+      }
     }
     for (void* block : released)
       std::free(block);
@@ -73,16 +78,21 @@ class LargeBlocks {
     void* memory;
     std::size_t bytes;
   };
-  // Blocks of up to 256 MiB (populations of up to some 60 million weights) are kept.
-  // Larger ones go back to the system: at P=100,000 W=1,100 the
-  // generation's peak is the next request (490 MB) arriving beside whatever is kept, and
-  // keeping the last genomes and bytes blocks made it 4.3 times the population's size.
-  // Their fresh huge pages cost about 80 ms per 490 MB block, 5% of such a generation.
   static constexpr std::size_t kMaxBlocks = 4;
-  static constexpr std::size_t kMaxCachedBlock = std::size_t{256} << 20;
-  static constexpr std::size_t kMaxCachedBytes = std::size_t{1} << 30;
 
+ public:
+  std::size_t kept_bytes() {
+    std::lock_guard lock(mutex_);
+    return cached_bytes_;
+  }
+  void keep_up_to(std::size_t bytes) {
+    std::lock_guard lock(mutex_);
+    largest_kept_ = bytes;
+  }
+
+ private:
   std::mutex mutex_;
+  std::size_t largest_kept_ = kDefaultLargestKeptBlock;  // and four times that in all
   std::vector<Block> free_;
   std::size_t cached_bytes_ = 0;
 };
@@ -91,6 +101,14 @@ class LargeBlocks {
 
 void* take_large_block(std::size_t bytes, std::size_t& capacity) {
   return LargeBlocks::instance().take(bytes, capacity);
+}
+
+std::size_t large_blocks_kept() {
+  return LargeBlocks::instance().kept_bytes();
+}
+
+void keep_large_blocks_up_to(std::size_t bytes) {
+  LargeBlocks::instance().keep_up_to(bytes);
 }
 
 void give_large_block(void* memory, std::size_t capacity, bool reuse) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <thread>
@@ -14,6 +15,7 @@
 #include "auth/key_config.h"
 #include "auth/verifier.h"
 #include "core/files.h"
+#include "core/large_blocks.h"
 #include "espd/population.h"
 #include "espd/storage.h"
 #include "espd/transports.h"
@@ -143,6 +145,10 @@ int serve(const config::Config& config) {
     log::error("startup_failed", {{"detail", store.error().message}});
     return 1;
   }
+  // A deployment that keeps genomes this big between generations keeps the blocks its
+  // generations are bred and written in too (a quarter more, for the bytes).
+  core::keep_large_blocks_up_to(std::max<std::size_t>(
+      core::kDefaultLargestKeptBlock, config.keep_genomes_bytes + config.keep_genomes_bytes / 4));
   auto identity = make_identity(config);
   if (!identity.ok()) {
     log::error("invalid_configuration", {{"detail", identity.error().message}});

@@ -44,5 +44,38 @@ TEST(LargeBlocks, ByteBlocksHoldTheirSizeAndGoBackWhenDestroyed) {
   EXPECT_TRUE(ByteBlock().view().empty());
 }
 
+// A block over the largest kept, or one made not to be kept, goes back to the system at
+// once: a P=100,000 generation's blocks are not held beside the next request.
+TEST(LargeBlocks, BlocksOverTheLargestKeptAndUnwantedOnesGoBackToTheSystem) {
+  keep_large_blocks_up_to(16 * kMiB);
+  const std::size_t before = large_blocks_kept();
+  { ByteBlock over(24 * kMiB); }
+  EXPECT_EQ(large_blocks_kept(), before);
+  { ByteBlock parents(6 * kMiB, 64, 0, ByteBlock::Reuse::kRelease); }
+  EXPECT_EQ(large_blocks_kept(), before);
+  const char* small = nullptr;
+  {
+    ByteBlock under(8 * kMiB);
+    small = under.data();
+  }
+  EXPECT_GE(large_blocks_kept(), 8 * kMiB);
+  EXPECT_LE(large_blocks_kept(), 4 * 16 * kMiB);  // four of the largest at most, in all
+  keep_large_blocks_up_to(kDefaultLargestKeptBlock);
+  ByteBlock again(8 * kMiB);
+  EXPECT_EQ(again.data(), small);
+}
+
+// Room reserved past the size, for bytes written over genomes.
+TEST(LargeBlocks, ABlocksRoomIsItsToGrowInto) {
+  ByteBlock block(10 * kMiB, 64, 3 * kMiB);
+  EXPECT_GE(block.capacity(), 13 * kMiB);
+  EXPECT_TRUE(block.resize(13 * kMiB));
+  EXPECT_EQ(block.size(), 13 * kMiB);
+  EXPECT_FALSE(block.resize(block.capacity() + 1));
+  EXPECT_EQ(block.size(), 13 * kMiB);
+  ByteBlock heap(100, 64, 1000);  // small blocks are exact
+  EXPECT_EQ(heap.capacity(), 100U);
+}
+
 }  // namespace
 }  // namespace esp::core
