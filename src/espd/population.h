@@ -19,7 +19,8 @@ population::WorkerOptions worker_options(const config::Config& config);
 struct PopulationCore {
   PopulationCore(store::Store& store, const config::Config& config)
       : generations(store, board, fresh, storage_pool,
-                    {.max_memory_bytes = config.max_generation_memory_bytes}),
+                    {.max_memory_bytes = config.max_generation_memory_bytes,
+                     .runs_jobs = config.workers > 0}),
         records(store),
         workers(store, board, fresh, worker_options(config)) {}
 

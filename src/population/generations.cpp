@@ -590,7 +590,7 @@ Result<store::Job> Generations::submit(const Caller& caller, GenerationRequest r
     fresh_.offer_input(
         input_key,
         {.metrics = std::make_shared<const EvaluatedPopulation>(std::move(*request.evaluated)),
-         .interpretations = std::move(request.interpretations)});
+         .interpretations = limits_.runs_jobs ? std::move(request.interpretations) : nullptr});
   }
   auto job_id = auth::random_id(16);
   if (!job_id.ok()) return job_id.error();

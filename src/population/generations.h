@@ -27,6 +27,9 @@ namespace esp::population {
 struct GenerationLimits {
   // Jobs whose estimated peak (job_size.h) is larger are refused at submission.
   std::uint64_t max_memory_bytes = std::numeric_limits<std::uint64_t>::max();
+  // Whether this process runs jobs. A request's interpretations are held for a worker
+  // here only; an API-only replica lets them go at once.
+  bool runs_jobs = true;
 };
 
 bool has_ended(const store::Job& job);

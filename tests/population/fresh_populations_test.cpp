@@ -52,5 +52,29 @@ TEST(FreshPopulations, ACallThatGaveUpLeavesNothingBehind) {
   EXPECT_FALSE(fresh.take("op_1").has_value());
 }
 
+// A request's interpretations, which the call lets go of when it ends, whether or not a
+// worker here took them: one that ran on another replica is never kept.
+class Interpretations : public SentInterpretations {
+ public:
+  bool copy(std::string_view, std::string&) const override { return false; }
+};
+
+TEST(FreshPopulations, AnInputIsTakenOnceAndForgottenWhenItsCallEnds) {
+  FreshPopulations fresh;
+  auto sent = std::make_shared<const Interpretations>();
+  fresh.offer_input("inputs/a", {.metrics = std::make_shared<const EvaluatedPopulation>(),
+                                 .interpretations = sent});
+  fresh.offer_input("inputs/b", {.metrics = std::make_shared<const EvaluatedPopulation>(),
+                                 .interpretations = sent});
+  EXPECT_EQ(sent.use_count(), 3);
+  auto taken = fresh.take_input("inputs/a");
+  EXPECT_EQ(taken.interpretations, sent);
+  EXPECT_EQ(fresh.take_input("inputs/a").metrics, nullptr);
+  fresh.forget_input("inputs/b");
+  EXPECT_EQ(fresh.take_input("inputs/b").metrics, nullptr);
+  taken = {};
+  EXPECT_EQ(sent.use_count(), 1);
+}
+
 }  // namespace
 }  // namespace esp::population

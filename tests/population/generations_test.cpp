@@ -295,6 +295,23 @@ TEST(Generations, ARequestWhoseParentsDifferFromTheHandedOutOnesBreedsFromTheChe
   EXPECT_EQ(second_generation(false, leave_as_is, false), reference);
 }
 
+// A request's interpretations wait for a worker of this process, and only if there is one.
+TEST(Generations, InterpretationsAreHeldOnlyWhereJobsRun) {
+  for (bool runs_jobs : {true, false}) {
+    EmbeddedStore s;
+    Generations generations(s.store, s.board, s.fresh, s.pool, {.runs_jobs = runs_jobs});
+    const auto seeded = seed_bred(s, generations, "e");
+    auto answer = generations.checkpoint(kAlice, std::nullopt, "e", seeded.result_checkpoint);
+    ASSERT_TRUE(answer.ok());
+    auto request = s.seed_request("e");
+    request.evaluated = EvaluatedPopulation{.checkpoint_id = seeded.result_checkpoint};
+    request.interpretations = std::make_shared<SentBack>(*answer);
+    auto job = generations.submit(kAlice, std::move(request));
+    ASSERT_TRUE(job.ok());
+    EXPECT_EQ(s.fresh.take_input(job->input_blob_key).interpretations != nullptr, runs_jobs);
+  }
+}
+
 TEST(Workers, ALongJobKeepsItsLeaseSoNoOtherWorkerTakesIt) {
   EmbeddedStore s;
   Generations generations(s.store, s.board, s.fresh, s.pool);
