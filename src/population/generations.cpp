@@ -784,11 +784,10 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   // population too large to keep whole gives back its genomes as they are written and is
   // kept by its digests instead (recent_populations.h).
   const bool let_go = codec->is_binary() && !recent.keeps_genomes(next.genomes.held_bytes());
-  auto digests = std::make_shared<std::vector<std::uint64_t>>();
-  auto payload = population_bytes(stored_codec, next, fields,
-                                  {.threads = threads,
-                                   .digests = let_go ? digests.get() : nullptr,
-                                   .release = let_go ? &next.genomes : nullptr});
+  auto digests = let_go ? std::make_shared<std::vector<std::uint64_t>>() : nullptr;
+  auto payload = population_bytes(
+      stored_codec, next, fields,
+      {.threads = threads, .digests = digests.get(), .release = let_go ? &next.genomes : nullptr});
   if (!payload.ok()) return payload.error();
   if (let_go)
     next.genomes =
@@ -826,7 +825,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   const int generation = next.generation;
   recent.add(job.owner + '\0' + job.experiment_id, blob_key,
              {.population = std::make_shared<const evolution::Population>(std::move(next)),
-              .digests = let_go ? std::move(digests) : nullptr});
+              .digests = std::move(digests)});
   return store::Checkpoint{.owner = job.owner,
                            .experiment_id = job.experiment_id,
                            .checkpoint_id = checkpoint_id,

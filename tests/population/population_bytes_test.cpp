@@ -178,8 +178,9 @@ std::size_t resident_pages(const void* start, std::size_t bytes) {
                                                 [](unsigned char r) { return (r & 1) != 0; }));
 }
 
-// A P=100,000 population and its bytes are not both held whole: the genomes go as they
-// are written, and the bytes are the same.
+// Where the bytes do not fit over the genomes (here 26 weights a candidate, fewer bytes
+// than its identity), a population and its bytes are still not both held whole: the
+// genomes go as they are written, and the bytes are the same.
 TEST(PopulationBytes, GiveBackTheGenomesAsTheyAreWritten) {
   auto codec = codec::CandidateCodec::create(params("NNWeightsBinary"));
   ASSERT_TRUE(codec.ok());
