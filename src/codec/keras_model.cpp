@@ -1,11 +1,10 @@
 #include "codec/keras_model.h"
 
-#include <fmt/compile.h>
-#include <fmt/format.h>
-
 #include <charconv>
 #include <cmath>
 #include <limits>
+
+#include "codec/float_text.h"
 
 namespace esp::codec {
 namespace {
@@ -84,7 +83,7 @@ Json dense(const std::string& name, std::size_t units, evolution::Activation act
 }
 
 // The most characters a weight and its comma take.
-constexpr std::size_t kLongestWeight = 16;
+constexpr std::size_t kLongestWeight = kLongestFloatText + 1;
 
 // The shortest text that reads back as the same float at `out`, returning its end;
 // Python's spellings for the values JSON lacks (its json module reads them).
@@ -94,9 +93,7 @@ char* write_number(char* out, float value) {
   };
   if (std::isnan(value)) return put("NaN");
   if (std::isinf(value)) return put(value > 0 ? "Infinity" : "-Infinity");
-  // fmt's compiled shortest form (Dragonbox): 40% faster than std::to_chars here, and
-  // writing the SDK's JSON is most of a generation's encoding.
-  return fmt::format_to(out, FMT_COMPILE("{}"), value);
+  return write_shortest(out, value);
 }
 
 // Reads what write_number wrote, strictly, advancing `at`.
@@ -205,9 +202,9 @@ NNWeightsCodec::NNWeightsCodec(const evolution::NetworkSpec& spec)
 }
 
 std::string NNWeightsCodec::encode(std::span<const float> genome) const {
-  // Written through a cursor into room for the longest text ("-1.2345678e-38," is 15
-  // characters), then cut to size: appending weight by weight cost a third of the time.
-  std::string out(structure_bytes_ + genome.size() * kLongestWeight, '\0');
+  // Written through a cursor into room for the longest text of every weight, then cut to
+  // size: appending weight by weight cost a third of the time.
+  std::string out(structure_bytes_ + genome.size() * kLongestWeight + kFloatTextRoom, '\0');
   char* at = std::copy(prefix_.begin(), prefix_.end(), out.data());
   const auto put = [&at](std::string_view text) { at = std::copy(text.begin(), text.end(), at); };
   bool first_layer = true;

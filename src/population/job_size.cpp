@@ -14,7 +14,9 @@ namespace {
 
 // A candidate's id, identity JSON and protobuf framing.
 constexpr std::uint64_t kCandidateOverheadBytes = 512;
-// The longest shortest-form float32 ("-1.2345678e-38") and its comma.
+// A weight's shortest text and its comma, as long as a weight's usually is at most
+// ("-1.2345678e-38,"); only weights of 10^15 and more take up to 18. A population whose
+// text does pass protobuf's 2 GiB is still refused, when it is written.
 constexpr std::uint64_t kJsonBytesPerWeight = 15;
 // What libhdf5 writes around the datasets: superblock, root and model_weights groups, and
 // per layer a group (two for a Dense: Keras' "<layer>/kernel" nests one) with its

@@ -65,6 +65,19 @@ TEST(CandidateCodec, NonFiniteWeightsTravelAsPythonsJsonSpellings) {
   EXPECT_EQ((*decoded)[0], genome[0]);
 }
 
+// Every weight at the longest text a float has: the interpretation is written into room
+// sized for it (the room once assumed 15 characters a weight, and 17 overran it).
+TEST(CandidateCodec, WeightsOfTheLongestTextFitTheirRoom) {
+  auto codec = CandidateCodec::create(params("NNWeights", 64));
+  ASSERT_TRUE(codec.ok());
+  const std::vector<float> genome(codec->shape().weight_count(), -1.00000005e15F);
+  const auto text = codec->encode(genome);
+  EXPECT_NE(text.find("[[-1000000050000000,-1000000050000000,"), std::string::npos);
+  auto decoded = codec->decode(text);
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  EXPECT_EQ(*decoded, genome);
+}
+
 TEST(CandidateCodec, RefusesARepresentationItDoesNotWrite) {
   auto refused = CandidateCodec::create(params("RuleBased", 4));
   ASSERT_FALSE(refused.ok());
