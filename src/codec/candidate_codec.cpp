@@ -11,6 +11,10 @@ class CandidateCodec::Format {
   virtual ~Format() = default;
   virtual const evolution::NetworkShape& shape() const = 0;
   virtual std::string encode(std::span<const float> genome) const = 0;
+  virtual std::string encode(std::span<const float> genome,
+                             std::span<const WeightTexts* const> sources) const = 0;
+  virtual bool keeps_texts() const = 0;
+  virtual std::optional<WeightTexts> texts_of(std::span<const float> genome) const = 0;
   virtual Result<std::vector<float>> decode(std::string_view bytes) const = 0;
 };
 
@@ -18,10 +22,28 @@ namespace {
 
 template <typename Codec>
 class Adapter final : public CandidateCodec::Format {
+  static constexpr bool kKeepsTexts = requires(const Codec& codec) { codec.texts_of({}); };
+
  public:
   explicit Adapter(Codec codec) : codec_(std::move(codec)) {}
   const evolution::NetworkShape& shape() const override { return codec_.shape(); }
   std::string encode(std::span<const float> genome) const override { return codec_.encode(genome); }
+  std::string encode(std::span<const float> genome,
+                     std::span<const WeightTexts* const> sources) const override {
+    if constexpr (kKeepsTexts) {
+      return codec_.encode(genome, sources);
+    } else {
+      return codec_.encode(genome);
+    }
+  }
+  bool keeps_texts() const override { return kKeepsTexts; }
+  std::optional<WeightTexts> texts_of(std::span<const float> genome) const override {
+    if constexpr (kKeepsTexts) {
+      return codec_.texts_of(genome);
+    } else {
+      return std::nullopt;
+    }
+  }
   Result<std::vector<float>> decode(std::string_view bytes) const override {
     return codec_.decode(bytes);
   }
@@ -75,6 +97,19 @@ const evolution::NetworkShape& CandidateCodec::shape() const {
 
 std::string CandidateCodec::encode(std::span<const float> genome) const {
   return format_->encode(genome);
+}
+
+std::string CandidateCodec::encode(std::span<const float> genome,
+                                   std::span<const WeightTexts* const> sources) const {
+  return format_->encode(genome, sources);
+}
+
+bool CandidateCodec::keeps_texts() const {
+  return format_->keeps_texts();
+}
+
+std::optional<WeightTexts> CandidateCodec::texts_of(std::span<const float> genome) const {
+  return format_->texts_of(genome);
 }
 
 Result<std::vector<float>> CandidateCodec::decode(std::string_view bytes) const {

@@ -6,11 +6,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "codec/weight_texts.h"
 #include "core/error.h"
 #include "evolution/network.h"
 #include "evolution/params.h"
@@ -30,6 +32,15 @@ class CandidateCodec {
 
   const evolution::NetworkShape& shape() const;
   std::string encode(std::span<const float> genome) const;
+  // The same bytes, written faster by copying what the genome shares with the genomes it
+  // was bred from (sources from texts_of).
+  std::string encode(std::span<const float> genome,
+                     std::span<const WeightTexts* const> sources) const;
+  // Whether texts_of gives anything: only text gains from copying (NNWeights).
+  bool keeps_texts() const;
+  // A genome's weights written down, to be a source for the genomes bred from it; nullopt
+  // unless keeps_texts(). The genome must outlive them.
+  std::optional<WeightTexts> texts_of(std::span<const float> genome) const;
   // The genome from bytes this experiment's codec wrote; kInvalidArgument otherwise.
   Result<std::vector<float>> decode(std::string_view bytes) const;
 

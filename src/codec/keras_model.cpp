@@ -1,5 +1,6 @@
 #include "codec/keras_model.h"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -201,7 +202,9 @@ NNWeightsCodec::NNWeightsCodec(const evolution::NetworkSpec& spec)
   }
 }
 
-std::string NNWeightsCodec::encode(std::span<const float> genome) const {
+template <typename PutWeight>
+std::string NNWeightsCodec::write_interpretation(std::span<const float> genome,
+                                                 PutWeight put_weight) const {
   // Written through a cursor into room for the longest text of every weight, then cut to
   // size: appending weight by weight cost a third of the time.
   std::string out(structure_bytes_ + genome.size() * kLongestWeight + kFloatTextRoom, '\0');
@@ -215,10 +218,9 @@ std::string NNWeightsCodec::encode(std::span<const float> genome) const {
     put(":[[[");  // [kernel rows..., bias]
     for (std::size_t i = 0; i < layer.inputs; ++i) {
       if (i > 0) put("],[");
-      const float* row = genome.data() + layer.offset + i * layer.outputs;
       for (std::size_t j = 0; j < layer.outputs; ++j) {
         if (j > 0) *at++ = ',';
-        at = write_number(at, row[j]);
+        at = put_weight(at, layer.offset + i * layer.outputs + j);
       }
     }
     put("]]");
@@ -226,7 +228,7 @@ std::string NNWeightsCodec::encode(std::span<const float> genome) const {
       put(",[");
       for (std::size_t j = 0; j < layer.outputs; ++j) {
         if (j > 0) *at++ = ',';
-        at = write_number(at, genome[layer.bias_offset() + j]);
+        at = put_weight(at, layer.bias_offset() + j);
       }
       *at++ = ']';
     }
@@ -235,6 +237,30 @@ std::string NNWeightsCodec::encode(std::span<const float> genome) const {
   put("}}");
   out.resize(static_cast<std::size_t>(at - out.data()));
   return out;
+}
+
+std::string NNWeightsCodec::encode(std::span<const float> genome) const {
+  return write_interpretation(
+      genome, [genome](char* at, std::size_t i) { return write_number(at, genome[i]); });
+}
+
+std::string NNWeightsCodec::encode(std::span<const float> genome,
+                                   std::span<const WeightTexts* const> sources) const {
+  if (sources.empty()) return encode(genome);
+  // A crossover's child has two parents, an elite one source: the second is the first
+  // again. Picking the source is a select, not a branch (see WeightTexts::copy_if).
+  const WeightTexts* first = sources[0];
+  const WeightTexts* second = sources.size() > 1 ? sources[1] : first;
+  return write_interpretation(genome, [genome, first, second](char* at, std::size_t i) {
+    const auto bits = std::bit_cast<std::uint32_t>(genome[i]);
+    const WeightTexts* source = first->holds(i, bits) ? first : second;
+    if (char* end = source->copy_if(i, bits, at)) return end;
+    return write_number(at, genome[i]);
+  });
+}
+
+WeightTexts NNWeightsCodec::texts_of(std::span<const float> genome) const {
+  return WeightTexts(genome, write_number);
 }
 
 Result<std::vector<float>> NNWeightsCodec::decode(std::string_view text) const {

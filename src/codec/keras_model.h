@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "codec/weight_texts.h"
 #include "core/error.h"
 #include "evolution/network.h"
 #include "evolution/params.h"
@@ -30,11 +31,21 @@ class NNWeightsCodec {
 
   const evolution::NetworkShape& shape() const { return shape_; }
   std::string encode(std::span<const float> genome) const;
+  // The same text, copying each weight equal (bit for bit) to a source's at the same place
+  // from that source's texts: the sources are the genomes it was bred from (the first
+  // two are copied from: a crossover has two parents).
+  std::string encode(std::span<const float> genome,
+                     std::span<const WeightTexts* const> sources) const;
+  // A genome's weight texts, to be a source; the genome must outlive them.
+  WeightTexts texts_of(std::span<const float> genome) const;
   // The genome from an interpretation this codec wrote; kInvalidArgument naming what
   // differs for anything else.
   Result<std::vector<float>> decode(std::string_view interpretation) const;
 
  private:
+  template <typename PutWeight>
+  std::string write_interpretation(std::span<const float> genome, PutWeight put_weight) const;
+
   evolution::NetworkShape shape_;
   std::string prefix_;                   // {"model_config":...,"model_weights":{
   std::vector<std::string> layer_keys_;  // each layer's name as a JSON string

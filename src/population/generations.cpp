@@ -738,6 +738,8 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   evolution::Population next;
   std::string stats;    // none on the seed answer, as the original
   std::string summary;  // the same without server_metrics, for the checkpoint record
+  // What a text answer copies its parents' weights from (population_bytes.h).
+  std::shared_ptr<const evolution::Population> bred_from_population;
   if (job.source_checkpoint.empty()) {
     next = evolution::initial_population(*params, seed, {.threads = threads});
     timings.engine_ms = watch.lap_ms();
@@ -774,6 +776,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     summary = summary_json.dump();
     stats = evaluation_stats(*params, evaluated, *metrics, *result, summary_json);
     next = std::move(result->population);
+    if (codec->keeps_texts()) bred_from_population = from->population;
     timings.engine_ms = watch.lap_ms();
   }
   const std::string checkpoint_id = checkpoint_id_for(job.experiment_id, next.generation, job.id);
@@ -798,8 +801,10 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   const bool awaited = fresh.awaited(job.id);
   std::future<Result<SharedBytes>> answer;
   if (awaited && !codec->is_binary()) {
-    answer = std::async(std::launch::async,
-                        [&] { return population_bytes(*codec, next, fields, threads); });
+    answer = std::async(std::launch::async, [&] {
+      return population_bytes(*codec, next, fields,
+                              {.threads = threads, .bred_from = bred_from_population.get()});
+    });
   }
   // One key per attempt: a worker that lost its lease and finishes late writes beside the
   // payload its successor recorded, never over it.

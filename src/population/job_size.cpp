@@ -2,11 +2,14 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <limits>
 
 #include "codec/keras_h5.h"
 #include "codec/keras_model.h"
+#include "codec/weight_texts.h"
 #include "evolution/network.h"
 
 namespace esp::population {
@@ -43,6 +46,22 @@ std::uint64_t interpretation_bytes(const evolution::ExperimentParams& params,
   return binary_interpretation_bytes(shape);
 }
 
+// The text of every parent's weights, kept while a GA population is written in the SDK's
+// JSON, which copies from them (population_bytes.cpp): parents come from the best
+// candidates, remove_population_pct of the worst left out, and the elites.
+std::uint64_t parent_texts_bytes(const evolution::ExperimentParams& params,
+                                 std::uint64_t candidates, std::uint64_t weights) {
+  const auto& evolution = params.evolution;
+  if (params.leaf.representation != "NNWeights" || evolution.algorithm != evolution::Algorithm::kGa)
+    return 0;
+  const auto removed = static_cast<std::uint64_t>(
+      std::floor(static_cast<double>(candidates) * evolution.remove_population_pct));
+  const std::uint64_t parents =
+      std::max({candidates - std::min(removed, candidates), std::uint64_t{1},
+                static_cast<std::uint64_t>(std::max(evolution.nb_elites, 0))});
+  return parents * weights * codec::WeightTexts::kSlotBytes;
+}
+
 }  // namespace
 
 JobSize estimate_job_size(const evolution::ExperimentParams& params) {
@@ -64,7 +83,8 @@ JobSize estimate_job_size(const evolution::ExperimentParams& params) {
       binary ? 0 : candidates * (binary_interpretation_bytes(shape) + kCandidateOverheadBytes);
   return {.candidates = candidates,
           .message_bytes = message,
-          .peak_bytes = 2 * genomes + (binary ? 4 : 5) * message + 2 * stored};
+          .peak_bytes = 2 * genomes + (binary ? 4 : 5) * message + 2 * stored +
+                        parent_texts_bytes(params, candidates, shape.weight_count())};
 }
 
 std::optional<Error> check_job_size(const evolution::ExperimentParams& params,

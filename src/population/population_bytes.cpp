@@ -5,8 +5,12 @@
 #include <google/protobuf/wire_format_lite.h>
 #include <xxhash.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "codec/candidate_json.h"
@@ -101,6 +105,73 @@ void write_over_genomes(const evolution::Genomes& genomes, const std::vector<Rec
   });
 }
 
+// Each candidate's genomes in `bred_from` that it may share weights with: an elite's own,
+// a child's parents'; kNone where there is none (or it is not held).
+constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max();
+using Sources = std::array<std::uint32_t, 2>;
+
+std::vector<Sources> sources_in(const evolution::Population& bred_from,
+                                const evolution::Population& population) {
+  std::unordered_map<std::string_view, std::uint32_t> index;
+  index.reserve(bred_from.candidates.size());
+  for (std::uint32_t i = 0; i < bred_from.candidates.size(); ++i) {
+    if (bred_from.genomes.holds(i)) index.emplace(bred_from.candidates[i].id, i);
+  }
+  const auto find = [&](std::string_view id) {
+    auto found = index.find(id);
+    return found == index.end() ? kNone : found->second;
+  };
+  std::vector<Sources> sources(population.candidates.size(), {kNone, kNone});
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const auto& candidate = population.candidates[i];
+    if (candidate.elite) {
+      sources[i][0] = find(candidate.id);
+      continue;
+    }
+    const auto& parents = candidate.identity.parents;
+    for (std::size_t p = 0; p < std::min(parents.size(), sources[i].size()); ++p)
+      sources[i][p] = find(parents[p]);
+  }
+  return sources;
+}
+
+// Each candidate's interpretation in a representation other than esp's layout; those
+// bred from `bred_from` copy what they share with it.
+std::vector<std::string> interpretations(const codec::CandidateCodec& codec,
+                                         const evolution::Population& population,
+                                         const evolution::Population* bred_from, unsigned threads) {
+  std::vector<std::string> out(population.candidates.size());
+  std::vector<Sources> sources;
+  std::vector<std::optional<codec::WeightTexts>> texts;
+  if (bred_from != nullptr && codec.keeps_texts()) {
+    sources = sources_in(*bred_from, population);
+    std::vector<std::uint32_t> used;
+    for (const auto& pair : sources)
+      used.insert(used.end(), pair.begin(), pair.end());
+    std::erase(used, kNone);
+    std::ranges::sort(used);
+    used.erase(std::unique(used.begin(), used.end()), used.end());
+    texts.resize(bred_from->candidates.size());
+    evolution::parallel_for(used.size(), threads, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t u = begin; u < end; ++u)
+        texts[used[u]] = codec.texts_of(bred_from->genomes[used[u]]);
+    });
+  }
+  evolution::parallel_for(out.size(), threads, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      std::array<const codec::WeightTexts*, 2> from{};
+      std::size_t count = 0;
+      if (!sources.empty()) {
+        for (std::uint32_t source : sources[i]) {
+          if (source != kNone) from[count++] = &*texts[source];
+        }
+      }
+      out[i] = codec.encode(population.genomes[i], std::span(from.data(), count));
+    }
+  });
+  return out;
+}
+
 }  // namespace
 
 SharedBytes SharedBytes::of(std::string bytes) {
@@ -125,6 +196,11 @@ Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
   const std::string weights_header = in_place ? codec::weights_header(codec.shape()) : "";
   const std::size_t count = population.candidates.size();
   std::vector<Record> records(count);
+  if (!in_place) {
+    auto texts = interpretations(codec, population, options.bred_from, threads);
+    for (std::size_t i = 0; i < count; ++i)
+      records[i].interpretation = std::move(texts[i]);
+  }
   evolution::parallel_for(count, threads, [&](std::size_t begin, std::size_t end) {
     for (std::size_t i = begin; i < end; ++i) {
       const auto& candidate = population.candidates[i];
@@ -132,7 +208,6 @@ Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
       if (in_place) {
         record.interpretation_size = weights_header.size() + population.genomes[i].size_bytes();
       } else {
-        record.interpretation = codec.encode(population.genomes[i]);
         record.interpretation_size = record.interpretation.size();
       }
       if (candidate.elite) record.metrics = codec::metrics_json_text(candidate.metrics);

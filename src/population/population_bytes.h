@@ -45,6 +45,10 @@ struct BytesOptions {
   // 440 MB less at the peak. They cannot be read afterwards. Only in esp's binary layout;
   // other representations encode each candidate first.
   evolution::Genomes* release = nullptr;
+  // The population this one was bred from, to copy from: a text representation writes
+  // each weight a candidate has unchanged from a parent (every weight of an elite) as a
+  // copy of that parent's text. Its genomes not held are not copied from.
+  const evolution::Population* bred_from = nullptr;
 };
 
 // In `codec`'s representation.

@@ -78,6 +78,43 @@ TEST(CandidateCodec, WeightsOfTheLongestTextFitTheirRoom) {
   EXPECT_EQ(*decoded, genome);
 }
 
+// A child written from its parents' texts is the same text as one written afresh: the
+// weights it shares with either parent, those it does not (its mutations, a zero whose
+// sign differs), the texts too long for a slot, and the values JSON lacks.
+TEST(CandidateCodec, AChildWrittenFromItsParentsTextsIsTheSameText) {
+  auto codec = CandidateCodec::create(params("NNWeights", 8));
+  ASSERT_TRUE(codec.ok());
+  const std::size_t weights = codec->shape().weight_count();
+  std::vector<float> mother(weights), father(weights), child(weights);
+  for (std::size_t i = 0; i < weights; ++i) {
+    mother[i] = std::sin(static_cast<float>(i) * 0.37F) * std::pow(10.0F, float(i % 7) - 3);
+    father[i] = std::cos(static_cast<float>(i) * 0.91F);
+    child[i] = i % 3 == 0 ? mother[i] : i % 3 == 1 ? father[i] : mother[i] * 1.01F;
+  }
+  mother[0] = child[0] = -1.00000005e15F;  // 17 characters: not kept in a slot
+  mother[1] = 0.0F;
+  child[1] = -0.0F;
+  father[2] = child[2] = std::numeric_limits<float>::infinity();
+  mother[3] = child[3] = std::numeric_limits<float>::quiet_NaN();
+  const auto mother_texts = codec->texts_of(mother);
+  const auto father_texts = codec->texts_of(father);
+  ASSERT_TRUE(codec->keeps_texts() && mother_texts && father_texts);
+  const WeightTexts* sources[] = {&*mother_texts, &*father_texts};
+  EXPECT_EQ(codec->encode(child, sources), codec->encode(child));
+  EXPECT_EQ(codec->encode(mother, sources), codec->encode(mother));
+  EXPECT_EQ(codec->encode(child, {}), codec->encode(child));
+}
+
+TEST(CandidateCodec, OnlyTextKeepsWeightTexts) {
+  for (const char* representation : {"KerasNN", "NNWeightsBinary"}) {
+    auto codec = CandidateCodec::create(params(representation, 4));
+    ASSERT_TRUE(codec.ok());
+    const std::vector<float> genome(codec->shape().weight_count(), 0.5F);
+    EXPECT_FALSE(codec->keeps_texts()) << representation;
+    EXPECT_FALSE(codec->texts_of(genome)) << representation;
+  }
+}
+
 TEST(CandidateCodec, RefusesARepresentationItDoesNotWrite) {
   auto refused = CandidateCodec::create(params("RuleBased", 4));
   ASSERT_FALSE(refused.ok());

@@ -109,6 +109,39 @@ TEST_P(Representations, DigestEveryInterpretationAsWritten) {
   EXPECT_NE(interpretation_digest(changed), digests[0]);
 }
 
+// A GA generation in the SDK's JSON written with its parents' texts to copy from (as a
+// worker does) is the same bytes as written afresh, whether the population it was bred
+// from holds every genome or only some (a sparse one is only partly copied from).
+TEST_P(Representations, AreTheSameBytesWrittenFromTheParents) {
+  auto p = params(GetParam(), 16);
+  p.evolution.population_size = 30;
+  p.evolution.nb_elites = 3;
+  p.evolution.fitness = {{.metric_name = "score", .maximize = true}};
+  auto codec = codec::CandidateCodec::create(p);
+  ASSERT_TRUE(codec.ok());
+  const auto evaluated = evolution::initial_population(p, 5);
+  evolution::Scores scores(30, 1);
+  for (std::size_t i = 0; i < 30; ++i)
+    scores.at(i, 0) = std::cos(double(i) * 1.3);
+  auto next = evolution::next_generation(p, evaluated, scores, 5);
+  ASSERT_TRUE(next.ok()) << next.error().message;
+  const auto& bred = next->population;
+  std::vector<std::uint32_t> some{0, 2, 3, 5, 8, 13, 21};
+  evolution::Population sparse{
+      .candidates = evaluated.candidates,
+      .genomes = evolution::Genomes(30, evaluated.genomes.weights_per_genome(), some)};
+  for (std::uint32_t i : some)
+    std::ranges::copy(evaluated.genomes[i], sparse.genomes[i].begin());
+  const PopulationFields fields{.experiment_id = "e", .checkpoint_id = "e/2/x"};
+  const std::string expected = as_message(*codec, bred, fields);
+  for (const evolution::Population* from :
+       {&evaluated, static_cast<const evolution::Population*>(&sparse)}) {
+    auto bytes = population_bytes(*codec, bred, fields, {.threads = 3, .bred_from = from});
+    ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+    EXPECT_EQ(bytes->view, expected) << (from == &sparse ? "sparse" : "whole");
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryOne, Representations,
                          testing::Values("NNWeightsBinary", "NNWeights", "KerasNN"));
 

@@ -1,0 +1,61 @@
+// One genome's weights as text, kept for writing the genomes bred from it. A GA child
+// has most of its weights unchanged from a parent (all but the mutated ones: 90% with
+// the default mutation_probability), and copying a weight's text costs a fraction of
+// writing it again.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <span>
+
+#include "codec/float_text.h"
+
+namespace esp::codec {
+
+class WeightTexts {
+ public:
+  // Each weight's text in a slot of kSlotBytes: the characters, then their count (0 for
+  // a text too long for the slot, which is then written afresh).
+  static constexpr std::size_t kSlotBytes = 16;
+
+  // `write(out, value)` writes a weight's text within kFloatTextRoom bytes at out and
+  // returns its end. The genome must outlive these texts.
+  template <typename Write>
+  WeightTexts(std::span<const float> genome, Write write)
+      : genome_(genome),
+        slots_(std::make_unique_for_overwrite<char[]>(genome.size() * kSlotBytes)) {
+    for (std::size_t i = 0; i < genome.size(); ++i) {
+      char text[kFloatTextRoom];
+      const auto length = static_cast<std::size_t>(write(text, genome[i]) - text);
+      char* slot = &slots_[i * kSlotBytes];
+      std::memcpy(slot, text, kSlotBytes - 1);
+      slot[kSlotBytes - 1] = static_cast<char>(length < kSlotBytes ? length : 0);
+    }
+  }
+
+  std::span<const float> genome() const { return genome_; }
+
+  // Whether weight i is `bits`, as a float's bits.
+  bool holds(std::size_t i, std::uint32_t bits) const {
+    return std::bit_cast<std::uint32_t>(genome_[i]) == bits;
+  }
+
+  // Writes weight i's text at `out` (kSlotBytes there, past the text too) and returns its
+  // end, if weight i is `bits`; else nullptr, and nothing written counts. One branch, and
+  // that one predictable: which parent a weight comes from is a coin toss per weight.
+  char* copy_if(std::size_t i, std::uint32_t bits, char* out) const {
+    const char* slot = &slots_[i * kSlotBytes];
+    const auto length = static_cast<std::size_t>(slot[kSlotBytes - 1]);
+    std::memcpy(out, slot, kSlotBytes);
+    return holds(i, bits) && length != 0 ? out + length : nullptr;
+  }
+
+ private:
+  std::span<const float> genome_;
+  std::unique_ptr<char[]> slots_;
+};
+
+}  // namespace esp::codec
