@@ -11,6 +11,7 @@ class CandidateCodec::Format {
   virtual ~Format() = default;
   virtual const evolution::NetworkShape& shape() const = 0;
   virtual std::string encode(std::span<const float> genome) const = 0;
+  virtual std::size_t largest_encoding() const = 0;
   virtual std::string encode(std::span<const float> genome,
                              std::span<const WeightTexts* const> sources) const = 0;
   virtual bool keeps_texts() const = 0;
@@ -28,6 +29,7 @@ class Adapter final : public CandidateCodec::Format {
   explicit Adapter(Codec codec) : codec_(std::move(codec)) {}
   const evolution::NetworkShape& shape() const override { return codec_.shape(); }
   std::string encode(std::span<const float> genome) const override { return codec_.encode(genome); }
+  std::size_t largest_encoding() const override { return codec_.largest_encoding(); }
   std::string encode(std::span<const float> genome,
                      std::span<const WeightTexts* const> sources) const override {
     if constexpr (kKeepsTexts) {
@@ -57,6 +59,9 @@ class BinaryCodec {
   explicit BinaryCodec(const evolution::NetworkSpec& spec) : shape_(spec) {}
   const evolution::NetworkShape& shape() const { return shape_; }
   std::string encode(std::span<const float> genome) const { return encode_weights(shape_, genome); }
+  std::size_t largest_encoding() const {
+    return weights_header(shape_).size() + shape_.weight_count() * sizeof(float);
+  }
   Result<std::vector<float>> decode(std::string_view bytes) const {
     return decode_weights(shape_, bytes);
   }
@@ -102,6 +107,10 @@ std::string CandidateCodec::encode(std::span<const float> genome) const {
 std::string CandidateCodec::encode(std::span<const float> genome,
                                    std::span<const WeightTexts* const> sources) const {
   return format_->encode(genome, sources);
+}
+
+std::size_t CandidateCodec::largest_encoding() const {
+  return format_->largest_encoding();
 }
 
 bool CandidateCodec::keeps_texts() const {

@@ -32,6 +32,8 @@ class CandidateCodec {
 
   const evolution::NetworkShape& shape() const;
   std::string encode(std::span<const float> genome) const;
+  // The most bytes one genome's interpretation takes.
+  std::size_t largest_encoding() const;
   // The same bytes, written faster by copying what the genome shares with the genomes it
   // was bred from (sources from texts_of).
   std::string encode(std::span<const float> genome,

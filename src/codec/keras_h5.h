@@ -24,6 +24,7 @@ class KerasH5Codec {
 
   const evolution::NetworkShape& shape() const { return shape_; }
   std::string encode(std::span<const float> genome) const;
+  std::size_t largest_encoding() const { return image_.size(); }  // every file is its size
   // The genome from bytes this codec wrote; kInvalidArgument for any other file.
   Result<std::vector<float>> decode(std::string_view bytes) const;
 

@@ -203,11 +203,10 @@ NNWeightsCodec::NNWeightsCodec(const evolution::NetworkSpec& spec)
 }
 
 template <typename PutWeight>
-std::string NNWeightsCodec::write_interpretation(std::span<const float> genome,
-                                                 PutWeight put_weight) const {
+std::string NNWeightsCodec::write_interpretation(PutWeight put_weight) const {
   // Written through a cursor into room for the longest text of every weight, then cut to
   // size: appending weight by weight cost a third of the time.
-  std::string out(structure_bytes_ + genome.size() * kLongestWeight + kFloatTextRoom, '\0');
+  std::string out(largest_encoding() + kFloatTextRoom, '\0');
   char* at = std::copy(prefix_.begin(), prefix_.end(), out.data());
   const auto put = [&at](std::string_view text) { at = std::copy(text.begin(), text.end(), at); };
   bool first_layer = true;
@@ -239,9 +238,13 @@ std::string NNWeightsCodec::write_interpretation(std::span<const float> genome,
   return out;
 }
 
+std::size_t NNWeightsCodec::largest_encoding() const {
+  return structure_bytes_ + shape_.weight_count() * kLongestWeight;
+}
+
 std::string NNWeightsCodec::encode(std::span<const float> genome) const {
   return write_interpretation(
-      genome, [genome](char* at, std::size_t i) { return write_number(at, genome[i]); });
+      [genome](char* at, std::size_t i) { return write_number(at, genome[i]); });
 }
 
 std::string NNWeightsCodec::encode(std::span<const float> genome,
@@ -251,7 +254,7 @@ std::string NNWeightsCodec::encode(std::span<const float> genome,
   // again. Picking the source is a select, not a branch (see WeightTexts::copy_if).
   const WeightTexts* first = sources[0];
   const WeightTexts* second = sources.size() > 1 ? sources[1] : first;
-  return write_interpretation(genome, [genome, first, second](char* at, std::size_t i) {
+  return write_interpretation([genome, first, second](char* at, std::size_t i) {
     const auto bits = std::bit_cast<std::uint32_t>(genome[i]);
     const WeightTexts* source = first->holds(i, bits) ? first : second;
     if (char* end = source->copy_if(i, bits, at)) return end;

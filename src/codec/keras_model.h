@@ -36,6 +36,8 @@ class NNWeightsCodec {
   // two are copied from: a crossover has two parents).
   std::string encode(std::span<const float> genome,
                      std::span<const WeightTexts* const> sources) const;
+  // The most bytes encode writes: every weight at its longest text.
+  std::size_t largest_encoding() const;
   // A genome's weight texts, to be a source; the genome must outlive them.
   WeightTexts texts_of(std::span<const float> genome) const;
   // The genome from an interpretation this codec wrote; kInvalidArgument naming what
@@ -44,7 +46,7 @@ class NNWeightsCodec {
 
  private:
   template <typename PutWeight>
-  std::string write_interpretation(std::span<const float> genome, PutWeight put_weight) const;
+  std::string write_interpretation(PutWeight put_weight) const;
 
   evolution::NetworkShape shape_;
   std::string prefix_;                   // {"model_config":...,"model_weights":{

@@ -1,6 +1,7 @@
 #include "core/large_blocks.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -126,6 +127,15 @@ ByteBlock::ByteBlock(std::size_t size, std::size_t alignment, std::size_t room, 
     data_ = {static_cast<char*>(::operator new[](size, std::align_val_t{alignment})),
              Release{0, alignment}};
   }
+}
+
+void ByteBlock::shrink(std::size_t size) {
+  if (size >= size_) return;
+  size_ = size;
+  const std::size_t capacity = data_.get_deleter().capacity;
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::size_t kept = (size + page - 1) / page * page;
+  if (capacity > kept) madvise(data_.get() + kept, capacity - kept, MADV_DONTNEED);
 }
 
 void ByteBlock::Release::operator()(char* data) const {

@@ -61,6 +61,9 @@ class ByteBlock {
     size_ = size;
     return true;
   }
+  // Cuts a block to `size` (at most its own) and gives the pages past it back to the
+  // system: a block sized for the most it could take, written to less.
+  void shrink(std::size_t size);
 
  private:
   struct Release {

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -49,15 +50,14 @@ std::uint8_t* put_field(std::uint8_t* out, int number, std::string_view bytes) {
   return put_bytes(put_header(out, number, bytes.size()), bytes);
 }
 
-// One candidate's fields but its weights in the binary layout, which are written in
-// place from the genome.
+// One candidate's fields but its interpretation, which is written in place: from its
+// genome in esp's layout, else as it is encoded.
 struct Record {
-  std::string interpretation;
   std::string metrics;
   std::string identity;
   std::size_t interpretation_size = 0;
   std::size_t body_size = 0;  // the Candidate message
-  std::size_t offset = 0;     // where its field starts
+  std::size_t offset = 0;     // where its field starts (encoded: at the latest)
 };
 
 // Whether a population's bytes can be written over its genomes: the block holds them, and
@@ -135,41 +135,155 @@ std::vector<Sources> sources_in(const evolution::Population& bred_from,
   return sources;
 }
 
-// Each candidate's interpretation in a representation other than esp's layout; those
-// bred from `bred_from` copy what they share with it.
-std::vector<std::string> interpretations(const codec::CandidateCodec& codec,
-                                         const evolution::Population& population,
-                                         const evolution::Population* bred_from, unsigned threads) {
-  std::vector<std::string> out(population.candidates.size());
-  std::vector<Sources> sources;
-  std::vector<std::optional<codec::WeightTexts>> texts;
-  if (bred_from != nullptr && codec.keeps_texts()) {
-    sources = sources_in(*bred_from, population);
+// Encodes candidates in a representation other than esp's layout; those bred from
+// `bred_from` copy what they share with it (their parents' weight texts).
+class Encoder {
+ public:
+  Encoder(const codec::CandidateCodec& codec, const evolution::Population& population,
+          const evolution::Population* bred_from, unsigned threads)
+      : codec_(codec), population_(population) {
+    if (bred_from == nullptr || !codec.keeps_texts()) return;
+    sources_ = sources_in(*bred_from, population);
     std::vector<std::uint32_t> used;
-    for (const auto& pair : sources)
+    for (const auto& pair : sources_)
       used.insert(used.end(), pair.begin(), pair.end());
     std::erase(used, kNone);
     std::ranges::sort(used);
     used.erase(std::unique(used.begin(), used.end()), used.end());
-    texts.resize(bred_from->candidates.size());
+    texts_.resize(bred_from->candidates.size());
     evolution::parallel_for(used.size(), threads, [&](std::size_t begin, std::size_t end) {
       for (std::size_t u = begin; u < end; ++u)
-        texts[used[u]] = codec.texts_of(bred_from->genomes[used[u]]);
+        texts_[used[u]] = codec.texts_of(bred_from->genomes[used[u]]);
     });
   }
-  evolution::parallel_for(out.size(), threads, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) {
-      std::array<const codec::WeightTexts*, 2> from{};
-      std::size_t count = 0;
-      if (!sources.empty()) {
-        for (std::uint32_t source : sources[i]) {
-          if (source != kNone) from[count++] = &*texts[source];
-        }
+
+  std::string encode(std::size_t i) const {
+    std::array<const codec::WeightTexts*, 2> from{};
+    std::size_t count = 0;
+    if (!sources_.empty()) {
+      for (std::uint32_t source : sources_[i]) {
+        if (source != kNone) from[count++] = &*texts_[source];
       }
-      out[i] = codec.encode(population.genomes[i], std::span(from.data(), count));
+    }
+    return codec_.encode(population_.genomes[i], std::span(from.data(), count));
+  }
+
+ private:
+  const codec::CandidateCodec& codec_;
+  const evolution::Population& population_;
+  std::vector<Sources> sources_;
+  std::vector<std::optional<codec::WeightTexts>> texts_;
+};
+
+// Each candidate's metrics and identity text, and the size of its field with an
+// interpretation of interpretation_size(i) bytes.
+template <typename InterpretationSize>
+std::vector<Record> records_of(const evolution::Population& population,
+                               const PopulationFields& fields, unsigned threads,
+                               InterpretationSize interpretation_size) {
+  std::vector<Record> records(population.candidates.size());
+  evolution::parallel_for(records.size(), threads, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i) {
+      const auto& candidate = population.candidates[i];
+      auto& record = records[i];
+      record.interpretation_size = interpretation_size(i);
+      if (candidate.elite) record.metrics = codec::metrics_json_text(candidate.metrics);
+      record.identity = codec::identity_json(candidate, fields.experiment_id);
+      record.body_size = field_size(candidate.id.size()) + field_size(record.interpretation_size) +
+                         field_size(record.metrics.size()) + field_size(record.identity.size());
     }
   });
-  return out;
+  return records;
+}
+
+// Sets each record's offset, one field after another; returns where the last ends. Each
+// candidate is an embedded message, written even when empty (as protobuf does).
+std::size_t place(std::vector<Record>& records) {
+  std::size_t size = 0;
+  for (auto& record : records) {
+    record.offset = size;
+    size += 1 + CodedOutputStream::VarintSize64(record.body_size) + record.body_size;
+  }
+  return size;
+}
+
+// The population's own fields, after its candidates.
+std::size_t trailer_size(const evolution::Population& population, const PopulationFields& fields) {
+  const std::size_t generation =
+      population.generation != 0 ? 1 + WireFormatLite::Int32Size(population.generation) : 0;
+  return generation + field_size(fields.checkpoint_id.size()) +
+         field_size(fields.evaluation_stats.size());
+}
+
+void put_trailer(std::uint8_t* out, const evolution::Population& population,
+                 const PopulationFields& fields) {
+  if (population.generation != 0)
+    out = WireFormatLite::WriteInt32ToArray(Population::kGenerationCountFieldNumber,
+                                            population.generation, out);
+  out = put_field(out, Population::kCheckpointIdFieldNumber, fields.checkpoint_id);
+  put_field(out, Population::kEvaluationStatsFieldNumber, fields.evaluation_stats);
+}
+
+// Protobuf reads no message past 2 GiB, and would serialize none.
+std::optional<Error> over_protobufs_limit(std::size_t size) {
+  if (size <= static_cast<std::size_t>(std::numeric_limits<int>::max())) return std::nullopt;
+  return Error{
+      Code::kResourceExhausted,
+      fmt::format("the population is {} bytes, over protobuf's 2 GiB message limit", size)};
+}
+
+// In a representation other than esp's layout, whose sizes are known only once encoded.
+// Each thread encodes its run of candidates one at a time straight into the block, at
+// where its run would start if every candidate before it took the most it can; the runs
+// are then moved together. Before, every candidate was encoded first: at P=100,000 in the
+// SDK's JSON those strings were another 1.6 GB at the peak, all of it fresh pages.
+Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
+                                  const evolution::Population& population,
+                                  const PopulationFields& fields, const BytesOptions& options) {
+  const std::size_t count = population.candidates.size();
+  std::vector<Record> records = records_of(population, fields, options.threads,
+                                           [&](std::size_t) { return codec.largest_encoding(); });
+  const std::size_t largest = place(records) + trailer_size(population, fields);
+  const Encoder encoder(codec, population, options.bred_from, options.threads);
+  core::ByteBlock block(largest);
+  auto* start = reinterpret_cast<std::uint8_t*>(block.data());
+  struct Run {
+    std::size_t begin, end;  // bytes written
+  };
+  std::vector<Run> runs;
+  std::mutex runs_mutex;
+  if (options.digests != nullptr) options.digests->assign(count, 0);
+  evolution::parallel_for(count, options.threads, [&](std::size_t first, std::size_t last) {
+    if (first == last) return;
+    std::uint8_t* out = start + records[first].offset;
+    for (std::size_t i = first; i < last; ++i) {
+      const auto& candidate = population.candidates[i];
+      const auto& record = records[i];
+      const std::string interpretation = encoder.encode(i);
+      if (options.digests != nullptr) (*options.digests)[i] = interpretation_digest(interpretation);
+      const std::size_t body_size =
+          field_size(candidate.id.size()) + field_size(interpretation.size()) +
+          field_size(record.metrics.size()) + field_size(record.identity.size());
+      out = put_header(out, Population::kPopulationFieldNumber, body_size);
+      out = put_field(out, Candidate::kIdFieldNumber, candidate.id);
+      out = put_field(out, Candidate::kInterpretationFieldNumber, interpretation);
+      out = put_field(out, Candidate::kMetricsFieldNumber, record.metrics);
+      out = put_field(out, Candidate::kIdentityFieldNumber, record.identity);
+    }
+    std::lock_guard lock(runs_mutex);
+    runs.push_back({records[first].offset, static_cast<std::size_t>(out - start)});
+  });
+  std::ranges::sort(runs, {}, &Run::begin);
+  std::size_t size = 0;  // each run written at or after where the one before ended
+  for (const Run& run : runs) {
+    std::memmove(start + size, start + run.begin, run.end - run.begin);
+    size += run.end - run.begin;
+  }
+  put_trailer(start + size, population, fields);
+  size += trailer_size(population, fields);
+  if (auto refused = over_protobufs_limit(size)) return *refused;
+  block.shrink(size);
+  return SharedBytes::of(std::move(block));
 }
 
 }  // namespace
@@ -191,49 +305,19 @@ std::uint64_t interpretation_digest(std::string_view interpretation) {
 Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
                                      const evolution::Population& population,
                                      const PopulationFields& fields, const BytesOptions& options) {
+  if (!codec.is_binary()) return encoded_bytes(codec, population, fields, options);
   const unsigned threads = options.threads;
-  const bool in_place = codec.is_binary();
-  const std::string weights_header = in_place ? codec::weights_header(codec.shape()) : "";
+  const std::string weights_header = codec::weights_header(codec.shape());
   const std::size_t count = population.candidates.size();
-  std::vector<Record> records(count);
-  if (!in_place) {
-    auto texts = interpretations(codec, population, options.bred_from, threads);
-    for (std::size_t i = 0; i < count; ++i)
-      records[i].interpretation = std::move(texts[i]);
-  }
-  evolution::parallel_for(count, threads, [&](std::size_t begin, std::size_t end) {
-    for (std::size_t i = begin; i < end; ++i) {
-      const auto& candidate = population.candidates[i];
-      auto& record = records[i];
-      if (in_place) {
-        record.interpretation_size = weights_header.size() + population.genomes[i].size_bytes();
-      } else {
-        record.interpretation_size = record.interpretation.size();
-      }
-      if (candidate.elite) record.metrics = codec::metrics_json_text(candidate.metrics);
-      record.identity = codec::identity_json(candidate, fields.experiment_id);
-      record.body_size = field_size(candidate.id.size()) + field_size(record.interpretation_size) +
-                         field_size(record.metrics.size()) + field_size(record.identity.size());
-    }
+  std::vector<Record> records = records_of(population, fields, threads, [&](std::size_t i) {
+    return weights_header.size() + population.genomes[i].size_bytes();
   });
-  // Each candidate is an embedded message, written even when empty (as protobuf does).
-  std::size_t size = 0;
-  for (auto& record : records) {
-    record.offset = size;
-    size += 1 + CodedOutputStream::VarintSize64(record.body_size) + record.body_size;
-  }
-  const std::size_t candidates_end = size;
-  if (population.generation != 0) size += 1 + WireFormatLite::Int32Size(population.generation);
-  size += field_size(fields.checkpoint_id.size()) + field_size(fields.evaluation_stats.size());
-  // Protobuf reads no message past 2 GiB, and would serialize none.
-  if (size > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-    return Error{
-        Code::kResourceExhausted,
-        fmt::format("the population is {} bytes, over protobuf's 2 GiB message limit", size)};
-  }
+  const std::size_t candidates_end = place(records);
+  const std::size_t size = candidates_end + trailer_size(population, fields);
+  if (auto refused = over_protobufs_limit(size)) return *refused;
 
   if (options.digests != nullptr) options.digests->assign(count, 0);
-  // Candidate i's field; `genome` is where its weights are read from (in esp's layout).
+  // Candidate i's field; `genome` is where its weights are read from.
   const auto write = [&](std::uint8_t* start, std::size_t i, std::span<const float> genome) {
     const auto& candidate = population.candidates[i];
     const auto& record = records[i];
@@ -241,19 +325,13 @@ Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
     const std::size_t field_header = 1 + CodedOutputStream::VarintSize64(record.body_size);
     std::uint8_t* interpretation = at + field_header + field_size(candidate.id.size()) + 1 +
                                    CodedOutputStream::VarintSize64(record.interpretation_size);
-    if (in_place) {
-      // The weights first: written over the genomes, they may overlap their own genome,
-      // which the fields before them would otherwise overwrite first.
-      std::memmove(interpretation + weights_header.size(), genome.data(), genome.size_bytes());
-    }
+    // The weights first: written over the genomes, they may overlap their own genome,
+    // which the fields before them would otherwise overwrite first.
+    std::memmove(interpretation + weights_header.size(), genome.data(), genome.size_bytes());
     std::uint8_t* out = put_header(at, Population::kPopulationFieldNumber, record.body_size);
     out = put_field(out, Candidate::kIdFieldNumber, candidate.id);
-    if (in_place) {
-      out = put_header(out, Candidate::kInterpretationFieldNumber, record.interpretation_size);
-      out = put_bytes(out, weights_header) + genome.size_bytes();
-    } else {
-      out = put_field(out, Candidate::kInterpretationFieldNumber, record.interpretation);
-    }
+    out = put_header(out, Candidate::kInterpretationFieldNumber, record.interpretation_size);
+    out = put_bytes(out, weights_header) + genome.size_bytes();
     if (options.digests != nullptr)
       (*options.digests)[i] = interpretation_digest(
           {reinterpret_cast<const char*>(interpretation), record.interpretation_size});
@@ -262,7 +340,7 @@ Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
   };
 
   core::ByteBlock block;
-  if (in_place && options.release == &population.genomes &&
+  if (options.release == &population.genomes &&
       fits_over_genomes(population.genomes, records, size)) {
     // Written over the genomes they come from, last candidate first: a candidate's field
     // starts at or after its genome, so it covers only genomes already written. No second
@@ -281,20 +359,14 @@ Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
     constexpr std::size_t kReleaseStretch = 256;
     evolution::parallel_for(count, threads, [&](std::size_t begin, std::size_t end) {
       for (std::size_t i = begin; i < end; ++i) {
-        write(start, i, in_place ? population.genomes[i] : std::span<const float>());
+        write(start, i, population.genomes[i]);
         const std::size_t stretch = i - (i - begin) % kReleaseStretch;  // where i's began
-        if (in_place && options.release != nullptr &&
-            (i + 1 - stretch == kReleaseStretch || i + 1 == end))
+        if (options.release != nullptr && (i + 1 - stretch == kReleaseStretch || i + 1 == end))
           options.release->release(stretch, i + 1);
       }
     });
   }
-  std::uint8_t* out = reinterpret_cast<std::uint8_t*>(block.data()) + candidates_end;
-  if (population.generation != 0)
-    out = WireFormatLite::WriteInt32ToArray(Population::kGenerationCountFieldNumber,
-                                            population.generation, out);
-  out = put_field(out, Population::kCheckpointIdFieldNumber, fields.checkpoint_id);
-  put_field(out, Population::kEvaluationStatsFieldNumber, fields.evaluation_stats);
+  put_trailer(reinterpret_cast<std::uint8_t*>(block.data()) + candidates_end, population, fields);
   return SharedBytes::of(std::move(block));
 }
 

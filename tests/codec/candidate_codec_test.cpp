@@ -29,7 +29,9 @@ TEST_P(Representations, RoundTripGenomesBitForBit) {
     genome[i] = std::sin(static_cast<float>(i) * 1.7F) * std::pow(10.0F, float(i % 9) - 4);
   genome[0] = std::numeric_limits<float>::denorm_min();
   genome[1] = -0.0F;
-  auto decoded = codec->decode(codec->encode(genome));
+  const auto encoded = codec->encode(genome);
+  EXPECT_LE(encoded.size(), codec->largest_encoding());
+  auto decoded = codec->decode(encoded);
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
   ASSERT_EQ(decoded->size(), genome.size());
   for (std::size_t i = 0; i < genome.size(); ++i)
@@ -73,6 +75,7 @@ TEST(CandidateCodec, WeightsOfTheLongestTextFitTheirRoom) {
   const std::vector<float> genome(codec->shape().weight_count(), -1.00000005e15F);
   const auto text = codec->encode(genome);
   EXPECT_NE(text.find("[[-1000000050000000,-1000000050000000,"), std::string::npos);
+  EXPECT_LE(text.size(), codec->largest_encoding());
   auto decoded = codec->decode(text);
   ASSERT_TRUE(decoded.ok()) << decoded.error().message;
   EXPECT_EQ(*decoded, genome);

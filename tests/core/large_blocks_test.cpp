@@ -2,8 +2,13 @@
 #include "core/large_blocks.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <vector>
 
 namespace esp::core {
 namespace {
@@ -75,6 +80,28 @@ TEST(LargeBlocks, ABlocksRoomIsItsToGrowInto) {
   EXPECT_EQ(block.size(), 13 * kMiB);
   ByteBlock heap(100, 64, 1000);  // small blocks are exact
   EXPECT_EQ(heap.capacity(), 100U);
+}
+
+std::size_t resident_pages(const char* start, std::size_t bytes) {
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> resident((bytes + page - 1) / page);
+  EXPECT_EQ(mincore(const_cast<char*>(start), bytes, resident.data()), 0);
+  return static_cast<std::size_t>(
+      std::count_if(resident.begin(), resident.end(), [](unsigned char r) { return r & 1; }));
+}
+
+// A block sized for the most it could hold and written to less gives the rest back.
+TEST(LargeBlocks, AShrunkBlockGivesBackThePagesPastItsSize) {
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  ByteBlock block(16 * kMiB);
+  std::memset(block.data(), 7, block.size());
+  EXPECT_EQ(resident_pages(block.data() + 4 * kMiB, 12 * kMiB), 12 * kMiB / page);
+  block.shrink(4 * kMiB - 10);
+  EXPECT_EQ(block.size(), 4 * kMiB - 10);
+  EXPECT_EQ(resident_pages(block.data() + 4 * kMiB, 12 * kMiB), 0U);
+  EXPECT_EQ(block.data()[4 * kMiB - 11], 7);  // what it keeps is intact
+  block.shrink(8 * kMiB);                     // never grows
+  EXPECT_EQ(block.size(), 4 * kMiB - 10);
 }
 
 }  // namespace
