@@ -15,7 +15,8 @@ class CandidateCodec::Format {
   virtual std::string encode(std::span<const float> genome,
                              std::span<const WeightTexts* const> sources) const = 0;
   virtual bool keeps_texts() const = 0;
-  virtual std::optional<WeightTexts> texts_of(std::span<const float> genome) const = 0;
+  virtual std::optional<WeightTexts> texts_of(std::span<const float> genome,
+                                              std::span<char> slots) const = 0;
   virtual Result<std::vector<float>> decode(std::string_view bytes) const = 0;
 };
 
@@ -23,7 +24,7 @@ namespace {
 
 template <typename Codec>
 class Adapter final : public CandidateCodec::Format {
-  static constexpr bool kKeepsTexts = requires(const Codec& codec) { codec.texts_of({}); };
+  static constexpr bool kKeepsTexts = requires(const Codec& codec) { codec.texts_of({}, {}); };
 
  public:
   explicit Adapter(Codec codec) : codec_(std::move(codec)) {}
@@ -39,9 +40,10 @@ class Adapter final : public CandidateCodec::Format {
     }
   }
   bool keeps_texts() const override { return kKeepsTexts; }
-  std::optional<WeightTexts> texts_of(std::span<const float> genome) const override {
+  std::optional<WeightTexts> texts_of(std::span<const float> genome,
+                                      std::span<char> slots) const override {
     if constexpr (kKeepsTexts) {
-      return codec_.texts_of(genome);
+      return codec_.texts_of(genome, slots);
     } else {
       return std::nullopt;
     }
@@ -117,8 +119,9 @@ bool CandidateCodec::keeps_texts() const {
   return format_->keeps_texts();
 }
 
-std::optional<WeightTexts> CandidateCodec::texts_of(std::span<const float> genome) const {
-  return format_->texts_of(genome);
+std::optional<WeightTexts> CandidateCodec::texts_of(std::span<const float> genome,
+                                                    std::span<char> slots) const {
+  return format_->texts_of(genome, slots);
 }
 
 Result<std::vector<float>> CandidateCodec::decode(std::string_view bytes) const {

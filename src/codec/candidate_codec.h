@@ -40,9 +40,10 @@ class CandidateCodec {
                      std::span<const WeightTexts* const> sources) const;
   // Whether texts_of gives anything: only text gains from copying (NNWeights).
   bool keeps_texts() const;
-  // A genome's weights written down, to be a source for the genomes bred from it; nullopt
-  // unless keeps_texts(). The genome must outlive them.
-  std::optional<WeightTexts> texts_of(std::span<const float> genome) const;
+  // A genome's weights written down in `slots` (WeightTexts::slots_bytes), to be a source
+  // for the genomes bred from it; nullopt unless keeps_texts(). The genome and the slots
+  // must outlive them.
+  std::optional<WeightTexts> texts_of(std::span<const float> genome, std::span<char> slots) const;
   // The genome from bytes this experiment's codec wrote; kInvalidArgument otherwise.
   Result<std::vector<float>> decode(std::string_view bytes) const;
 

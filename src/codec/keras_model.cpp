@@ -262,8 +262,8 @@ std::string NNWeightsCodec::encode(std::span<const float> genome,
   });
 }
 
-WeightTexts NNWeightsCodec::texts_of(std::span<const float> genome) const {
-  return WeightTexts(genome, write_number);
+WeightTexts NNWeightsCodec::texts_of(std::span<const float> genome, std::span<char> slots) const {
+  return WeightTexts(genome, slots, write_number);
 }
 
 Result<std::vector<float>> NNWeightsCodec::decode(std::string_view text) const {

@@ -38,8 +38,8 @@ class NNWeightsCodec {
                      std::span<const WeightTexts* const> sources) const;
   // The most bytes encode writes: every weight at its longest text.
   std::size_t largest_encoding() const;
-  // A genome's weight texts, to be a source; the genome must outlive them.
-  WeightTexts texts_of(std::span<const float> genome) const;
+  // A genome's weight texts in `slots`, to be a source (see WeightTexts).
+  WeightTexts texts_of(std::span<const float> genome, std::span<char> slots) const;
   // The genome from an interpretation this codec wrote; kInvalidArgument naming what
   // differs for anything else.
   Result<std::vector<float>> decode(std::string_view interpretation) const;

@@ -8,7 +8,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <memory>
 #include <span>
 
 #include "codec/float_text.h"
@@ -21,16 +20,20 @@ class WeightTexts {
   // a text too long for the slot, which is then written afresh).
   static constexpr std::size_t kSlotBytes = 16;
 
+  // The bytes of slots a genome's texts take.
+  static std::size_t slots_bytes(std::size_t weights) { return weights * kSlotBytes; }
+
   // `write(out, value)` writes a weight's text within kFloatTextRoom bytes at out and
-  // returns its end. The genome must outlive these texts.
+  // returns its end. Both the genome and `slots` (slots_bytes of the genome's size: many
+  // genomes' texts share one block, reused generation after generation) must outlive
+  // these texts.
   template <typename Write>
-  WeightTexts(std::span<const float> genome, Write write)
-      : genome_(genome),
-        slots_(std::make_unique_for_overwrite<char[]>(genome.size() * kSlotBytes)) {
+  WeightTexts(std::span<const float> genome, std::span<char> slots, Write write)
+      : genome_(genome), slots_(slots.data()) {
     for (std::size_t i = 0; i < genome.size(); ++i) {
       char text[kFloatTextRoom];
       const auto length = static_cast<std::size_t>(write(text, genome[i]) - text);
-      char* slot = &slots_[i * kSlotBytes];
+      char* slot = slots_ + i * kSlotBytes;
       std::memcpy(slot, text, kSlotBytes - 1);
       slot[kSlotBytes - 1] = static_cast<char>(length < kSlotBytes ? length : 0);
     }
@@ -47,7 +50,7 @@ class WeightTexts {
   // end, if weight i is `bits`; else nullptr, and nothing written counts. One branch, and
   // that one predictable: which parent a weight comes from is a coin toss per weight.
   char* copy_if(std::size_t i, std::uint32_t bits, char* out) const {
-    const char* slot = &slots_[i * kSlotBytes];
+    const char* slot = slots_ + i * kSlotBytes;
     const auto length = static_cast<std::size_t>(slot[kSlotBytes - 1]);
     std::memcpy(out, slot, kSlotBytes);
     return holds(i, bits) && length != 0 ? out + length : nullptr;
@@ -55,7 +58,7 @@ class WeightTexts {
 
  private:
   std::span<const float> genome_;
-  std::unique_ptr<char[]> slots_;
+  char* slots_;
 };
 
 }  // namespace esp::codec

@@ -74,7 +74,8 @@ JobSize estimate_job_size(const evolution::ExperimentParams& params) {
   // At the peak of a NextPopulation call: the source and the new genomes; the request as
   // received (the client sends every candidate back); the population's bytes, stored and
   // answered from one block, with room to spare; in another representation also the
-  // answer, each candidate's encoding before it is placed, and the stored bytes. Measured
+  // answer (in a block sized for the most it can take, of which the written part and up to
+  // a quarter more is touched) and the stored bytes. Measured
   // with bench/population on 2026-12-02 (espd's whole RSS): P=1000 W=10k and P=100k W=1.1k
   // peaked at 237 MiB and 2.1 GiB in binary (estimated 0.23 and 2.7 GiB), 577 MiB and
   // 7.2 GiB in JSON (estimated 0.9 and 11 GiB).

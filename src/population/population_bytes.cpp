@@ -142,7 +142,9 @@ class Encoder {
   Encoder(const codec::CandidateCodec& codec, const evolution::Population& population,
           const evolution::Population* bred_from, unsigned threads)
       : codec_(codec), population_(population) {
-    if (bred_from == nullptr || !codec.keeps_texts()) return;
+    if (bred_from == nullptr || !codec.keeps_texts() ||
+        bred_from->genomes.weights_per_genome() != population.genomes.weights_per_genome())
+      return;
     sources_ = sources_in(*bred_from, population);
     std::vector<std::uint32_t> used;
     for (const auto& pair : sources_)
@@ -151,9 +153,16 @@ class Encoder {
     std::ranges::sort(used);
     used.erase(std::unique(used.begin(), used.end()), used.end());
     texts_.resize(bred_from->candidates.size());
+    // One block for every parent's texts: kept for the next generation's (at P=1000
+    // W=10,000 they are 32 MB, which as fresh pages cost more than writing them).
+    const std::size_t slots_bytes =
+        codec::WeightTexts::slots_bytes(population.genomes.weights_per_genome());
+    slots_ = core::ByteBlock(used.size() * slots_bytes);
     evolution::parallel_for(used.size(), threads, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t u = begin; u < end; ++u)
-        texts_[used[u]] = codec.texts_of(bred_from->genomes[used[u]]);
+      for (std::size_t u = begin; u < end; ++u) {
+        texts_[used[u]] = codec.texts_of(bred_from->genomes[used[u]],
+                                         {slots_.data() + u * slots_bytes, slots_bytes});
+      }
     });
   }
 
@@ -172,6 +181,7 @@ class Encoder {
   const codec::CandidateCodec& codec_;
   const evolution::Population& population_;
   std::vector<Sources> sources_;
+  core::ByteBlock slots_;
   std::vector<std::optional<codec::WeightTexts>> texts_;
 };
 

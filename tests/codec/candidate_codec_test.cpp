@@ -99,8 +99,10 @@ TEST(CandidateCodec, AChildWrittenFromItsParentsTextsIsTheSameText) {
   child[1] = -0.0F;
   father[2] = child[2] = std::numeric_limits<float>::infinity();
   mother[3] = child[3] = std::numeric_limits<float>::quiet_NaN();
-  const auto mother_texts = codec->texts_of(mother);
-  const auto father_texts = codec->texts_of(father);
+  std::vector<char> slots(2 * WeightTexts::slots_bytes(weights));
+  const std::span<char> mother_slots(slots.data(), slots.size() / 2);
+  const auto mother_texts = codec->texts_of(mother, mother_slots);
+  const auto father_texts = codec->texts_of(father, std::span(slots).subspan(slots.size() / 2));
   ASSERT_TRUE(codec->keeps_texts() && mother_texts && father_texts);
   const WeightTexts* sources[] = {&*mother_texts, &*father_texts};
   EXPECT_EQ(codec->encode(child, sources), codec->encode(child));
@@ -114,7 +116,8 @@ TEST(CandidateCodec, OnlyTextKeepsWeightTexts) {
     ASSERT_TRUE(codec.ok());
     const std::vector<float> genome(codec->shape().weight_count(), 0.5F);
     EXPECT_FALSE(codec->keeps_texts()) << representation;
-    EXPECT_FALSE(codec->texts_of(genome)) << representation;
+    std::vector<char> slots(WeightTexts::slots_bytes(genome.size()));
+    EXPECT_FALSE(codec->texts_of(genome, slots)) << representation;
   }
 }
 
