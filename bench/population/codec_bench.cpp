@@ -2,6 +2,10 @@
 // W=10,084 (the population benchmark's first case); binary is the peer for the ratio.
 #include <benchmark/benchmark.h>
 
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,6 +47,57 @@ void Encode(benchmark::State& state) {
   state.counters["MB"] = static_cast<double>(bytes) / 1e6;
 }
 
+// The SDK's JSON for 1000 children bred as the GA breeds them (each weight from one of
+// two parents, 10% mutated): written afresh (0), and copying the parents' texts (1) as a
+// worker does, the parents' texts written first each time.
+void EncodeChildren(benchmark::State& state) {
+  const auto p = params("NNWeights");
+  const auto codec = codec::CandidateCodec::create(p).value();
+  const auto parents = evolution::initial_population(p, 1);
+  const std::size_t weights = codec.shape().weight_count();
+  constexpr std::size_t kParents = 200;
+  std::vector<std::array<std::size_t, 2>> pairs(kCandidates);
+  std::vector<std::vector<float>> children(kCandidates, std::vector<float>(weights));
+  std::uint64_t state_bits = 42;
+  const auto next = [&state_bits] {  // splitmix64: the benchmark's own, not the engine's
+    std::uint64_t z = (state_bits += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  };
+  for (std::size_t c = 0; c < kCandidates; ++c) {
+    pairs[c] = {next() % kParents, next() % kParents};
+    for (std::size_t w = 0; w < weights; ++w) {
+      const std::uint64_t draw = next();
+      const float parent = parents.genomes[pairs[c][draw & 1]][w];
+      children[c][w] = (draw >> 1) % 10 == 0 ? parent * 1.05F : parent;
+    }
+  }
+  const bool copy = state.range(0) == 1;
+  std::vector<char> slots(kParents * codec::WeightTexts::slots_bytes(weights));
+  for (auto _ : state) {
+    std::vector<std::optional<codec::WeightTexts>> texts(kParents);
+    if (copy) {
+      for (std::size_t i = 0; i < kParents; ++i)
+        texts[i] =
+            codec.texts_of(parents.genomes[i],
+                           std::span(slots).subspan(i * codec::WeightTexts::slots_bytes(weights),
+                                                    codec::WeightTexts::slots_bytes(weights)));
+    }
+    std::size_t bytes = 0;
+    for (std::size_t c = 0; c < kCandidates; ++c) {
+      if (!copy) {
+        bytes += codec.encode(children[c]).size();
+        continue;
+      }
+      const codec::WeightTexts* sources[] = {&*texts[pairs[c][0]], &*texts[pairs[c][1]]};
+      bytes += codec.encode(children[c], sources).size();
+    }
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.SetLabel(copy ? "copying the parents' texts" : "afresh");
+}
+
 void Decode(benchmark::State& state) {
   const auto p = params(kRepresentations[state.range(0)]);
   const auto codec = codec::CandidateCodec::create(p).value();
@@ -58,6 +113,7 @@ void Decode(benchmark::State& state) {
 }
 
 BENCHMARK(Encode)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(EncodeChildren)->DenseRange(0, 1)->Unit(benchmark::kMillisecond);
 BENCHMARK(Decode)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
 
 }  // namespace
