@@ -31,7 +31,7 @@ class WeightTexts {
   WeightTexts(std::span<const float> genome, std::span<char> slots, Write write)
       : genome_(genome), slots_(slots.data()) {
     for (std::size_t i = 0; i < genome.size(); ++i) {
-      char text[kFloatTextRoom];
+      char text[kFloatTextRoom] = {};
       const auto length = static_cast<std::size_t>(write(text, genome[i]) - text);
       char* slot = slots_ + i * kSlotBytes;
       std::memcpy(slot, text, kSlotBytes - 1);
