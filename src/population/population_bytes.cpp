@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -263,6 +264,7 @@ Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
   std::vector<Run> runs;
   std::mutex runs_mutex;
   if (options.digests != nullptr) options.digests->assign(count, 0);
+  std::atomic<bool> overran = false;
   evolution::parallel_for(count, options.threads, [&](std::size_t first, std::size_t last) {
     if (first == last) return;
     std::uint8_t* out = start + records[first].offset;
@@ -270,6 +272,11 @@ Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
       const auto& candidate = population.candidates[i];
       const auto& record = records[i];
       const std::string interpretation = encoder.encode(i);
+      // Over its bound it would write into the next run (or past the block): a codec's bug.
+      if (interpretation.size() > codec.largest_encoding()) {
+        overran = true;
+        return;
+      }
       if (options.digests != nullptr) (*options.digests)[i] = interpretation_digest(interpretation);
       const std::size_t body_size =
           field_size(candidate.id.size()) + field_size(interpretation.size()) +
@@ -283,6 +290,8 @@ Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
     std::lock_guard lock(runs_mutex);
     runs.push_back({records[first].offset, static_cast<std::size_t>(out - start)});
   });
+  if (overran)
+    return Error{Code::kInternal, "an interpretation was longer than its codec's largest"};
   std::ranges::sort(runs, {}, &Run::begin);
   std::size_t size = 0;  // each run written at or after where the one before ended
   for (const Run& run : runs) {
