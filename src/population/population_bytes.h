@@ -42,8 +42,8 @@ struct BytesOptions {
   // The population's own genomes, which the bytes are written over (their block has
   // room for them) or else given back to the system as their candidates are written, so
   // that the population and its bytes are never both held whole: at P=100,000 that is
-  // 440 MB less at the peak. They cannot be read afterwards. Only in esp's binary layout;
-  // other representations encode each candidate first.
+  // 440 MB less at the peak. They cannot be read afterwards. Only in esp's binary layout,
+  // whose bytes are the genomes themselves.
   evolution::Genomes* release = nullptr;
   // The population this one was bred from, to copy from: a text representation writes
   // each weight a candidate has unchanged from a parent (every weight of an elite) as a
