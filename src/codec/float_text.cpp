@@ -59,6 +59,8 @@ char* write_shortest(char* out, float value) {
   *out = '-';
   out += bits >> 31;
   // Dragonbox (fmt's): the shortest significand that reads back, trailing zeros removed.
+  // fmt declares it in its detail namespace (fmt 9 to 12 alike); float_text_test compares
+  // the whole text with fmt's public formatting, so a change there shows.
   const auto decimal = fmt::detail::dragonbox::to_decimal(std::bit_cast<float>(bits & 0x7FFFFFFFU));
   const int digits = digit_count(decimal.significand);
   const int exponent = decimal.exponent;

@@ -252,8 +252,9 @@ Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
                                   const evolution::Population& population,
                                   const PopulationFields& fields, const BytesOptions& options) {
   const std::size_t count = population.candidates.size();
+  const std::size_t largest_interpretation = codec.largest_encoding();
   std::vector<Record> records = records_of(population, fields, options.threads,
-                                           [&](std::size_t) { return codec.largest_encoding(); });
+                                           [&](std::size_t) { return largest_interpretation; });
   const std::size_t largest = place(records) + trailer_size(population, fields);
   const Encoder encoder(codec, population, options.bred_from, options.threads);
   core::ByteBlock block(largest);
@@ -273,7 +274,7 @@ Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
       const auto& record = records[i];
       const std::string interpretation = encoder.encode(i);
       // Over its bound it would write into the next run (or past the block): a codec's bug.
-      if (interpretation.size() > codec.largest_encoding()) {
+      if (interpretation.size() > largest_interpretation) {
         overran = true;
         return;
       }
