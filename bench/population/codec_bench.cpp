@@ -85,13 +85,14 @@ void EncodeChildren(benchmark::State& state) {
                                                     codec::WeightTexts::slots_bytes(weights)));
     }
     std::size_t bytes = 0;
+    std::string buffer;
     for (std::size_t c = 0; c < kCandidates; ++c) {
       if (!copy) {
         bytes += codec.encode(children[c]).size();
         continue;
       }
       const codec::WeightTexts* sources[] = {&*texts[pairs[c][0]], &*texts[pairs[c][1]]};
-      bytes += codec.encode(children[c], sources).size();
+      bytes += codec.encode(children[c], sources, buffer).size();
     }
     benchmark::DoNotOptimize(bytes);
   }

@@ -12,8 +12,9 @@ class CandidateCodec::Format {
   virtual const evolution::NetworkShape& shape() const = 0;
   virtual std::string encode(std::span<const float> genome) const = 0;
   virtual std::size_t largest_encoding() const = 0;
-  virtual std::string encode(std::span<const float> genome,
-                             std::span<const WeightTexts* const> sources) const = 0;
+  virtual std::string_view encode(std::span<const float> genome,
+                                  std::span<const WeightTexts* const> sources,
+                                  std::string& buffer) const = 0;
   virtual bool keeps_texts() const = 0;
   virtual std::optional<WeightTexts> texts_of(std::span<const float> genome,
                                               std::span<char> slots) const = 0;
@@ -31,12 +32,14 @@ class Adapter final : public CandidateCodec::Format {
   const evolution::NetworkShape& shape() const override { return codec_.shape(); }
   std::string encode(std::span<const float> genome) const override { return codec_.encode(genome); }
   std::size_t largest_encoding() const override { return codec_.largest_encoding(); }
-  std::string encode(std::span<const float> genome,
-                     std::span<const WeightTexts* const> sources) const override {
+  std::string_view encode(std::span<const float> genome,
+                          std::span<const WeightTexts* const> sources,
+                          std::string& buffer) const override {
     if constexpr (kKeepsTexts) {
-      return codec_.encode(genome, sources);
+      return codec_.encode(genome, sources, buffer);
     } else {
-      return codec_.encode(genome);
+      buffer = codec_.encode(genome);
+      return buffer;
     }
   }
   bool keeps_texts() const override { return kKeepsTexts; }
@@ -106,9 +109,10 @@ std::string CandidateCodec::encode(std::span<const float> genome) const {
   return format_->encode(genome);
 }
 
-std::string CandidateCodec::encode(std::span<const float> genome,
-                                   std::span<const WeightTexts* const> sources) const {
-  return format_->encode(genome, sources);
+std::string_view CandidateCodec::encode(std::span<const float> genome,
+                                        std::span<const WeightTexts* const> sources,
+                                        std::string& buffer) const {
+  return format_->encode(genome, sources, buffer);
 }
 
 std::size_t CandidateCodec::largest_encoding() const {

@@ -35,9 +35,10 @@ class CandidateCodec {
   // The most bytes one genome's interpretation takes.
   std::size_t largest_encoding() const;
   // The same bytes, written faster by copying what the genome shares with the genomes it
-  // was bred from (sources from texts_of).
-  std::string encode(std::span<const float> genome,
-                     std::span<const WeightTexts* const> sources) const;
+  // was bred from (sources from texts_of), into `buffer`: reused from one genome to the
+  // next, it saves an allocation and its clearing per genome. Valid until `buffer` changes.
+  std::string_view encode(std::span<const float> genome,
+                          std::span<const WeightTexts* const> sources, std::string& buffer) const;
   // Whether texts_of gives anything: only text gains from copying (NNWeights).
   bool keeps_texts() const;
   // A genome's weights written down in `slots` (WeightTexts::slots_bytes), to be a source

@@ -202,12 +202,11 @@ NNWeightsCodec::NNWeightsCodec(const evolution::NetworkSpec& spec)
   }
 }
 
+// Written through a cursor into room for the longest text of every weight: appending
+// weight by weight cost a third of the time.
 template <typename PutWeight>
-std::string NNWeightsCodec::write_interpretation(PutWeight put_weight) const {
-  // Written through a cursor into room for the longest text of every weight, then cut to
-  // size: appending weight by weight cost a third of the time.
-  std::string out(largest_encoding() + kFloatTextRoom, '\0');
-  char* at = std::copy(prefix_.begin(), prefix_.end(), out.data());
+std::size_t NNWeightsCodec::write_interpretation(PutWeight put_weight, char* out) const {
+  char* at = std::copy(prefix_.begin(), prefix_.end(), out);
   const auto put = [&at](std::string_view text) { at = std::copy(text.begin(), text.end(), at); };
   bool first_layer = true;
   for (const auto& layer : shape_.layers()) {
@@ -234,8 +233,7 @@ std::string NNWeightsCodec::write_interpretation(PutWeight put_weight) const {
     *at++ = ']';
   }
   put("}}");
-  out.resize(static_cast<std::size_t>(at - out.data()));
-  return out;
+  return static_cast<std::size_t>(at - out);
 }
 
 std::size_t NNWeightsCodec::largest_encoding() const {
@@ -243,23 +241,35 @@ std::size_t NNWeightsCodec::largest_encoding() const {
 }
 
 std::string NNWeightsCodec::encode(std::span<const float> genome) const {
-  return write_interpretation(
-      [genome](char* at, std::size_t i) { return write_number(at, genome[i]); });
+  std::string out(largest_encoding() + kFloatTextRoom, '\0');
+  out.resize(write_interpretation(
+      [genome](char* at, std::size_t i) { return write_number(at, genome[i]); }, out.data()));
+  return out;
 }
 
-std::string NNWeightsCodec::encode(std::span<const float> genome,
-                                   std::span<const WeightTexts* const> sources) const {
-  if (sources.empty()) return encode(genome);
+std::string_view NNWeightsCodec::encode(std::span<const float> genome,
+                                        std::span<const WeightTexts* const> sources,
+                                        std::string& buffer) const {
+  if (buffer.size() < largest_encoding() + kFloatTextRoom)
+    buffer.resize(largest_encoding() + kFloatTextRoom);
+  if (sources.empty()) {
+    return {buffer.data(),
+            write_interpretation(
+                [genome](char* at, std::size_t i) { return write_number(at, genome[i]); },
+                buffer.data())};
+  }
   // A crossover's child has two parents, an elite one source: the second is the first
   // again. Picking the source is a select, not a branch (see WeightTexts::copy_if).
   const WeightTexts* first = sources[0];
   const WeightTexts* second = sources.size() > 1 ? sources[1] : first;
-  return write_interpretation([genome, first, second](char* at, std::size_t i) {
-    const auto bits = std::bit_cast<std::uint32_t>(genome[i]);
-    const WeightTexts* source = first->holds(i, bits) ? first : second;
-    if (char* end = source->copy_if(i, bits, at)) return end;
-    return write_number(at, genome[i]);
-  });
+  return {buffer.data(), write_interpretation(
+                             [genome, first, second](char* at, std::size_t i) {
+                               const auto bits = std::bit_cast<std::uint32_t>(genome[i]);
+                               const WeightTexts* source = first->holds(i, bits) ? first : second;
+                               if (char* end = source->copy_if(i, bits, at)) return end;
+                               return write_number(at, genome[i]);
+                             },
+                             buffer.data())};
 }
 
 WeightTexts NNWeightsCodec::texts_of(std::span<const float> genome, std::span<char> slots) const {

@@ -33,9 +33,11 @@ class NNWeightsCodec {
   std::string encode(std::span<const float> genome) const;
   // The same text, copying each weight equal (bit for bit) to a source's at the same place
   // from that source's texts: the sources are the genomes it was bred from (the first
-  // two are copied from: a crossover has two parents).
-  std::string encode(std::span<const float> genome,
-                     std::span<const WeightTexts* const> sources) const;
+  // two are copied from: a crossover has two parents). Written into `buffer`, grown when
+  // needed and never cleared, so a thread encoding one genome after another allocates
+  // and zeroes nothing per genome; valid until `buffer` changes.
+  std::string_view encode(std::span<const float> genome,
+                          std::span<const WeightTexts* const> sources, std::string& buffer) const;
   // The most bytes encode writes: every weight at its longest text.
   std::size_t largest_encoding() const;
   // A genome's weight texts in `slots`, to be a source (see WeightTexts).
@@ -45,8 +47,10 @@ class NNWeightsCodec {
   Result<std::vector<float>> decode(std::string_view interpretation) const;
 
  private:
+  // Writes at `out`, which has room for largest_encoding() + kFloatTextRoom bytes;
+  // returns how many it wrote.
   template <typename PutWeight>
-  std::string write_interpretation(PutWeight put_weight) const;
+  std::size_t write_interpretation(PutWeight put_weight, char* out) const;
 
   evolution::NetworkShape shape_;
   std::string prefix_;                   // {"model_config":...,"model_weights":{

@@ -167,7 +167,8 @@ class Encoder {
     });
   }
 
-  std::string encode(std::size_t i) const {
+  // Candidate i's interpretation, in `buffer` (see CandidateCodec::encode).
+  std::string_view encode(std::size_t i, std::string& buffer) const {
     std::array<const codec::WeightTexts*, 2> from{};
     std::size_t count = 0;
     if (!sources_.empty()) {
@@ -175,7 +176,7 @@ class Encoder {
         if (source != kNone) from[count++] = &*texts_[source];
       }
     }
-    return codec_.encode(population_.genomes[i], std::span(from.data(), count));
+    return codec_.encode(population_.genomes[i], std::span(from.data(), count), buffer);
   }
 
  private:
@@ -269,10 +270,11 @@ Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
   evolution::parallel_for(count, options.threads, [&](std::size_t first, std::size_t last) {
     if (first == last) return;
     std::uint8_t* out = start + records[first].offset;
+    std::string buffer;
     for (std::size_t i = first; i < last; ++i) {
       const auto& candidate = population.candidates[i];
       const auto& record = records[i];
-      const std::string interpretation = encoder.encode(i);
+      const std::string_view interpretation = encoder.encode(i, buffer);
       // Over its bound it would write into the next run (or past the block): a codec's bug.
       if (interpretation.size() > largest_interpretation) {
         overran = true;
