@@ -3,8 +3,10 @@
 // The population bytes a worker just wrote, to a call in this process that is
 // waiting for that job (gRPC NextPopulation), so the call need not read back and parse
 // the checkpoint that was just written: at 40 MB that took 370-515 ms of a 1.5 s
-// generation. Only populations a call awaits are kept, and only until it takes them or
-// gives up; a call whose job ran elsewhere reads the checkpoint as before.
+// generation. A big one is handed over before its checkpoint is stored, and the call
+// answers at once (generations.h). Only populations a call awaits are kept, and only
+// until it takes them or gives up; a call whose job ran elsewhere reads the checkpoint
+// as before.
 //
 // The metrics a call just submitted, to the worker in this process that runs the job, so
 // it need not read back and parse the input the call stored (150 ms at P=100,000), with
@@ -15,6 +17,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -31,6 +34,9 @@ namespace esp::population {
 struct FreshPopulation {
   std::string checkpoint_id;
   SharedBytes bytes;
+  // Handed over before its checkpoint was stored: the call answers without waiting for
+  // the job to end. Otherwise it answers once the job is recorded, as every read agrees.
+  bool before_storing = false;
 };
 
 // A job's input as the call that submitted it handed it over.
@@ -41,21 +47,39 @@ struct OfferedInput {
 
 class FreshPopulations {
  public:
-  // A call starts waiting for `job_id` (several may wait for the same job).
-  void await(const std::string& job_id) {
+  // A call starts waiting for `job_id` (several may wait for the same job). `on_offer`,
+  // if given, is called when the population arrives, on the worker's thread: it must be
+  // quick and must not call back in here.
+  void await(const std::string& job_id, std::function<void()> on_offer = {}) {
     std::lock_guard lock(mutex_);
-    ++entries_[job_id].waiters;
+    auto& entry = entries_[job_id];
+    ++entry.waiters;
+    if (on_offer) entry.on_offer.push_back(std::move(on_offer));
   }
   // Whether a call awaits `job_id` (so building its population is worth it).
   bool awaited(const std::string& job_id) {
     std::lock_guard lock(mutex_);
     return entries_.contains(job_id);
   }
-  // Keeps `population` for a call that awaits `job_id`; drops it otherwise.
-  void offer(const std::string& job_id, FreshPopulation population) {
+  // Whether the population of `job_id` is here to be answered before its job ends.
+  bool answerable(const std::string& job_id) {
     std::lock_guard lock(mutex_);
     auto found = entries_.find(job_id);
-    if (found != entries_.end()) found->second.population = std::move(population);
+    return found != entries_.end() && found->second.population &&
+           found->second.population->before_storing;
+  }
+  // Keeps `population` for a call that awaits `job_id`, and tells it; drops it otherwise.
+  void offer(const std::string& job_id, FreshPopulation population) {
+    std::vector<std::function<void()>> due;
+    {
+      std::lock_guard lock(mutex_);
+      auto found = entries_.find(job_id);
+      if (found == entries_.end()) return;
+      found->second.population = std::move(population);
+      due.swap(found->second.on_offer);
+    }
+    for (auto& tell : due)
+      tell();
   }
   // Ends one call's wait: the population if one was offered (shared by every call that
   // awaits the job).
@@ -103,6 +127,7 @@ class FreshPopulations {
   struct Entry {
     int waiters = 0;
     std::optional<FreshPopulation> population;
+    std::vector<std::function<void()>> on_offer;
   };
   std::mutex mutex_;
   std::map<std::string, Entry> entries_;

@@ -31,6 +31,7 @@
 #include "observability/log.h"
 #include "population/job_size.h"
 #include "population/population_bytes.h"
+#include "population/promised_checkpoints.h"
 
 namespace esp::population {
 namespace {
@@ -40,6 +41,21 @@ namespace asio = boost::asio;
 namespace pb = ::population;
 using codec::identity_from_json;
 using codec::identity_json;
+
+// How long a read of a checkpoint waits while its job is still storing it: a second or
+// two, unless that job's process died and it runs again once its lease runs out.
+constexpr auto kAwaitPromised = std::chrono::seconds(10);
+// A job waits longer for its source: it holds no caller's thread.
+constexpr auto kAwaitSourceInJob = std::chrono::minutes(5);
+
+// A population this big goes to its waiting call before its checkpoint is stored:
+// storing 490 MB took 0.7-0.85 s on the development VM, most of it the disk's flush.
+// Nothing is lost by it. The job's input was stored when it was queued, and every run of
+// the job makes the same bits (its checkpoint id included), so a checkpoint lost with
+// its process is made again when the job runs again after its lease runs out; the
+// client's next request may name it meanwhile (promised_checkpoints.h). A smaller one is
+// stored within milliseconds and goes after, so every read agrees with the answer.
+constexpr std::size_t kHandOverBeforeStoringFrom = std::size_t{8} << 20;
 
 // Later requests may change evolution settings (recorded per generation), never the
 // network or the representation: candidates of other shapes could not be bred.
@@ -89,20 +105,6 @@ std::string metrics_input(const EvaluatedPopulation& evaluated) {
   }
   out += '}';
   return out;
-}
-
-// "<experiment>/<generation>/<yyyymmdd-hhmmss>.<mmm>-<6 characters of the job id>": the
-// contract's prefix, then what keeps two jobs of one second (or one millisecond) apart.
-std::string checkpoint_id_for(const std::string& experiment_id, int generation,
-                              const std::string& job_id) {
-  const auto now = std::chrono::system_clock::now();
-  const auto seconds = std::chrono::floor<std::chrono::seconds>(now);
-  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(now - seconds);
-  const std::string_view job_part =
-      std::string_view(job_id).substr(job_id.starts_with("op_") ? 3 : 0, 6);
-  return fmt::format("{}/{}/{:%Y%m%d-%H%M%S}.{:03}-{}", experiment_id, generation,
-                     fmt::gmtime(std::chrono::system_clock::to_time_t(seconds)), millis.count(),
-                     job_part);
 }
 
 Result<pb::PopulationResponse> load_population(store::Store& store,
@@ -461,17 +463,26 @@ void keep_elite_metrics(const evolution::Population& evaluated,
 class JobWait : public std::enable_shared_from_this<JobWait> {
  public:
   using Check = std::function<Result<store::Job>()>;
+  // Whether the wait is over for the job as it stands (by default, once it has ended).
+  using Ready = std::function<bool(const store::Job&)>;
   JobWait(asio::thread_pool& pool, JobBoard& board, Check check,
-          std::chrono::steady_clock::time_point deadline, Generations::JobDone done)
+          std::chrono::steady_clock::time_point deadline, Generations::JobDone done,
+          Ready ready = has_ended)
       : strand_(asio::make_strand(pool)),
         timer_(strand_),
         board_(board),
         check_(std::move(check)),
+        ready_(std::move(ready)),
         deadline_(deadline),
         done_(std::move(done)) {}
 
   void start() {
     asio::post(strand_, [self = shared_from_this()] { self->check(); });
+  }
+
+  // Checks again now (something `ready` reads changed); any thread.
+  void poke() {
+    asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
   }
 
  private:
@@ -482,7 +493,7 @@ class JobWait : public std::enable_shared_from_this<JobWait> {
     const auto seen = board_.ended_count();
     auto job = check_();
     const auto now = std::chrono::steady_clock::now();
-    if (!job.ok() || has_ended(*job) || now >= deadline_ || board_.closed()) {
+    if (!job.ok() || ready_(*job) || now >= deadline_ || board_.closed()) {
       done_(std::move(job));
       return;
     }
@@ -507,6 +518,7 @@ class JobWait : public std::enable_shared_from_this<JobWait> {
   asio::steady_timer timer_;
   JobBoard& board_;
   Check check_;
+  Ready ready_;
   std::chrono::steady_clock::time_point deadline_;
   Generations::JobDone done_;
   bool subscribed_ = false;
@@ -573,13 +585,18 @@ Result<store::Job> Generations::submit(const Caller& caller, GenerationRequest r
   std::string input;
   if (request.evaluated) {
     source = request.evaluated->checkpoint_id;
-    auto checkpoint = store_.checkpoints->find(caller.subject, source);
+    // A checkpoint still being stored is promised by its job, whose worker waits for it.
+    auto checkpoint = look_up_checkpoint(store_, caller.subject, experiment_id, source);
     if (!checkpoint.ok()) return checkpoint.error();
-    if (!checkpoint->has_value() || (*checkpoint)->experiment_id != experiment_id) {
+    if (checkpoint->promised_by) {
+      checkpoint->recorded = store::Checkpoint{.checkpoint_id = source,
+                                               .params_json = checkpoint->promised_by->params_json};
+    }
+    if (!checkpoint->recorded) {
       return Error{Code::kNotFound,
                    fmt::format("experiment {} has no checkpoint {}", experiment_id, source)};
     }
-    if (auto switched = check_strategy_continues(**checkpoint, *params)) return *switched;
+    if (auto switched = check_strategy_continues(*checkpoint->recorded, *params)) return *switched;
     input = metrics_input(*request.evaluated);
   }
   const std::string key = auth::sha256_hex(caller.subject + '\0' + experiment_id + '\0' + source +
@@ -616,29 +633,41 @@ void Generations::when_ended(const Caller& caller, const std::string& job_id,
 
 void Generations::when_bred(const Caller& caller, const std::string& job_id,
                             std::chrono::steady_clock::time_point deadline, PopulationDone done) {
-  fresh_.await(job_id);
-  when_ended(
-      caller, job_id, deadline, [this, job_id, done = std::move(done)](Result<store::Job> job) {
-        auto handed = fresh_.take(job_id);  // ends the wait whatever happened
-        if (!job.ok()) return done(job.error());
-        if (!has_ended(*job)) {
-          return done(Error{Code::kDeadlineExceeded, "operation " + job_id + " is still " +
-                                                         std::string(store::name_of(job->status))});
-        }
-        Ended ended{.job = std::move(*job), .population = {}};
-        if (ended.job.status != store::JobStatus::kSucceeded) return done(std::move(ended));
-        // A worker that lost its lease may have bred it too; only the recorded result
-        // counts.
-        if (handed && handed->checkpoint_id == ended.job.result_checkpoint) {
-          ended.population = std::move(handed->bytes);
-          return done(std::move(ended));
-        }
-        auto population =
-            answer_bytes(ended.job.owner, ended.job.experiment_id, ended.job.result_checkpoint);
-        if (!population.ok()) return done(population.error());
-        ended.population = SharedBytes::of(std::move(*population));
-        done(std::move(ended));
+  auto handed_over = [this, job_id, done = std::move(done)](Result<store::Job> job) {
+    auto handed = fresh_.take(job_id);  // ends the wait whatever happened
+    if (!job.ok()) return done(job.error());
+    Ended ended{.job = std::move(*job), .population = {}};
+    const bool succeeded = ended.job.status == store::JobStatus::kSucceeded;
+    // Handed over while its checkpoint is being stored, or after. Every run of a job
+    // makes the same bits (run_generation_job), so a worker that lost its lease handed
+    // over what the recorded run stored; the id is checked all the same.
+    if (handed && (succeeded ? handed->checkpoint_id == ended.job.result_checkpoint
+                             : !has_ended(ended.job))) {
+      ended.population = std::move(handed->bytes);
+      return done(std::move(ended));
+    }
+    if (!has_ended(ended.job)) {
+      return done(Error{
+          Code::kDeadlineExceeded,
+          "operation " + job_id + " is still " + std::string(store::name_of(ended.job.status))});
+    }
+    if (!succeeded) return done(std::move(ended));
+    auto population =
+        answer_bytes(ended.job.owner, ended.job.experiment_id, ended.job.result_checkpoint);
+    if (!population.ok()) return done(population.error());
+    ended.population = SharedBytes::of(std::move(*population));
+    done(std::move(ended));
+  };
+  auto wait = std::make_shared<JobWait>(
+      pool_, board_, [this, caller, job_id] { return operation(caller, job_id); }, deadline,
+      std::move(handed_over),
+      [this, job_id](const store::Job& job) {
+        return has_ended(job) || fresh_.answerable(job_id);
       });
+  fresh_.await(job_id, [weak = std::weak_ptr<JobWait>(wait)] {
+    if (auto waiting = weak.lock()) waiting->poke();
+  });
+  wait->start();
 }
 
 Result<store::Job> Generations::operation(const Caller& caller, const std::string& job_id) {
@@ -665,9 +694,10 @@ Result<store::Job> Generations::cancel(const Caller& caller, const std::string& 
 Result<Generations::Found> Generations::find_checkpoint(const std::string& owner,
                                                         const std::string& experiment_id,
                                                         const std::string& checkpoint_id) {
-  auto checkpoint = store_.checkpoints->find(owner, checkpoint_id);
+  auto checkpoint = await_checkpoint(store_, owner, experiment_id, checkpoint_id,
+                                     std::chrono::steady_clock::now() + kAwaitPromised);
   if (!checkpoint.ok()) return checkpoint.error();
-  if (!checkpoint->has_value() || (*checkpoint)->experiment_id != experiment_id) {
+  if (!checkpoint->has_value()) {
     return Error{Code::kNotFound,
                  fmt::format("experiment {} has no checkpoint {}", experiment_id, checkpoint_id)};
   }
@@ -726,7 +756,7 @@ Result<std::string> Generations::answer_bytes(const std::string& owner,
 
 Result<store::Checkpoint> run_generation_job(store::Store& store, const store::Job& job,
                                              unsigned threads, RecentPopulations& recent,
-                                             FreshPopulations& fresh, JobTimings& timings) {
+                                             FreshPopulations& fresh, JobReport& report) {
   Stopwatch watch;
   auto params = evolution::parse_params(job.params_json);
   if (!params.ok()) return params.error();
@@ -742,12 +772,17 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   std::shared_ptr<const evolution::Population> bred_from_population;
   if (job.source_checkpoint.empty()) {
     next = evolution::initial_population(*params, seed, {.threads = threads});
-    timings.engine_ms = watch.lap_ms();
+    report.engine_ms = watch.lap_ms();
   } else {
-    auto source = store.checkpoints->find(job.owner, job.source_checkpoint);
+    // Promised when the request came, and stored by now unless its job is slow or was
+    // run again after its process died.
+    auto source = await_checkpoint(store, job.owner, job.experiment_id, job.source_checkpoint,
+                                   std::chrono::steady_clock::now() + kAwaitSourceInJob);
     if (!source.ok()) return source.error();
     if (!source->has_value())
-      return Error{Code::kNotFound, "checkpoint " + job.source_checkpoint + " is gone"};
+      return Error{Code::kFailedPrecondition,
+                   "checkpoint " + job.source_checkpoint +
+                       " is not stored: it was deleted, or the operation making it failed"};
     OfferedInput input = fresh.take_input(job.input_blob_key);
     auto kept = source_population(store, **source, *params, stored_codec, recent, threads);
     if (!kept.ok()) return kept.error();
@@ -759,7 +794,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
                           input.interpretations.get(), threads);
     if (!from.ok()) return from.error();
     input.interpretations.reset();  // the request goes now, before the generation is bred
-    timings.load_ms = watch.lap_ms();
+    report.load_ms = watch.lap_ms();
     const evolution::Population& evaluated = *from->population;
     auto result = evolution::next_generation(*params,
                                              evolution::Evaluated{.population = evaluated,
@@ -777,9 +812,9 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     stats = evaluation_stats(*params, evaluated, *metrics, *result, summary_json);
     next = std::move(result->population);
     if (codec->keeps_texts()) bred_from_population = from->population;
-    timings.engine_ms = watch.lap_ms();
+    report.engine_ms = watch.lap_ms();
   }
-  const std::string checkpoint_id = checkpoint_id_for(job.experiment_id, next.generation, job.id);
+  const std::string checkpoint_id = checkpoint_id_for(job, next.generation);
   const PopulationFields fields{.experiment_id = job.experiment_id,
                                 .checkpoint_id = checkpoint_id,
                                 .evaluation_stats = stats};
@@ -795,38 +830,51 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   if (let_go)
     next.genomes =
         evolution::Genomes(next.candidates.size(), next.genomes.weights_per_genome(), {});
-  timings.encode_ms = watch.lap_ms();
+  report.encode_ms = watch.lap_ms();
   // A call in this process awaiting the job gets the population in the experiment's
-  // representation, encoded while the checkpoint is written (a wait on the disk).
+  // representation. A big one goes before its checkpoint is stored (see
+  // kHandOverBeforeStoringFrom); a small one once stored, before the job is recorded, so
+  // the call finds it when it wakes.
+  const bool before_storing = payload->view.size() >= kHandOverBeforeStoringFrom;
+  auto hand_over = [&](SharedBytes bytes) {
+    fresh.offer(job.id, {.checkpoint_id = checkpoint_id,
+                         .bytes = std::move(bytes),
+                         .before_storing = before_storing});
+  };
   const bool awaited = fresh.awaited(job.id);
-  std::future<Result<SharedBytes>> answer;
-  if (awaited && !codec->is_binary()) {
-    answer = std::async(std::launch::async, [&] {
-      return population_bytes(*codec, next, fields,
-                              {.threads = threads, .bred_from = bred_from_population.get()});
-    });
+  std::future<Result<SharedBytes>> answer;  // the SDK's JSON, written while the disk works
+  if (awaited) {
+    if (codec->is_binary()) {
+      if (before_storing) {
+        hand_over(*payload);
+        report.handed_over = true;
+      }
+    } else {
+      answer = std::async(std::launch::async, [&]() -> Result<SharedBytes> {
+        auto bytes = population_bytes(
+            *codec, next, fields, {.threads = threads, .bred_from = bred_from_population.get()});
+        if (bytes.ok() && before_storing) {
+          hand_over(*bytes);
+          report.handed_over = true;  // read once this task is joined
+        }
+        return bytes;
+      });
+    }
   }
   // One key per attempt: a worker that lost its lease and finishes late writes beside the
   // payload its successor recorded, never over it.
   const std::string blob_key = "checkpoints/" + auth::sha256_hex(job.owner).substr(0, 16) + "/" +
                                job.id + "-" + std::to_string(job.attempts) + ".pb";
-  if (auto stored = store.blobs->put(blob_key, payload->view); !stored.ok()) return stored.error();
-  if (!next.strategy.empty()) {
-    if (auto kept = store.blobs->put(strategy_key(blob_key), next.strategy); !kept.ok())
-      return kept.error();
-  }
-  timings.store_ms = watch.lap_ms();
-  // Before the job is recorded, so a waiting call finds it when it wakes.
-  if (awaited) {
-    SharedBytes bytes = *payload;
-    if (answer.valid()) {
-      auto encoded = answer.get();
-      if (!encoded.ok()) return encoded.error();
-      bytes = std::move(*encoded);
-    }
-    fresh.offer(job.id, {.checkpoint_id = checkpoint_id, .bytes = std::move(bytes)});
-  }
-  timings.encode_ms += watch.lap_ms();
+  auto stored = store.blobs->put(blob_key, payload->view);
+  if (stored.ok() && !next.strategy.empty())
+    stored = store.blobs->put(strategy_key(blob_key), next.strategy);
+  report.store_ms = watch.lap_ms();
+  Result<SharedBytes> answered = SharedBytes{};
+  if (answer.valid()) answered = answer.get();  // before returning: the task reads `next`
+  if (!stored.ok()) return stored.error();
+  if (!answered.ok()) return answered.error();
+  if (awaited && !before_storing) hand_over(codec->is_binary() ? *payload : std::move(*answered));
+  report.encode_ms += watch.lap_ms();
   const int generation = next.generation;
   recent.add(job.owner + '\0' + job.experiment_id, blob_key,
              {.population = std::make_shared<const evolution::Population>(std::move(next)),

@@ -64,10 +64,11 @@ class Generations {
   // What a caller of the synchronous contract (gRPC NextPopulation) gets: the job once it
   // has ended and, if it succeeded, its population as PopulationResponse bytes in the
   // experiment's representation: the very bytes this process's worker wrote when it bred
-  // it, else read from the checkpoint.
+  // it, else read from the checkpoint. A big population comes while its job still runs,
+  // storing its checkpoint (kHandOverBeforeStoringFrom in generations.cpp).
   struct Ended {
     store::Job job;
-    SharedBytes population;  // empty unless it succeeded
+    SharedBytes population;  // empty unless it succeeded or is being stored
   };
   using PopulationDone = std::function<void(Result<Ended>)>;
   // when_ended, then the population; kDeadlineExceeded, saying where the job stands, when
@@ -119,12 +120,14 @@ class Generations {
   GenerationLimits limits_;
 };
 
-// Where a job's time went, for its log line and the population benchmark.
-struct JobTimings {
+// Where a job's time went, for its log line and the population benchmark, and whether
+// its population went to a waiting call before its checkpoint was stored.
+struct JobReport {
   double load_ms = 0;    // reading the source checkpoint and the client's metrics
   double engine_ms = 0;  // breeding (or seeding) the generation
   double encode_ms = 0;  // writing the population's bytes (and its answer's)
   double store_ms = 0;   // writing the checkpoint payload (fsynced)
+  bool handed_over = false;
 };
 
 // Runs one claimed job to a checkpoint: breeds the generation and stores it.
@@ -133,6 +136,6 @@ struct JobTimings {
 // call in this process that awaits the job.
 Result<store::Checkpoint> run_generation_job(store::Store& store, const store::Job& job,
                                              unsigned threads, RecentPopulations& recent,
-                                             FreshPopulations& fresh, JobTimings& timings);
+                                             FreshPopulations& fresh, JobReport& timings);
 
 }  // namespace esp::population

@@ -94,8 +94,8 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
         log::warn("job_lease_lost", {{"operation", job.id}, {"worker", worker}});
     }
   });
-  JobTimings timings;
-  auto checkpoint = run_job(job, timings);
+  JobReport report;
+  auto checkpoint = run_job(job, report);
   // A big generation freed tens of megabytes in small blocks (metrics, identities), which
   // glibc keeps resident unless asked; the next request would arrive beside them.
   if (checkpoint.ok() && checkpoint->size_bytes >= kTrimAfterBytes) malloc_trim(0);
@@ -121,14 +121,22 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
                                   {"checkpoint", checkpoint->checkpoint_id},
                                   {"seconds", seconds},
                                   {"queued_ms", job.started_at - job.created_at},
-                                  {"load_ms", timings.load_ms},
-                                  {"engine_ms", timings.engine_ms},
-                                  {"encode_ms", timings.encode_ms},
-                                  {"store_ms", timings.store_ms},
+                                  {"load_ms", report.load_ms},
+                                  {"engine_ms", report.engine_ms},
+                                  {"encode_ms", report.encode_ms},
+                                  {"store_ms", report.store_ms},
                                   {"record_ms", record_ms},
                                   {"size_bytes", checkpoint->size_bytes},
                                   {"recorded", *recorded}});
     }
+  } else if (report.handed_over) {
+    // Its population went out before storing it failed: recorded as failed, the job
+    // could never make that checkpoint, which the client may already name. Left to its
+    // lease instead, it runs again (the same bits) once the lease runs out.
+    log::error("job_store_failed", {{"operation", job.id},
+                                    {"detail", checkpoint.error().message},
+                                    {"seconds", seconds},
+                                    {"retry", "when its lease runs out"}});
   } else {
     log::error(
         "job_failed",
@@ -142,9 +150,9 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
   board_.job_ended();
 }
 
-Result<store::Checkpoint> Workers::run_job(const store::Job& job, JobTimings& timings) {
+Result<store::Checkpoint> Workers::run_job(const store::Job& job, JobReport& report) {
   try {
-    return runner_(store_, job, options_.engine_threads, recent_, fresh_, timings);
+    return runner_(store_, job, options_.engine_threads, recent_, fresh_, report);
   } catch (const std::bad_alloc&) {
     return Error{Code::kResourceExhausted,
                  "the generation ran out of memory; use fewer candidates or a smaller network, "

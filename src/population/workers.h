@@ -32,7 +32,7 @@ struct WorkerOptions {
 // What a worker runs for each claimed job: run_generation_job, unless a test says otherwise.
 using JobRunner =
     std::function<Result<store::Checkpoint>(store::Store&, const store::Job&, unsigned threads,
-                                            RecentPopulations&, FreshPopulations&, JobTimings&)>;
+                                            RecentPopulations&, FreshPopulations&, JobReport&)>;
 
 class Workers {
  public:
@@ -53,7 +53,7 @@ class Workers {
   void execute(const std::string& worker, const store::Job& job);
   // The runner's result; an exception it throws (std::bad_alloc above all) becomes the
   // job's error instead of ending the process.
-  Result<store::Checkpoint> run_job(const store::Job& job, JobTimings& timings);
+  Result<store::Checkpoint> run_job(const store::Job& job, JobReport& timings);
 
   store::Store& store_;
   JobBoard& board_;

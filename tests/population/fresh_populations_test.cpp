@@ -52,6 +52,25 @@ TEST(FreshPopulations, ACallThatGaveUpLeavesNothingBehind) {
   EXPECT_FALSE(fresh.take("op_1").has_value());
 }
 
+// A call is told when its population arrives. It answers at once only with one handed
+// over before its checkpoint was stored; a small one waits for its job to be recorded.
+TEST(FreshPopulations, TheCallIsToldAndAnswersEarlyOnlyBeforeStoring) {
+  FreshPopulations fresh;
+  int told = 0;
+  fresh.await("op_1", [&told] { ++told; });
+  EXPECT_FALSE(fresh.answerable("op_1"));
+  fresh.offer("op_1", bred("e/2/t"));
+  EXPECT_EQ(told, 1);
+  EXPECT_FALSE(fresh.answerable("op_1"));  // stored: the job's record comes first
+  auto early = bred("e/3/t");
+  early.before_storing = true;
+  fresh.offer("op_1", early);
+  EXPECT_TRUE(fresh.answerable("op_1"));
+  EXPECT_EQ(told, 1);  // told once
+  EXPECT_EQ(fresh.take("op_1")->checkpoint_id, "e/3/t");
+  EXPECT_FALSE(fresh.answerable("op_1"));
+}
+
 // A request's interpretations, which the call lets go of when it ends, whether or not a
 // worker here took them: one that ran on another replica is never kept.
 class Interpretations : public SentInterpretations {

@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -219,7 +221,7 @@ std::vector<std::string> second_generation(bool keep_genomes, const Meddle& befo
   RecentPopulations recent(std::size_t{1} << 30, keep_genomes ? std::size_t{1} << 30 : 0);
   Workers workers(s.store, s.board, s.fresh, {.workers = 1, .poll = milliseconds(20)},
                   [&](store::Store& store, const store::Job& job, unsigned threads,
-                      RecentPopulations&, FreshPopulations& fresh, JobTimings& timings) {
+                      RecentPopulations&, FreshPopulations& fresh, JobReport& timings) {
                     return run_generation_job(store, job, threads, recent, fresh, timings);
                   });
   workers.start();
@@ -317,7 +319,7 @@ TEST(Workers, ALongJobKeepsItsLeaseSoNoOtherWorkerTakesIt) {
   Generations generations(s.store, s.board, s.fresh, s.pool);
   std::atomic<bool> running{false};
   auto slow = [&](store::Store& store, const store::Job& job, unsigned threads,
-                  RecentPopulations& recent, FreshPopulations& fresh, JobTimings& timings) {
+                  RecentPopulations& recent, FreshPopulations& fresh, JobReport& timings) {
     running = true;
     std::this_thread::sleep_for(milliseconds(1500));  // five leases long
     return run_generation_job(store, job, threads, recent, fresh, timings);
@@ -344,6 +346,215 @@ TEST(Workers, ALongJobKeepsItsLeaseSoNoOtherWorkerTakesIt) {
   EXPECT_EQ(ended->status, store::JobStatus::kSucceeded);
   EXPECT_EQ(ended->attempts, 1);
   workers.stop();
+}
+
+// The embedded store's payload files, with checkpoint writes held until let through, or
+// failed once: what a slow or full disk does to a job storing its checkpoint.
+class HeldBlobs final : public store::Blobs {
+ public:
+  explicit HeldBlobs(std::unique_ptr<store::Blobs> files) : files_(std::move(files)) {}
+  Result<bool> put(const std::string& key, std::string_view bytes) override {
+    if (key.starts_with("checkpoints/")) {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [&] { return !held_; });
+      if (fail_next_) {
+        fail_next_ = false;
+        return Error{Code::kUnavailable, "cannot write " + key + ": No space left on device"};
+      }
+    }
+    return files_->put(key, bytes);
+  }
+  Result<std::string> get(const std::string& key) override { return files_->get(key); }
+  Result<bool> remove(const std::string& key) override { return files_->remove(key); }
+
+  void hold() {
+    set([&] { held_ = true; });
+  }
+  void let_through() {
+    set([&] { held_ = false; });
+  }
+  void fail_next() {
+    set([&] { fail_next_ = true; });
+  }
+
+ private:
+  template <typename Change>
+  void set(Change change) {
+    std::lock_guard lock(mutex_);
+    change();
+    changed_.notify_all();
+  }
+  std::unique_ptr<store::Blobs> files_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool held_ = false;
+  bool fail_next_ = false;
+};
+
+struct LetThroughAtEnd {
+  HeldBlobs* blobs;
+  ~LetThroughAtEnd() { blobs->let_through(); }
+};
+
+// Parameters whose population takes about 11 MB, big enough to be handed over before its
+// checkpoint is stored (7,002 weights, 400 candidates).
+std::string big_params() {
+  auto params = nlohmann::json::parse(fixture());
+  params["network"]["hidden_layers"][0]["layer_params"]["units"] = 1000;
+  params["evolution"]["population_size"] = 400;
+  params["evolution"]["seed"] = 7;
+  params["LEAF"]["representation"] = "NNWeightsBinary";
+  return params.dump();
+}
+
+Result<Generations::Ended> bred(Generations& generations, const std::string& job_id) {
+  std::promise<Result<Generations::Ended>> answered;
+  generations.when_bred(
+      kAlice, job_id, std::chrono::steady_clock::now() + std::chrono::seconds(20),
+      [&](Result<Generations::Ended> ended) { answered.set_value(std::move(ended)); });
+  return answered.get_future().get();
+}
+
+::population::PopulationResponse parsed(const SharedBytes& bytes) {
+  ::population::PopulationResponse population;
+  EXPECT_TRUE(population.ParseFromArray(bytes.view.data(), static_cast<int>(bytes.view.size())));
+  return population;
+}
+
+EvaluatedPopulation scored(const ::population::PopulationResponse& population) {
+  EvaluatedPopulation evaluated{.checkpoint_id = population.checkpoint_id()};
+  for (int i = 0; i < population.population_size(); ++i)
+    evaluated.metrics[population.population(i).id()] = {{"score", std::cos(i * 0.37)}};
+  return evaluated;
+}
+
+struct HeldStore : EmbeddedStore {
+  HeldBlobs* blobs;
+  HeldStore() {
+    auto held = std::make_unique<HeldBlobs>(std::move(store.blobs));
+    blobs = held.get();
+    store.blobs = std::move(held);
+  }
+};
+
+// A big population goes to the waiting call while its checkpoint is still being written
+// (the disk's flush was most of a 100,000-candidate generation). Until it is recorded, the
+// checkpoint is promised: the client's next request names it and is accepted, a read of it
+// waits for it, and a worker breeding from it waits too.
+TEST(Generations, ABigPopulationIsAnsweredBeforeItsCheckpointIsStored) {
+  HeldStore s;
+  Generations generations(s.store, s.board, s.fresh, s.pool);
+  Workers workers(s.store, s.board, s.fresh, {.workers = 2, .poll = milliseconds(20)});
+  workers.start();
+  s.blobs->hold();
+  const LetThroughAtEnd unblocked{s.blobs};  // a failed assertion must not hang the workers
+  auto seed = generations.submit(kAlice, {.experiment_id = "e", .params_json = big_params()});
+  ASSERT_TRUE(seed.ok()) << seed.error().message;
+  auto answered = bred(generations, seed->id);
+  ASSERT_TRUE(answered.ok()) << answered.error().message;
+  EXPECT_EQ(answered->job.status, store::JobStatus::kRunning);  // still storing it
+  const auto population = parsed(answered->population);
+  ASSERT_EQ(population.population_size(), 400);
+  const std::string checkpoint_id = population.checkpoint_id();
+  EXPECT_FALSE(s.store.checkpoints->find("alice", checkpoint_id)->has_value());
+
+  GenerationRequest next{.experiment_id = "e", .evaluated = scored(population)};
+  auto second = generations.submit(kAlice, std::move(next));
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  auto read = std::async(std::launch::async, [&] {
+    return generations.checkpoint_bytes(kAlice, std::nullopt, "e", checkpoint_id);
+  });
+  EXPECT_EQ(read.wait_for(milliseconds(300)), std::future_status::timeout);
+  s.blobs->let_through();
+  auto stored = read.get();
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  EXPECT_TRUE(*stored == answered->population.view);  // byte for byte what was handed out
+  auto second_bred = wait(generations, kAlice, second->id, std::chrono::seconds(60));
+  ASSERT_TRUE(second_bred.ok());
+  EXPECT_EQ(second_bred->status, store::JobStatus::kSucceeded) << second_bred->error;
+  EXPECT_TRUE(second_bred->result_checkpoint.starts_with("e/2/"));
+  workers.stop();
+}
+
+// Storing the checkpoint failed after the population went out: the job is not failed
+// (that checkpoint could then never exist) but runs again once its lease runs out, and
+// makes the very bytes the client holds, under the id it was given.
+TEST(Generations, ACheckpointLostAfterItsPopulationWentOutIsMadeAgainTheSame) {
+  HeldStore s;
+  Generations generations(s.store, s.board, s.fresh, s.pool);
+  Workers workers(s.store, s.board, s.fresh,
+                  {.workers = 1,
+                   .lease = milliseconds(400),
+                   .heartbeat = milliseconds(100),
+                   .poll = milliseconds(20)});
+  workers.start();
+  s.blobs->hold();
+  const LetThroughAtEnd unblocked{s.blobs};
+  s.blobs->fail_next();
+  auto seed = generations.submit(kAlice, {.experiment_id = "e", .params_json = big_params()});
+  ASSERT_TRUE(seed.ok()) << seed.error().message;
+  auto answered = bred(generations, seed->id);
+  ASSERT_TRUE(answered.ok()) << answered.error().message;
+  s.blobs->let_through();
+  auto ended = wait(generations, kAlice, seed->id, std::chrono::seconds(60));
+  ASSERT_TRUE(ended.ok());
+  EXPECT_EQ(ended->status, store::JobStatus::kSucceeded) << ended->error;
+  EXPECT_EQ(ended->attempts, 2);
+  EXPECT_EQ(ended->result_checkpoint, parsed(answered->population).checkpoint_id());
+  auto stored = generations.checkpoint_bytes(kAlice, std::nullopt, "e", ended->result_checkpoint);
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  EXPECT_TRUE(*stored == answered->population.view);
+  workers.stop();
+}
+
+// What `job` stores when run as attempt `attempt` on `threads` threads, remembering
+// recent populations in `recent`: its checkpoint record and payload.
+std::pair<store::Checkpoint, std::string> run_as(EmbeddedStore& s, store::Job job, int attempt,
+                                                 unsigned threads, RecentPopulations& recent) {
+  job.attempts = attempt;
+  FreshPopulations fresh;
+  JobReport report;
+  auto checkpoint = run_generation_job(s.store, job, threads, recent, fresh, report);
+  if (!checkpoint.ok()) {
+    ADD_FAILURE() << checkpoint.error().message;
+    return {};
+  }
+  return {*checkpoint, s.store.blobs->get(checkpoint->blob_key).value()};
+}
+
+// A job run again, as after its process died before recording its checkpoint: on
+// another replica (nothing remembered, other threads) and later, it makes the same
+// checkpoint id and the same bytes, for a seed and for a bred generation, GA and CMA-ES.
+TEST(Generations, EveryRunOfAJobMakesTheSameCheckpoint) {
+  for (const std::string algorithm : {"ga", "cma_es"}) {
+    EmbeddedStore s;
+    Generations generations(s.store, s.board, s.fresh, s.pool);
+    auto params = nlohmann::json::parse(fixture());
+    params["evolution"]["seed"] = 11;
+    params["evolution"]["algorithm"] = algorithm;
+    RecentPopulations recent(std::size_t{1} << 30, std::size_t{1} << 30);
+    EvaluatedPopulation evaluated;
+    for (int generation = 1; generation <= 2; ++generation) {
+      GenerationRequest request{.experiment_id = "e", .params_json = params.dump()};
+      if (generation == 2) request.evaluated = evaluated;
+      ASSERT_TRUE(generations.submit(kAlice, std::move(request)).ok());
+      auto job = s.store.jobs->claim("r1/0", std::chrono::seconds(30), 3);
+      ASSERT_TRUE(job.ok() && job->has_value());
+      const auto first = run_as(s, **job, 1, 2, recent);
+      std::this_thread::sleep_for(milliseconds(5));  // a later clock changes nothing
+      RecentPopulations elsewhere(std::size_t{1} << 30, std::size_t{1} << 30);
+      const auto again = run_as(s, **job, 2, 1, elsewhere);
+      EXPECT_EQ(again.first.checkpoint_id, first.first.checkpoint_id)
+          << algorithm << " generation " << generation;
+      EXPECT_TRUE(again.second == first.second) << algorithm << " generation " << generation;
+      EXPECT_TRUE(first.first.checkpoint_id.starts_with("e/" + std::to_string(generation) + "/"));
+      // The first run is recorded, for the next generation to breed from.
+      ASSERT_TRUE(s.store.jobs->succeed((*job)->id, "r1/0", first.first).ok());
+      ::population::PopulationResponse population;
+      ASSERT_TRUE(population.ParseFromString(first.second));
+      evaluated = scored(population);
+    }
+  }
 }
 
 }  // namespace

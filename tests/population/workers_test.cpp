@@ -36,7 +36,7 @@ store::Job job(const std::string& id) {
 // Fails op_oom as an exhausted allocator would, throws a plain error for op_throw, and
 // makes a checkpoint for anything else.
 Result<store::Checkpoint> runner(store::Store&, const store::Job& job, unsigned, RecentPopulations&,
-                                 FreshPopulations&, JobTimings&) {
+                                 FreshPopulations&, JobReport&) {
   if (job.id == "op_oom") throw std::bad_alloc();
   if (job.id == "op_throw") throw std::runtime_error("boom");
   return store::Checkpoint{.owner = job.owner,
