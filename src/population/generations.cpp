@@ -45,8 +45,10 @@ using codec::identity_json;
 // How long a read of a checkpoint waits while its job is still storing it: a second or
 // two, unless that job's process died and it runs again once its lease runs out.
 constexpr auto kAwaitPromised = std::chrono::seconds(10);
-// A job waits longer for its source: it holds no caller's thread.
-constexpr auto kAwaitSourceInJob = std::chrono::minutes(5);
+// A job waits longer for its source: it holds no caller's thread. Long enough for a lease
+// to run out and the job making it to run again; should every worker be waiting, the
+// wait fails as kUnavailable and frees them, and the client's retry queues the job again.
+constexpr auto kAwaitSourceInJob = std::chrono::minutes(2);
 
 // A population this big goes to its waiting call before its checkpoint is stored:
 // storing 490 MB took 0.7-0.85 s on the development VM, most of it the disk's flush.

@@ -131,12 +131,14 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
     }
   } else if (report.handed_over) {
     // Its population went out before storing it failed: recorded as failed, the job
-    // could never make that checkpoint, which the client may already name. Left to its
-    // lease instead, it runs again (the same bits) once the lease runs out.
+    // could never make that checkpoint, which the client may already name. It runs again
+    // instead (the same bits), its lease given up now so that the next claim takes it
+    // before any job waiting for that checkpoint. Should that fail too, the lease runs out.
+    auto released = store_.jobs->heartbeat(job.id, worker, std::chrono::milliseconds(0));
     log::error("job_store_failed", {{"operation", job.id},
                                     {"detail", checkpoint.error().message},
                                     {"seconds", seconds},
-                                    {"retry", "when its lease runs out"}});
+                                    {"retry", released.ok() ? "now" : "when its lease runs out"}});
   } else {
     log::error(
         "job_failed",

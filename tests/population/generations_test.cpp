@@ -477,15 +477,16 @@ TEST(Generations, ABigPopulationIsAnsweredBeforeItsCheckpointIsStored) {
 }
 
 // Storing the checkpoint failed after the population went out: the job is not failed
-// (that checkpoint could then never exist) but runs again once its lease runs out, and
-// makes the very bytes the client holds, under the id it was given.
+// (that checkpoint could then never exist) but runs again at once, its lease given up
+// (this one lasts a minute), and makes the very bytes the client holds, under the id it
+// was given.
 TEST(Generations, ACheckpointLostAfterItsPopulationWentOutIsMadeAgainTheSame) {
   HeldStore s;
   Generations generations(s.store, s.board, s.fresh, s.pool);
   Workers workers(s.store, s.board, s.fresh,
                   {.workers = 1,
-                   .lease = milliseconds(400),
-                   .heartbeat = milliseconds(100),
+                   .lease = std::chrono::minutes(1),
+                   .heartbeat = std::chrono::seconds(20),
                    .poll = milliseconds(20)});
   workers.start();
   s.blobs->hold();
