@@ -41,7 +41,8 @@ struct FreshPopulation {
 
 // A job's input as the call that submitted it handed it over.
 struct OfferedInput {
-  std::shared_ptr<const EvaluatedPopulation> metrics;          // null: not offered in this process
+  // Null when not offered in this process. The job's own: it moves the metrics out.
+  std::unique_ptr<EvaluatedPopulation> metrics;
   std::shared_ptr<const SentInterpretations> interpretations;  // null: none held
 };
 

@@ -300,15 +300,15 @@ Result<BredFrom> bred_from(store::Store& store, const std::string& job_id,
 }
 
 // The stored input of a job whose metrics were not handed over in this process.
-Result<std::shared_ptr<const EvaluatedPopulation>> stored_metrics(store::Store& store,
-                                                                  const store::Job& job) {
+Result<std::unique_ptr<EvaluatedPopulation>> stored_metrics(store::Store& store,
+                                                            const store::Job& job) {
   auto input = store.blobs->get(job.input_blob_key);
   if (!input.ok()) return input.error();
   auto parsed = json::parse(*input);
   if (!parsed.ok() || !parsed.value.is_object())
     return Error{Code::kInternal, "metrics of " + job.id + " are corrupt: " +
                                       (parsed.ok() ? "not an object" : parsed.issue->to_string())};
-  auto scores = std::make_shared<EvaluatedPopulation>();
+  auto scores = std::make_unique<EvaluatedPopulation>();
   for (const auto& [id, values] : parsed.value.items()) {
     auto& metrics = scores->metrics[id];
     if (!values.is_object()) continue;
@@ -316,28 +316,29 @@ Result<std::shared_ptr<const EvaluatedPopulation>> stored_metrics(store::Store& 
       if (value.is_number()) metrics[name] = value.get<double>();
     }
   }
-  return std::shared_ptr<const EvaluatedPopulation>(std::move(scores));
+  return scores;
 }
 
 // The metrics the client sent, in the population's candidate order (none for a
 // candidate it did not evaluate): handed over by the call that submitted the job when it
-// ran in this process (`scores`), else read from the job's input.
+// ran in this process (`scores`), else read from the job's input. Moved out of them,
+// not copied: at P=100,000 the copies took 20-25 of 55-63 ms.
 Result<std::vector<evolution::MetricValues>> client_metrics(
     store::Store& store, const store::Job& job, const evolution::Population& evaluated,
-    std::shared_ptr<const EvaluatedPopulation> scores) {
+    std::unique_ptr<EvaluatedPopulation> scores) {
   if (!scores) {
     auto stored = stored_metrics(store, job);
     if (!stored.ok()) return stored.error();
     scores = std::move(*stored);
   }
-  const auto& metrics_by_id = scores->metrics;
+  auto& metrics_by_id = scores->metrics;
   std::vector<evolution::MetricValues> metrics(evaluated.candidates.size());
   std::size_t matched = 0;
   for (std::size_t i = 0; i < metrics.size(); ++i) {
     auto it = metrics_by_id.find(evaluated.candidates[i].id);
     if (it == metrics_by_id.end()) continue;
     ++matched;
-    metrics[i] = it->second;
+    metrics[i] = std::move(it->second);  // the id stays, for the check below
   }
   // Metrics for candidates the population does not hold would be dropped, and the
   // candidates they were meant for bred from as unevaluated: the client's evaluation
@@ -608,7 +609,7 @@ Result<store::Job> Generations::submit(const Caller& caller, GenerationRequest r
     if (auto stored = store_.blobs->put(input_key, input); !stored.ok()) return stored.error();
     fresh_.offer_input(
         input_key,
-        {.metrics = std::make_shared<const EvaluatedPopulation>(std::move(*request.evaluated)),
+        {.metrics = std::make_unique<EvaluatedPopulation>(std::move(*request.evaluated)),
          .interpretations = limits_.runs_jobs ? std::move(request.interpretations) : nullptr});
   }
   auto job_id = auth::random_id(16);

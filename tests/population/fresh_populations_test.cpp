@@ -81,10 +81,10 @@ class Interpretations : public SentInterpretations {
 TEST(FreshPopulations, AnInputIsTakenOnceAndForgottenWhenItsCallEnds) {
   FreshPopulations fresh;
   auto sent = std::make_shared<const Interpretations>();
-  fresh.offer_input("inputs/a", {.metrics = std::make_shared<const EvaluatedPopulation>(),
-                                 .interpretations = sent});
-  fresh.offer_input("inputs/b", {.metrics = std::make_shared<const EvaluatedPopulation>(),
-                                 .interpretations = sent});
+  fresh.offer_input("inputs/a",
+                    {.metrics = std::make_unique<EvaluatedPopulation>(), .interpretations = sent});
+  fresh.offer_input("inputs/b",
+                    {.metrics = std::make_unique<EvaluatedPopulation>(), .interpretations = sent});
   EXPECT_EQ(sent.use_count(), 3);
   auto taken = fresh.take_input("inputs/a");
   EXPECT_EQ(taken.interpretations, sent);
