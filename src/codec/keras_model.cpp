@@ -241,9 +241,8 @@ std::size_t NNWeightsCodec::largest_encoding() const {
 }
 
 std::string NNWeightsCodec::encode(std::span<const float> genome) const {
-  std::string out(largest_encoding() + kFloatTextRoom, '\0');
-  out.resize(write_interpretation(
-      [genome](char* at, std::size_t i) { return write_number(at, genome[i]); }, out.data()));
+  std::string out;
+  out.resize(encode(genome, {}, out).size());
   return out;
 }
 

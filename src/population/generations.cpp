@@ -80,17 +80,19 @@ std::optional<Error> check_same_network(const store::Experiment& experiment,
 // CMA-ES continues the strategy stored with the checkpoint it breeds from, and each
 // variant only its own (the GA needs none). Refused here, before a job that could only
 // fail in the worker, where the client would learn nothing of why.
-std::optional<Error> check_strategy_continues(const store::Checkpoint& source,
+// `source_params_json`: the parameters the checkpoint was (or is being) bred with.
+std::optional<Error> check_strategy_continues(const std::string& source_id,
+                                              const std::string& source_params_json,
                                               const evolution::ExperimentParams& given) {
   const auto wanted = given.evolution.algorithm;
   if (wanted == evolution::Algorithm::kGa) return std::nullopt;
   // Validated before it was stored; a record that no longer parses fails in the job.
-  auto bred_with = evolution::parse_params(source.params_json);
+  auto bred_with = evolution::parse_params(source_params_json);
   if (!bred_with.ok() || bred_with->evolution.algorithm == wanted) return std::nullopt;
   return Error{Code::kFailedPrecondition,
                fmt::format("evolution.algorithm: checkpoint {} was bred by {}, and {} continues "
                            "only its own strategy; use a new experiment id to start {}",
-                           source.checkpoint_id, evolution::name_of(bred_with->evolution.algorithm),
+                           source_id, evolution::name_of(bred_with->evolution.algorithm),
                            evolution::name_of(wanted), evolution::name_of(wanted))};
 }
 
@@ -591,15 +593,13 @@ Result<store::Job> Generations::submit(const Caller& caller, GenerationRequest r
     // A checkpoint still being stored is promised by its job, whose worker waits for it.
     auto checkpoint = look_up_checkpoint(store_, caller.subject, experiment_id, source);
     if (!checkpoint.ok()) return checkpoint.error();
-    if (checkpoint->promised_by) {
-      checkpoint->recorded = store::Checkpoint{.checkpoint_id = source,
-                                               .params_json = checkpoint->promised_by->params_json};
-    }
-    if (!checkpoint->recorded) {
+    if (!checkpoint->recorded && !checkpoint->promised_by) {
       return Error{Code::kNotFound,
                    fmt::format("experiment {} has no checkpoint {}", experiment_id, source)};
     }
-    if (auto switched = check_strategy_continues(*checkpoint->recorded, *params)) return *switched;
+    const std::string& bred_with = checkpoint->recorded ? checkpoint->recorded->params_json
+                                                        : checkpoint->promised_by->params_json;
+    if (auto switched = check_strategy_continues(source, bred_with, *params)) return *switched;
     input = metrics_input(*request.evaluated);
   }
   const std::string key = auth::sha256_hex(caller.subject + '\0' + experiment_id + '\0' + source +
