@@ -90,6 +90,10 @@ class LargeBlocks {
     std::lock_guard lock(mutex_);
     largest_kept_ = bytes;
   }
+  std::size_t largest_kept() {
+    std::lock_guard lock(mutex_);
+    return largest_kept_;
+  }
 
  private:
   std::mutex mutex_;
@@ -110,6 +114,10 @@ std::size_t large_blocks_kept() {
 
 void keep_large_blocks_up_to(std::size_t bytes) {
   LargeBlocks::instance().keep_up_to(bytes);
+}
+
+std::size_t largest_kept_block() {
+  return LargeBlocks::instance().largest_kept();
 }
 
 void give_large_block(void* memory, std::size_t capacity, bool reuse) {
@@ -133,6 +141,9 @@ void ByteBlock::shrink(std::size_t size) {
   if (size >= size_) return;
   size_ = size;
   const std::size_t capacity = data_.get_deleter().capacity;
+  // A block the cache will keep is written to as far again by the next population like
+  // it: pages given back now would fault in again then (on a VM, at the host's cost too).
+  if (data_.get_deleter().reuse == Reuse::kKeep && capacity <= largest_kept_block()) return;
   const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
   const std::size_t kept = (size + page - 1) / page * page;
   if (capacity > kept) madvise(data_.get() + kept, capacity - kept, MADV_DONTNEED);

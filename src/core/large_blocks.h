@@ -21,6 +21,8 @@ inline constexpr std::size_t kHugePageBytes = std::size_t{2} << 20;
 // host last backed those pages.
 inline constexpr std::size_t kDefaultLargestKeptBlock = std::size_t{256} << 20;
 void keep_large_blocks_up_to(std::size_t bytes);
+// The largest block kept once released (kDefaultLargestKeptBlock unless set).
+std::size_t largest_kept_block();
 // The bytes of the blocks kept for reuse now.
 std::size_t large_blocks_kept();
 
@@ -61,8 +63,9 @@ class ByteBlock {
     size_ = size;
     return true;
   }
-  // Cuts a block to `size` (at most its own) and gives the pages past it back to the
-  // system: a block sized for the most it could take, written to less.
+  // Cuts a block to `size` (at most its own): a block sized for the most it could take,
+  // written to less. The pages past it go back to the system unless the cache will keep
+  // the block.
   void shrink(std::size_t size);
 
  private:

@@ -90,10 +90,18 @@ std::size_t resident_pages(const char* start, std::size_t bytes) {
       std::count_if(resident.begin(), resident.end(), [](unsigned char r) { return r & 1; }));
 }
 
-// A block sized for the most it could hold and written to less gives the rest back.
+// A block sized for the most it could hold and written to less gives the rest back,
+// unless the cache will keep it for the next such block, which writes that far again.
 TEST(LargeBlocks, AShrunkBlockGivesBackThePagesPastItsSize) {
   const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  ByteBlock block(16 * kMiB);
+  {
+    ByteBlock kept(16 * kMiB);
+    std::memset(kept.data(), 7, kept.size());
+    kept.shrink(4 * kMiB - 10);
+    EXPECT_EQ(kept.size(), 4 * kMiB - 10);
+    EXPECT_EQ(resident_pages(kept.data() + 4 * kMiB, 12 * kMiB), 12 * kMiB / page);
+  }
+  ByteBlock block(16 * kMiB, alignof(std::max_align_t), 0, ByteBlock::Reuse::kRelease);
   std::memset(block.data(), 7, block.size());
   EXPECT_EQ(resident_pages(block.data() + 4 * kMiB, 12 * kMiB), 12 * kMiB / page);
   block.shrink(4 * kMiB - 10);
@@ -102,6 +110,13 @@ TEST(LargeBlocks, AShrunkBlockGivesBackThePagesPastItsSize) {
   EXPECT_EQ(block.data()[4 * kMiB - 11], 7);  // what it keeps is intact
   block.shrink(8 * kMiB);                     // never grows
   EXPECT_EQ(block.size(), 4 * kMiB - 10);
+  // Nor does one larger than the cache keeps.
+  keep_large_blocks_up_to(8 * kMiB);
+  ByteBlock large(16 * kMiB);
+  std::memset(large.data(), 7, large.size());
+  large.shrink(4 * kMiB);
+  EXPECT_EQ(resident_pages(large.data() + 4 * kMiB, 12 * kMiB), 0U);
+  keep_large_blocks_up_to(kDefaultLargestKeptBlock);
 }
 
 }  // namespace

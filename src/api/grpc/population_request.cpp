@@ -13,16 +13,19 @@
 #include <unordered_map>
 
 #include "codec/candidate_json.h"
+#include "core/large_blocks.h"
 #include "population_structs.pb.h"
 
 namespace esp::grpcapi {
 namespace {
 
-// A request this big was received into many small heap blocks, which glibc keeps (and
-// counts in RSS) after they are freed unless asked to hand the pages back.
+// A request arrives in many small heap blocks, which glibc keeps (and counts in RSS)
+// after they are freed unless asked to hand the pages back. One no larger than the blocks
+// kept for the next generation (large_blocks.h) is kept too: the next request reuses its
+// pages instead of faulting fresh ones in (a P=1000 JSON generation, 123 MB each way:
+// 330-375 ms trimmed, 298-347 ms kept). A larger one is handed back, for the peak.
 void trim_after(std::size_t request_bytes) {
-  constexpr std::size_t kTrimAfterBytes = 64u << 20;
-  if (request_bytes >= kTrimAfterBytes) malloc_trim(0);
+  if (request_bytes > core::largest_kept_block()) malloc_trim(0);
 }
 
 using google::protobuf::internal::WireFormatLite;
