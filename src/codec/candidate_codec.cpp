@@ -18,6 +18,9 @@ class CandidateCodec::Format {
   virtual bool keeps_texts() const = 0;
   virtual std::optional<WeightTexts> texts_of(std::span<const float> genome,
                                               std::span<char> slots) const = 0;
+  virtual std::optional<WeightTexts> texts_from(std::span<const float> genome,
+                                                std::string_view interpretation,
+                                                std::span<char> slots) const = 0;
   virtual Result<std::vector<float>> decode(std::string_view bytes) const = 0;
 };
 
@@ -47,6 +50,15 @@ class Adapter final : public CandidateCodec::Format {
                                       std::span<char> slots) const override {
     if constexpr (kKeepsTexts) {
       return codec_.texts_of(genome, slots);
+    } else {
+      return std::nullopt;
+    }
+  }
+  std::optional<WeightTexts> texts_from(std::span<const float> genome,
+                                        std::string_view interpretation,
+                                        std::span<char> slots) const override {
+    if constexpr (kKeepsTexts) {
+      return codec_.texts_from(genome, interpretation, slots);
     } else {
       return std::nullopt;
     }
@@ -126,6 +138,12 @@ bool CandidateCodec::keeps_texts() const {
 std::optional<WeightTexts> CandidateCodec::texts_of(std::span<const float> genome,
                                                     std::span<char> slots) const {
   return format_->texts_of(genome, slots);
+}
+
+std::optional<WeightTexts> CandidateCodec::texts_from(std::span<const float> genome,
+                                                      std::string_view interpretation,
+                                                      std::span<char> slots) const {
+  return format_->texts_from(genome, interpretation, slots);
 }
 
 Result<std::vector<float>> CandidateCodec::decode(std::string_view bytes) const {

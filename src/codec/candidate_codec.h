@@ -35,8 +35,9 @@ class CandidateCodec {
   // The most bytes one genome's interpretation takes.
   std::size_t largest_encoding() const;
   // The same bytes, written faster by copying what the genome shares with the genomes it
-  // was bred from (sources from texts_of), into `buffer`: reused from one genome to the
-  // next, it saves an allocation and its clearing per genome. Valid until `buffer` changes.
+  // was bred from (sources from texts_of or texts_from), into `buffer`: reused from one
+  // genome to the next, it saves an allocation and its clearing per genome. Valid until
+  // `buffer` changes.
   std::string_view encode(std::span<const float> genome,
                           std::span<const WeightTexts* const> sources, std::string& buffer) const;
   // Whether texts_of gives anything: only text gains from copying (NNWeights).
@@ -45,6 +46,12 @@ class CandidateCodec {
   // for the genomes bred from it; nullopt unless keeps_texts(). The genome and the slots
   // must outlive them.
   std::optional<WeightTexts> texts_of(std::span<const float> genome, std::span<char> slots) const;
+  // The same texts read out of `interpretation`, which this codec wrote for the genome
+  // (the caller has checked), rather than written again; nullopt unless keeps_texts() and
+  // the text is laid out as this network's.
+  std::optional<WeightTexts> texts_from(std::span<const float> genome,
+                                        std::string_view interpretation,
+                                        std::span<char> slots) const;
   // The genome from bytes this experiment's codec wrote; kInvalidArgument otherwise.
   Result<std::vector<float>> decode(std::string_view bytes) const;
 

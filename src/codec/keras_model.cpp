@@ -3,7 +3,10 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
+#include <optional>
 
 #include "codec/float_text.h"
 
@@ -113,6 +116,34 @@ bool read_number(std::string_view text, std::size_t& at, float& value) {
   if (failure != std::errc()) return false;
   at = static_cast<std::size_t>(end - text.data());
   return true;
+}
+
+// The length of the number at `at`: up to the next ',' or ']', which every weight's text
+// is followed by; 0 for none. Sixteen bytes at once where the text has them, without a
+// branch on where the end falls: a byte-wise search costs a mispredicted exit per weight.
+std::size_t number_length(std::string_view text, std::size_t at) {
+  if constexpr (std::endian::native == std::endian::little) {
+    if (at + 16 <= text.size()) {
+      constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+      // Marks the bytes of `word` that are `c`. Only bytes after a true match can be
+      // marked wrongly (a borrow), so the first mark, the lowest in little-endian, is exact.
+      const auto marks = [](std::uint64_t word, char c) {
+        const std::uint64_t x = word ^ (kOnes * static_cast<unsigned char>(c));
+        return (x - kOnes) & ~x & (kOnes * 0x80);
+      };
+      std::uint64_t low = 0;
+      std::uint64_t high = 0;
+      std::memcpy(&low, text.data() + at, 8);
+      std::memcpy(&high, text.data() + at + 8, 8);
+      const std::uint64_t in_low = marks(low, ',') | marks(low, ']');
+      const std::uint64_t in_high = marks(high, ',') | marks(high, ']');
+      const auto found = static_cast<std::size_t>(in_low != 0 ? std::countr_zero(in_low) / 8
+                                                              : 8 + std::countr_zero(in_high) / 8);
+      if (found < 16) return found;
+    }
+  }
+  const std::size_t end = text.find_first_of(",]", at);
+  return end == std::string_view::npos ? 0 : end - at;
 }
 
 bool expect(std::string_view text, std::size_t& at, std::string_view token) {
@@ -275,42 +306,81 @@ WeightTexts NNWeightsCodec::texts_of(std::span<const float> genome, std::span<ch
   return WeightTexts(genome, slots, write_number);
 }
 
-Result<std::vector<float>> NNWeightsCodec::decode(std::string_view text) const {
-  auto invalid = [](std::string what) {
-    return Error{Code::kInvalidArgument, "interpretation is not this network's NNWeights: " + what};
-  };
-  if (!text.starts_with(prefix_)) return invalid("its model_config differs");
-  std::vector<float> genome(shape_.weight_count());
+// Walks an interpretation laid out as write_interpretation lays it: read_weight(at, i)
+// reads weight i's text at `at` and moves `at` past it, or answers false. Nullopt when the
+// text is this network's, else what differs.
+template <typename ReadWeight>
+std::optional<std::string> NNWeightsCodec::read_interpretation(std::string_view text,
+                                                               ReadWeight read_weight) const {
+  if (!text.starts_with(prefix_)) return "its model_config differs";
   std::size_t at = prefix_.size();
-  auto numbers = [&](float* out, std::size_t count) {
+  auto numbers = [&](std::size_t first, std::size_t count) {
     for (std::size_t j = 0; j < count; ++j) {
-      if (j > 0 && !expect(text, at, ",")) return false;
-      if (!read_number(text, at, out[j])) return false;
+      if (j > 0) {  // the comma between, checked in place: this runs once per weight
+        if (at >= text.size() || text[at] != ',') return false;
+        ++at;
+      }
+      if (!read_weight(at, first + j)) return false;
     }
     return true;
   };
   bool first_layer = true;
   for (const auto& layer : shape_.layers()) {
-    if (!first_layer && !expect(text, at, ",")) return invalid("layer " + layer.name);
+    const std::string& key = layer_keys_[&layer - shape_.layers().data()];
+    if (!first_layer && !expect(text, at, ",")) return "layer " + layer.name;
     first_layer = false;
-    if (!expect(text, at, Json(layer.name).dump()) || !expect(text, at, ":[[[")) {
-      return invalid("layer " + layer.name + " is not where it belongs");
+    if (!expect(text, at, key) || !expect(text, at, ":[[[")) {
+      return "layer " + layer.name + " is not where it belongs";
     }
     for (std::size_t i = 0; i < layer.inputs; ++i) {
-      if (i > 0 && !expect(text, at, "],[")) return invalid("the kernel of " + layer.name);
-      if (!numbers(genome.data() + layer.offset + i * layer.outputs, layer.outputs))
-        return invalid("the kernel of " + layer.name);
+      if (i > 0 && !expect(text, at, "],[")) return "the kernel of " + layer.name;
+      if (!numbers(layer.offset + i * layer.outputs, layer.outputs))
+        return "the kernel of " + layer.name;
     }
-    if (!expect(text, at, "]]")) return invalid("the kernel of " + layer.name);
+    if (!expect(text, at, "]]")) return "the kernel of " + layer.name;
     if (layer.use_bias &&
-        (!expect(text, at, ",[") || !numbers(genome.data() + layer.bias_offset(), layer.outputs) ||
+        (!expect(text, at, ",[") || !numbers(layer.bias_offset(), layer.outputs) ||
          !expect(text, at, "]"))) {
-      return invalid("the bias of " + layer.name);
+      return "the bias of " + layer.name;
     }
-    if (!expect(text, at, "]")) return invalid("layer " + layer.name);
+    if (!expect(text, at, "]")) return "layer " + layer.name;
   }
-  if (!expect(text, at, "}}") || at != text.size()) return invalid("it does not end there");
+  if (!expect(text, at, "}}") || at != text.size()) return "it does not end there";
+  return std::nullopt;
+}
+
+Result<std::vector<float>> NNWeightsCodec::decode(std::string_view text) const {
+  std::vector<float> genome(shape_.weight_count());
+  const auto differs = read_interpretation(
+      text, [&](std::size_t& at, std::size_t i) { return read_number(text, at, genome[i]); });
+  if (differs)
+    return Error{Code::kInvalidArgument,
+                 "interpretation is not this network's NNWeights: " + *differs};
   return genome;
+}
+
+std::optional<WeightTexts> NNWeightsCodec::texts_from(std::span<const float> genome,
+                                                      std::string_view interpretation,
+                                                      std::span<char> slots) const {
+  if (genome.size() != shape_.weight_count() ||
+      slots.size() < WeightTexts::slots_bytes(genome.size()))
+    return std::nullopt;
+  const auto differs = read_interpretation(interpretation, [&](std::size_t& at, std::size_t i) {
+    const std::size_t length = number_length(interpretation, at);
+    if (length == 0) return false;
+    char* slot = slots.data() + i * WeightTexts::kSlotBytes;
+    if (at + WeightTexts::kSlotBytes <= interpretation.size()) {  // a copy of fixed size
+      std::memcpy(slot, interpretation.data() + at, WeightTexts::kSlotBytes);
+    } else {
+      std::memcpy(slot, interpretation.data() + at, interpretation.size() - at);
+    }
+    slot[WeightTexts::kSlotBytes - 1] =
+        static_cast<char>(length < WeightTexts::kSlotBytes ? length : 0);
+    at += length;
+    return true;
+  });
+  if (differs) return std::nullopt;
+  return WeightTexts(genome, slots.data());
 }
 
 }  // namespace esp::codec

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -42,6 +43,12 @@ class NNWeightsCodec {
   std::size_t largest_encoding() const;
   // A genome's weight texts in `slots`, to be a source (see WeightTexts).
   WeightTexts texts_of(std::span<const float> genome, std::span<char> slots) const;
+  // The same texts read out of `interpretation`, the genome's as this codec wrote it (the
+  // caller knows: a digest of what was handed out matched), without writing any number
+  // again; nullopt for a text not laid out as this network's.
+  std::optional<WeightTexts> texts_from(std::span<const float> genome,
+                                        std::string_view interpretation,
+                                        std::span<char> slots) const;
   // The genome from an interpretation this codec wrote; kInvalidArgument naming what
   // differs for anything else.
   Result<std::vector<float>> decode(std::string_view interpretation) const;
@@ -51,6 +58,9 @@ class NNWeightsCodec {
   // returns how many it wrote.
   template <typename PutWeight>
   std::size_t write_interpretation(PutWeight put_weight, char* out) const;
+  template <typename ReadWeight>
+  std::optional<std::string> read_interpretation(std::string_view text,
+                                                 ReadWeight read_weight) const;
 
   evolution::NetworkShape shape_;
   std::string prefix_;                   // {"model_config":...,"model_weights":{

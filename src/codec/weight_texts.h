@@ -33,11 +33,16 @@ class WeightTexts {
     for (std::size_t i = 0; i < genome.size(); ++i) {
       char text[kFloatTextRoom] = {};
       const auto length = static_cast<std::size_t>(write(text, genome[i]) - text);
-      char* slot = slots_ + i * kSlotBytes;
+      char* slot = slots.data() + i * kSlotBytes;
       std::memcpy(slot, text, kSlotBytes - 1);
       slot[kSlotBytes - 1] = static_cast<char>(length < kSlotBytes ? length : 0);
     }
   }
+
+  // Over `filled` slots, written as the constructor above writes them (from a text the
+  // genome was written as: CandidateCodec::texts_from).
+  WeightTexts(std::span<const float> genome, const char* filled)
+      : genome_(genome), slots_(filled) {}
 
   std::span<const float> genome() const { return genome_; }
 
@@ -58,7 +63,7 @@ class WeightTexts {
 
  private:
   std::span<const float> genome_;
-  char* slots_;
+  const char* slots_;
 };
 
 }  // namespace esp::codec

@@ -111,6 +111,79 @@ TEST(CandidateCodec, AChildWrittenFromItsParentsTextsIsTheSameText) {
   EXPECT_EQ(codec->encode(child, {}, buffer), codec->encode(child));
 }
 
+// A parent's texts read out of the interpretation it was handed out as (the next request
+// carries it back) are the texts written: a child copying them is the child written
+// afresh. Every length a weight's text takes, short and over a slot, and the values JSON
+// lacks, each beside every separator the layout has (",", "],[", "]]", "]").
+TEST(CandidateCodec, TextsReadFromAnInterpretationAreTheTextsItWasWrittenWith) {
+  auto codec = CandidateCodec::create(params("NNWeights", 8));
+  ASSERT_TRUE(codec.ok());
+  const std::size_t weights = codec->shape().weight_count();
+  const float special[] = {0.0F,
+                           -0.0F,
+                           1.0F,
+                           -1.00000005e15F,  // 17 characters
+                           1.00000005e15F,   // 16
+                           -1.2345678e-5F,
+                           std::numeric_limits<float>::denorm_min(),
+                           std::numeric_limits<float>::max(),
+                           std::numeric_limits<float>::infinity(),
+                           -std::numeric_limits<float>::infinity(),
+                           std::numeric_limits<float>::quiet_NaN()};
+  std::vector<float> parent(weights), child(weights);
+  for (std::size_t i = 0; i < weights; ++i) {
+    parent[i] = i % 2 == 0
+                    ? special[(i / 2) % std::size(special)]
+                    : std::sin(static_cast<float>(i) * 0.37F) * std::pow(10.0F, float(i % 9) - 5);
+    child[i] = i % 5 == 4 ? parent[i] * 1.5F : parent[i];
+  }
+  const std::string handed_out = codec->encode(parent);
+  std::vector<char> slots(WeightTexts::slots_bytes(weights));
+  const auto texts = codec->texts_from(parent, handed_out, slots);
+  ASSERT_TRUE(texts);
+  // Slot for slot what writing them gives: each text within a slot, its length after it.
+  std::vector<char> written_slots(slots.size());
+  ASSERT_TRUE(codec->texts_of(parent, written_slots));
+  std::size_t held = 0;
+  for (std::size_t i = 0; i < weights; ++i) {
+    const char* read = slots.data() + i * WeightTexts::kSlotBytes;
+    const char* written = written_slots.data() + i * WeightTexts::kSlotBytes;
+    const auto length = static_cast<std::size_t>(written[WeightTexts::kSlotBytes - 1]);
+    ASSERT_EQ(read[WeightTexts::kSlotBytes - 1], written[WeightTexts::kSlotBytes - 1]) << i;
+    EXPECT_EQ(std::string_view(read, length), std::string_view(written, length)) << i;
+    held += length > 0;
+  }
+  EXPECT_GT(held, weights / 2);  // all but the texts over a slot
+  const WeightTexts* sources[] = {&*texts};
+  std::string buffer;
+  EXPECT_EQ(codec->encode(parent, sources, buffer), handed_out);
+  EXPECT_EQ(codec->encode(child, sources, buffer), codec->encode(child));
+}
+
+TEST(CandidateCodec, TextsAreNotReadFromAnInterpretationLaidOutOtherwise) {
+  auto codec = CandidateCodec::create(params("NNWeights", 8));
+  auto other = CandidateCodec::create(params("NNWeights", 3));
+  ASSERT_TRUE(codec.ok() && other.ok());
+  const std::vector<float> genome(codec->shape().weight_count(), 0.25F);
+  const std::string text = codec->encode(genome);
+  std::vector<char> slots(WeightTexts::slots_bytes(genome.size()));
+  EXPECT_TRUE(codec->texts_from(genome, text, slots));
+  std::string empty_number = text;
+  empty_number.replace(empty_number.find("0.25,0.25"), 9, "0.25,");
+  const std::string refused[] = {text.substr(0, text.size() - 1),
+                                 text + " ",
+                                 empty_number,
+                                 other->encode(std::vector<float>(other->shape().weight_count())),
+                                 "",
+                                 "{}"};
+  for (const auto& bad : refused)
+    EXPECT_FALSE(codec->texts_from(genome, bad, slots))
+        << bad.substr(bad.size() > 80 ? bad.size() - 80 : 0);
+  // A genome of another length, or too few slots for it.
+  EXPECT_FALSE(codec->texts_from(std::span(genome).first(genome.size() - 1), text, slots));
+  EXPECT_FALSE(codec->texts_from(genome, text, std::span(slots).first(slots.size() - 1)));
+}
+
 TEST(CandidateCodec, OnlyTextKeepsWeightTexts) {
   for (const char* representation : {"KerasNN", "NNWeightsBinary"}) {
     auto codec = CandidateCodec::create(params(representation, 4));
@@ -119,6 +192,7 @@ TEST(CandidateCodec, OnlyTextKeepsWeightTexts) {
     EXPECT_FALSE(codec->keeps_texts()) << representation;
     std::vector<char> slots(WeightTexts::slots_bytes(genome.size()));
     EXPECT_FALSE(codec->texts_of(genome, slots)) << representation;
+    EXPECT_FALSE(codec->texts_from(genome, codec->encode(genome), slots)) << representation;
   }
 }
 
