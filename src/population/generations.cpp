@@ -266,6 +266,33 @@ std::optional<evolution::Genomes> parents_from_request(const codec::CandidateCod
   return genomes;
 }
 
+// The weight texts of `read`'s genomes in a text representation, copied out of the
+// client's request where its interpretation is the one handed out (its digest matches),
+// so that no parent's weight is written as text again; the rest are left to be written.
+PopulationTexts texts_from_request(const codec::CandidateCodec& codec,
+                                   const evolution::Population& evaluated,
+                                   const std::vector<std::uint64_t>& digests,
+                                   std::span<const std::uint32_t> read,
+                                   const SentInterpretations& sent, unsigned threads) {
+  const std::size_t slots_bytes =
+      codec::WeightTexts::slots_bytes(evaluated.genomes.weights_per_genome());
+  PopulationTexts texts{
+      .slots = core::ByteBlock(read.size() * slots_bytes),
+      .of = std::vector<std::optional<codec::WeightTexts>>(evaluated.candidates.size())};
+  evolution::parallel_for(read.size(), threads, [&](std::size_t begin, std::size_t end) {
+    std::string interpretation;
+    for (std::size_t k = begin; k < end; ++k) {
+      const std::uint32_t i = read[k];
+      if (!evaluated.genomes.holds(i) || !sent.copy(evaluated.candidates[i].id, interpretation) ||
+          interpretation_digest(interpretation) != digests[i])
+        continue;
+      texts.of[i] = codec.texts_from(evaluated.genomes[i], interpretation,
+                                     {texts.slots.data() + k * slots_bytes, slots_bytes});
+    }
+  });
+  return texts;
+}
+
 // What a generation breeds from: the evaluated population and the genomes it reads.
 struct BredFrom {
   std::shared_ptr<const evolution::Population> population;
@@ -773,6 +800,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   std::string summary;  // the same without server_metrics, for the checkpoint record
   // What a text answer copies its parents' weights from (population_bytes.h).
   std::shared_ptr<const evolution::Population> bred_from_population;
+  std::optional<PopulationTexts> parent_texts;
   if (job.source_checkpoint.empty()) {
     next = evolution::initial_population(*params, seed, {.threads = threads});
     report.engine_ms = watch.lap_ms();
@@ -796,6 +824,18 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     auto from = bred_from(store, job.id, **source, *params, stored_codec, *kept, ranking,
                           input.interpretations.get(), threads);
     if (!from.ok()) return from.error();
+    // A GA child copies most of its weights from its parents (CMA-ES samples afresh): in
+    // a text representation their texts come out of the request, which carries them.
+    if (codec->keeps_texts() && params->evolution.algorithm == evolution::Algorithm::kGa &&
+        input.interpretations != nullptr && kept->text_digests &&
+        from->population == kept->population) {
+      const std::span<const std::uint32_t> read(ranking.order.data(),
+                                                evolution::genomes_read(*params, ranking));
+      parent_texts = texts_from_request(*codec, *from->population, *kept->text_digests, read,
+                                        *input.interpretations, threads);
+      report.texts_from_request = static_cast<std::size_t>(std::ranges::count_if(
+          parent_texts->of, [](const auto& texts) { return texts.has_value(); }));
+    }
     input.interpretations.reset();  // the request goes now, before the generation is bred
     report.load_ms = watch.lap_ms();
     const evolution::Population& evaluated = *from->population;
@@ -846,6 +886,9 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   };
   const bool awaited = fresh.awaited(job.id);
   std::future<Result<SharedBytes>> answer;  // the SDK's JSON, written while the disk works
+  // Its digests, for the next request to be checked against (texts_from_request).
+  auto text_digests =
+      codec->keeps_texts() && awaited ? std::make_shared<std::vector<std::uint64_t>>() : nullptr;
   if (awaited) {
     if (codec->is_binary()) {
       if (before_storing) {
@@ -854,8 +897,11 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
       }
     } else {
       answer = std::async(std::launch::async, [&]() -> Result<SharedBytes> {
-        auto bytes = population_bytes(
-            *codec, next, fields, {.threads = threads, .bred_from = bred_from_population.get()});
+        auto bytes = population_bytes(*codec, next, fields,
+                                      {.threads = threads,
+                                       .digests = text_digests.get(),
+                                       .bred_from = bred_from_population.get(),
+                                       .bred_from_texts = parent_texts ? &*parent_texts : nullptr});
         if (bytes.ok() && before_storing) {
           hand_over(*bytes);
           report.handed_over = true;  // read once this task is joined
@@ -877,11 +923,13 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   if (!stored.ok()) return stored.error();
   if (!answered.ok()) return answered.error();
   if (awaited && !before_storing) hand_over(codec->is_binary() ? *payload : std::move(*answered));
+  parent_texts.reset();
   report.encode_ms += watch.lap_ms();
   const int generation = next.generation;
   recent.add(job.owner + '\0' + job.experiment_id, blob_key,
              {.population = std::make_shared<const evolution::Population>(std::move(next)),
-              .digests = std::move(digests)});
+              .digests = std::move(digests),
+              .text_digests = std::move(text_digests)});
   return store::Checkpoint{.owner = job.owner,
                            .experiment_id = job.experiment_id,
                            .checkpoint_id = checkpoint_id,

@@ -128,6 +128,8 @@ struct JobReport {
   double encode_ms = 0;  // writing the population's bytes (and its answer's)
   double store_ms = 0;   // writing the checkpoint payload (fsynced)
   bool handed_over = false;
+  // Parents whose weight texts were read out of the client's request, not written again.
+  std::size_t texts_from_request = 0;
 };
 
 // Runs one claimed job to a checkpoint: breeds the generation and stores it.

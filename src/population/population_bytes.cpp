@@ -137,34 +137,46 @@ std::vector<Sources> sources_in(const evolution::Population& bred_from,
 }
 
 // Encodes candidates in a representation other than esp's layout; those bred from
-// `bred_from` copy what they share with it (their parents' weight texts).
+// `bred_from` copy what they share with it (their parents' weight texts), from `given`
+// where it has them.
 class Encoder {
  public:
   Encoder(const codec::CandidateCodec& codec, const evolution::Population& population,
-          const evolution::Population* bred_from, unsigned threads)
+          const evolution::Population* bred_from, const PopulationTexts* given, unsigned threads)
       : codec_(codec), population_(population) {
     if (bred_from == nullptr || !codec.keeps_texts() ||
         bred_from->genomes.weights_per_genome() != population.genomes.weights_per_genome())
       return;
     sources_ = sources_in(*bred_from, population);
-    std::vector<std::uint32_t> used;
-    for (const auto& pair : sources_)
-      used.insert(used.end(), pair.begin(), pair.end());
-    std::erase(used, kNone);
-    std::ranges::sort(used);
-    used.erase(std::unique(used.begin(), used.end()), used.end());
     texts_.resize(bred_from->candidates.size());
-    // One block for every parent's texts: kept for the next generation's (at P=1000
-    // W=10,000 they are 32 MB, which as fresh pages cost more than writing them).
+    const bool given_fits = given != nullptr && given->of.size() == texts_.size();
+    std::vector<std::uint32_t> missing;
+    std::vector<bool> seen(texts_.size());
+    for (const auto& pair : sources_) {
+      for (std::uint32_t source : pair) {
+        if (source == kNone || seen[source]) continue;
+        seen[source] = true;
+        if (given_fits && given->of[source]) {
+          texts_[source] = &*given->of[source];
+        } else {
+          missing.push_back(source);
+        }
+      }
+    }
+    // One block for the rest of the parents' texts: kept for the next generation's (at
+    // P=1000 W=10,000 they are 32 MB, which as fresh pages cost more than writing them).
     const std::size_t slots_bytes =
         codec::WeightTexts::slots_bytes(population.genomes.weights_per_genome());
-    slots_ = core::ByteBlock(used.size() * slots_bytes);
-    evolution::parallel_for(used.size(), threads, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t u = begin; u < end; ++u) {
-        texts_[used[u]] = codec.texts_of(bred_from->genomes[used[u]],
-                                         {slots_.data() + u * slots_bytes, slots_bytes});
+    slots_ = core::ByteBlock(missing.size() * slots_bytes);
+    written_.resize(missing.size());
+    evolution::parallel_for(missing.size(), threads, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t m = begin; m < end; ++m) {
+        written_[m] = codec.texts_of(bred_from->genomes[missing[m]],
+                                     {slots_.data() + m * slots_bytes, slots_bytes});
       }
     });
+    for (std::size_t m = 0; m < missing.size(); ++m)
+      texts_[missing[m]] = &*written_[m];
   }
 
   // Candidate i's interpretation, in `buffer` (see CandidateCodec::encode).
@@ -173,7 +185,7 @@ class Encoder {
     std::size_t count = 0;
     if (!sources_.empty()) {
       for (std::uint32_t source : sources_[i]) {
-        if (source != kNone) from[count++] = &*texts_[source];
+        if (source != kNone) from[count++] = texts_[source];
       }
     }
     return codec_.encode(population_.genomes[i], std::span(from.data(), count), buffer);
@@ -184,7 +196,8 @@ class Encoder {
   const evolution::Population& population_;
   std::vector<Sources> sources_;
   core::ByteBlock slots_;
-  std::vector<std::optional<codec::WeightTexts>> texts_;
+  std::vector<std::optional<codec::WeightTexts>> written_;
+  std::vector<const codec::WeightTexts*> texts_;  // by bred_from's candidate; null: unused
 };
 
 // Each candidate's metrics and identity text, and the size of its field with an
@@ -257,7 +270,8 @@ Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
   std::vector<Record> records = records_of(population, fields, options.threads,
                                            [&](std::size_t) { return largest_interpretation; });
   const std::size_t largest = place(records) + trailer_size(population, fields);
-  const Encoder encoder(codec, population, options.bred_from, options.threads);
+  const Encoder encoder(codec, population, options.bred_from, options.bred_from_texts,
+                        options.threads);
   core::ByteBlock block(largest);
   auto* start = reinterpret_cast<std::uint8_t*>(block.data());
   struct Run {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,6 +36,13 @@ struct PopulationFields {
   std::string_view evaluation_stats;
 };
 
+// Weight texts of some of a population's genomes, by candidate, in one block: what a text
+// representation's children copy their unchanged weights from (codec::WeightTexts).
+struct PopulationTexts {
+  core::ByteBlock slots;
+  std::vector<std::optional<codec::WeightTexts>> of;  // by candidate; nullopt: none made
+};
+
 struct BytesOptions {
   unsigned threads = 1;  // write candidates side by side
   // Filled with each candidate's interpretation_digest, in candidate order.
@@ -49,6 +57,9 @@ struct BytesOptions {
   // each weight a candidate has unchanged from a parent (every weight of an elite) as a
   // copy of that parent's text. Its genomes not held are not copied from.
   const evolution::Population* bred_from = nullptr;
+  // Texts of bred_from's genomes made beforehand (read out of the client's request rather
+  // than written again); those of the other genomes copied from are written.
+  const PopulationTexts* bred_from_texts = nullptr;
 };
 
 // In `codec`'s representation.

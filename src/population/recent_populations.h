@@ -26,6 +26,9 @@ struct KeptPopulation {
   std::shared_ptr<const evolution::Population> population;  // null: not kept
   // Each candidate's interpretation_digest as handed out; null when the genomes are kept.
   std::shared_ptr<const std::vector<std::uint64_t>> digests;
+  // The same of the answer in a text representation (the SDK's JSON), whose next request
+  // then supplies the parents' weight texts; null when none went out from this process.
+  std::shared_ptr<const std::vector<std::uint64_t>> text_digests;
 };
 
 class RecentPopulations {
@@ -50,8 +53,11 @@ class RecentPopulations {
   // before it, whose memory the engine can then reuse; drops the least recently used
   // beyond the capacity.
   void add(const std::string& experiment, const std::string& blob_key, KeptPopulation kept) {
-    const std::size_t bytes = kept.population->genomes.held_bytes() +
-                              (kept.digests ? kept.digests->size() * sizeof(std::uint64_t) : 0);
+    const auto digest_bytes = [](const auto& digests) {
+      return digests ? digests->size() * sizeof(std::uint64_t) : 0;
+    };
+    const std::size_t bytes = kept.population->genomes.held_bytes() + digest_bytes(kept.digests) +
+                              digest_bytes(kept.text_digests);
     std::lock_guard lock(mutex_);
     std::erase_if(entries_, [&](const Entry& entry) {
       if (entry.experiment != experiment) return false;

@@ -126,6 +126,7 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
                                   {"encode_ms", report.encode_ms},
                                   {"store_ms", report.store_ms},
                                   {"record_ms", record_ms},
+                                  {"texts_from_request", report.texts_from_request},
                                   {"size_bytes", checkpoint->size_bytes},
                                   {"recorded", *recorded}});
     }

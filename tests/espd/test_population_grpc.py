@@ -223,9 +223,10 @@ class LeanPopulationTest(unittest.TestCase):
     against what was handed out: the same bits as an espd that keeps it, whether the
     client sends the population back intact, changed, or without its weights."""
 
-    def run_experiment(self, espd, token, experiment, meddle=lambda generation, evaluated: None):
+    def run_experiment(self, espd, token, experiment, meddle=lambda generation, evaluated: None,
+                       representation="NNWeightsBinary"):
         config = json.loads(json.dumps(FIXTURE))
-        config["LEAF"]["representation"] = "NNWeightsBinary"
+        config["LEAF"]["representation"] = representation
         config["evolution"]["seed"] = 11
         metadata = [("authorization", f"Bearer {token}")]
         answers = []
@@ -278,6 +279,31 @@ class LeanPopulationTest(unittest.TestCase):
         self.assertIn("differ", changed["detail"])
         self.assertEqual(self.run_experiment(lean, lean_token, "dropped", drop_the_weights), reference)
         lean.wait_for_log(lambda l: l.get("msg") == "parents_from_checkpoint" and "did not carry" in l["detail"])
+
+    def test_the_sdks_json_copies_its_parents_texts_out_of_the_request_unless_changed(self):
+        espd, token = self.espd_with_user()
+
+        def texts_from_request(experiment):
+            # The last job is recorded once stored, which may be after its answer.
+            espd.wait_for_log(lambda l: l.get("msg") == "job_succeeded"
+                              and l["checkpoint"].startswith(experiment + "/4/"))
+            bred = [l for l in espd.lines if l.get("msg") == "job_succeeded"
+                    and l["checkpoint"].startswith(experiment + "/")
+                    and not l["checkpoint"].startswith(experiment + "/1/")]
+            self.assertEqual(len(bred), 3)
+            return [l["texts_from_request"] for l in bred]
+
+        reference = self.run_experiment(espd, token, "as-sent", representation="NNWeights")
+        # Every parent the generation may pick: the best 20% of 20 candidates.
+        self.assertEqual(texts_from_request("as-sent"), [4, 4, 4])
+
+        def add_a_space(generation, evaluated):
+            for candidate in evaluated.population:
+                candidate.interpretation = b" " + candidate.interpretation
+
+        changed = self.run_experiment(espd, token, "changed", add_a_space, representation="NNWeights")
+        self.assertEqual(texts_from_request("changed"), [0, 0, 0])
+        self.assertEqual(changed, reference)
 
 
 class MessageLimitTest(unittest.TestCase):

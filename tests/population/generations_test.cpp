@@ -437,6 +437,65 @@ struct HeldStore : EmbeddedStore {
   }
 };
 
+// A GA generation in the SDK's JSON copies its parents' weight texts out of the request,
+// which carries back the population as it was handed out, instead of writing them again;
+// a parent the client changed is written afresh. Either way the answer is the bytes the
+// checkpoint reads back as.
+TEST(Generations, AJsonGenerationReadsItsParentsTextsOutOfTheRequest) {
+  for (const bool changed : {false, true}) {
+    EmbeddedStore s;
+    Generations generations(s.store, s.board, s.fresh, s.pool);
+    RecentPopulations recent(std::size_t{1} << 30, std::size_t{1} << 30);
+    std::vector<std::size_t> texts_from_request;
+    // Each job answers a call that awaits it before any worker runs it: only then is the
+    // SDK's JSON written, and its digests kept, by the worker.
+    const auto answer = [&](const std::string& job_id) -> Result<Generations::Ended> {
+      auto answered = std::async(std::launch::async, [&] { return bred(generations, job_id); });
+      while (!s.fresh.awaited(job_id))
+        std::this_thread::sleep_for(milliseconds(1));
+      Workers workers(s.store, s.board, s.fresh, {.workers = 1, .poll = milliseconds(5)},
+                      [&](store::Store& store, const store::Job& job, unsigned threads,
+                          RecentPopulations&, FreshPopulations& fresh, JobReport& report) {
+                        auto ran = run_generation_job(store, job, threads, recent, fresh, report);
+                        texts_from_request.push_back(report.texts_from_request);
+                        return ran;
+                      });
+      workers.start();
+      auto ended = answered.get();
+      workers.stop();
+      return ended;
+    };
+    auto params = nlohmann::json::parse(fixture());
+    params["evolution"]["seed"] = 7;
+    params["LEAF"]["representation"] = "NNWeights";
+    auto seed = generations.submit(kAlice, {.experiment_id = "e", .params_json = params.dump()});
+    ASSERT_TRUE(seed.ok()) << seed.error().message;
+    auto seeded = answer(seed->id);
+    ASSERT_TRUE(seeded.ok()) << seeded.error().message;
+    const auto population = parsed(seeded->population);
+    ASSERT_EQ(population.population_size(), 20);
+    auto sent = std::make_shared<SentBack>(population);
+    if (changed) {
+      for (auto& [id, interpretation] : sent->by_id())
+        interpretation.insert(interpretation.find("\"model_weights\""), " ");
+    }
+    auto second = generations.submit(kAlice, {.experiment_id = "e",
+                                              .params_json = params.dump(),
+                                              .evaluated = scored(population),
+                                              .interpretations = sent});
+    ASSERT_TRUE(second.ok()) << second.error().message;
+    auto bred_second = answer(second->id);
+    ASSERT_TRUE(bred_second.ok()) << bred_second.error().message;
+    ASSERT_EQ(texts_from_request.size(), 2U);
+    // The parents' pool is the best 20% of 20 candidates (the 2 elites among them).
+    EXPECT_EQ(texts_from_request[1], changed ? 0U : 4U);
+    const auto& checkpoint = bred_second->job.result_checkpoint;
+    auto read_back = generations.checkpoint_bytes(kAlice, std::nullopt, "e", checkpoint);
+    ASSERT_TRUE(read_back.ok()) << read_back.error().message;
+    EXPECT_TRUE(*read_back == bred_second->population.view) << (changed ? "changed" : "as sent");
+  }
+}
+
 // A big population goes to the waiting call while its checkpoint is still being written
 // (the disk's flush was most of a 100,000-candidate generation). Until it is recorded, the
 // checkpoint is promised: the client's next request names it and is accepted, a read of it

@@ -16,7 +16,7 @@
 namespace esp::population {
 namespace {
 
-evolution::ExperimentParams params(const std::string& representation, int hidden = 4) {
+evolution::ExperimentParams params(const std::string& representation, std::size_t hidden = 4) {
   evolution::ExperimentParams p;
   p.network = {.inputs = {{"sensors", 3, {"float"}}},
                .hidden_layers = {{"h", hidden, evolution::Activation::kTanh, true}},
@@ -111,7 +111,8 @@ TEST_P(Representations, DigestEveryInterpretationAsWritten) {
 
 // A GA generation in the SDK's JSON written with its parents' texts to copy from (as a
 // worker does) is the same bytes as written afresh, whether the population it was bred
-// from holds every genome or only some (a sparse one is only partly copied from).
+// from holds every genome or only some (a sparse one is only partly copied from), and
+// whether some of those texts were read out of their interpretations beforehand.
 TEST_P(Representations, AreTheSameBytesWrittenFromTheParents) {
   auto p = params(GetParam(), 16);
   p.evolution.population_size = 30;
@@ -140,6 +141,18 @@ TEST_P(Representations, AreTheSameBytesWrittenFromTheParents) {
     ASSERT_TRUE(bytes.ok()) << bytes.error().message;
     EXPECT_EQ(bytes->view, expected) << (from == &sparse ? "sparse" : "whole");
   }
+  const std::size_t slots_bytes = codec::WeightTexts::slots_bytes(codec->shape().weight_count());
+  PopulationTexts given{.slots = core::ByteBlock(30 * slots_bytes),
+                        .of = std::vector<std::optional<codec::WeightTexts>>(30)};
+  for (std::size_t i = 0; i < 30; i += 2) {  // every other genome's, the rest left to write
+    given.of[i] = codec->texts_from(evaluated.genomes[i], codec->encode(evaluated.genomes[i]),
+                                    {given.slots.data() + i * slots_bytes, slots_bytes});
+  }
+  EXPECT_EQ(given.of[0].has_value(), codec->keeps_texts());
+  auto bytes = population_bytes(*codec, bred, fields,
+                                {.threads = 3, .bred_from = &evaluated, .bred_from_texts = &given});
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+  EXPECT_EQ(bytes->view, expected) << "with texts given";
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryOne, Representations,
