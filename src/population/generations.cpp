@@ -828,7 +828,8 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     // a text representation their texts come out of the request, which carries them.
     if (codec->keeps_texts() && params->evolution.algorithm == evolution::Algorithm::kGa &&
         input.interpretations != nullptr && kept->text_digests &&
-        from->population == kept->population) {
+        from->population == kept->population &&
+        kept->text_digests->size() == from->population->candidates.size()) {
       const std::span<const std::uint32_t> read(ranking.order.data(),
                                                 evolution::genomes_read(*params, ranking));
       parent_texts = texts_from_request(*codec, *from->population, *kept->text_digests, read,
