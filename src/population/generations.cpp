@@ -300,17 +300,15 @@ struct BredFrom {
   const evolution::Genomes& genomes() const { return parents ? *parents : population->genomes; }
 };
 
-// The genomes a generation reads (genomes_read of `ranking`): those of the population as
-// kept; for one kept without them, the parents the request sent back, checked against the
-// digests of those handed out; else the checkpoint's.
+// The genomes a generation reads (`read`: evolution::genomes_read of its ranking): those
+// of the population as kept; for one kept without them, the parents the request sent back,
+// checked against the digests of those handed out; else the checkpoint's.
 Result<BredFrom> bred_from(store::Store& store, const std::string& job_id,
                            const store::Checkpoint& source,
                            const evolution::ExperimentParams& params,
                            const codec::CandidateCodec& codec, const KeptPopulation& kept,
-                           const evolution::Ranking& ranking, const SentInterpretations* sent,
+                           std::span<const std::uint32_t> read, const SentInterpretations* sent,
                            unsigned threads) {
-  const std::span<const std::uint32_t> read(ranking.order.data(),
-                                            evolution::genomes_read(params, ranking));
   BredFrom from{.population = kept.population};
   if (std::ranges::all_of(read, [&](std::uint32_t i) { return from.genomes().holds(i); }))
     return from;
@@ -821,7 +819,9 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     if (!metrics.ok()) return metrics.error();
     const auto scores = evolution::Scores::from(*metrics, params->evolution.fitness);
     const auto ranking = evolution::rank_candidates(scores, params->evolution.fitness);
-    auto from = bred_from(store, job.id, **source, *params, stored_codec, *kept, ranking,
+    const std::span<const std::uint32_t> read(ranking.order.data(),
+                                              evolution::genomes_read(*params, ranking));
+    auto from = bred_from(store, job.id, **source, *params, stored_codec, *kept, read,
                           input.interpretations.get(), threads);
     if (!from.ok()) return from.error();
     // A GA child copies most of its weights from its parents (CMA-ES samples afresh): in
@@ -830,8 +830,6 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
         input.interpretations != nullptr && kept->text_digests &&
         from->population == kept->population &&
         kept->text_digests->size() == from->population->candidates.size()) {
-      const std::span<const std::uint32_t> read(ranking.order.data(),
-                                                evolution::genomes_read(*params, ranking));
       parent_texts = texts_from_request(*codec, *from->population, *kept->text_digests, read,
                                         *input.interpretations, threads);
       report.texts_from_request = static_cast<std::size_t>(std::ranges::count_if(
