@@ -877,7 +877,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   // representation. A big one goes before its checkpoint is stored (see
   // kHandOverBeforeStoringFrom); a small one once stored, before the job is recorded, so
   // the call finds it when it wakes.
-  const bool before_storing = payload->view.size() >= kHandOverBeforeStoringFrom;
+  const bool before_storing = payload->view().size() >= kHandOverBeforeStoringFrom;
   auto hand_over = [&](SharedBytes bytes) {
     fresh.offer(job.id, {.checkpoint_id = checkpoint_id,
                          .bytes = std::move(bytes),
@@ -913,7 +913,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   // payload its successor recorded, never over it.
   const std::string blob_key = "checkpoints/" + auth::sha256_hex(job.owner).substr(0, 16) + "/" +
                                job.id + "-" + std::to_string(job.attempts) + ".pb";
-  auto stored = store.blobs->put(blob_key, payload->view);
+  auto stored = store.blobs->put(blob_key, payload->view());
   if (stored.ok() && !next.strategy.empty())
     stored = store.blobs->put(strategy_key(blob_key), next.strategy);
   report.store_ms = watch.lap_ms();
@@ -935,7 +935,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
                            .generation = generation,
                            .job_id = job.id,
                            .blob_key = blob_key,
-                           .size_bytes = static_cast<std::int64_t>(payload->view.size()),
+                           .size_bytes = static_cast<std::int64_t>(payload->view().size()),
                            .params_json = job.params_json,
                            .created_at = store::unix_millis(),
                            .stats_json = std::move(summary)};

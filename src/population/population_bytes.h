@@ -6,6 +6,7 @@
 // stored as the checkpoint and handed to gRPC as the answer.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,14 +21,20 @@
 
 namespace esp::population {
 
-// Bytes shared read-only by whoever answers or stores them; `view` lives as long as
-// `owner`.
+// Bytes shared read-only by whoever answers or stores them, in one piece or in several
+// one after another; each piece lives as long as `owner`.
 struct SharedBytes {
   std::shared_ptr<const void> owner;
-  std::string_view view;
+  std::vector<std::string_view> pieces;
 
   static SharedBytes of(std::string bytes);
   static SharedBytes of(core::ByteBlock bytes);
+
+  std::size_t size() const;
+  // The bytes of one piece, as esp's binary layout always is (std::logic_error for more).
+  std::string_view view() const;
+  // All the pieces, copied together.
+  std::string joined() const;
 };
 
 struct PopulationFields {

@@ -18,7 +18,7 @@ TEST(FreshPopulations, TheWaitingCallTakesWhatTheWorkerOffered) {
   auto taken = fresh.take("op_1");
   ASSERT_TRUE(taken.has_value());
   EXPECT_EQ(taken->checkpoint_id, "e/2/t");
-  EXPECT_EQ(taken->bytes.view, "population of e/2/t");
+  EXPECT_EQ(taken->bytes.joined(), "population of e/2/t");
   EXPECT_FALSE(fresh.take("op_1").has_value());  // the wait is over: nothing is kept
 }
 
@@ -37,8 +37,8 @@ TEST(FreshPopulations, TwoCallsForOneJobShareTheSameBytes) {
   auto first = fresh.take("op_1");
   auto second = fresh.take("op_1");
   ASSERT_TRUE(first.has_value() && second.has_value());
-  EXPECT_EQ(first->bytes.view.data(), second->bytes.view.data());  // one copy, shared
-  fresh.offer("op_1", bred("e/2/t"));                              // both waits are over: dropped
+  EXPECT_EQ(first->bytes.view().data(), second->bytes.view().data());  // one copy, shared
+  fresh.offer("op_1", bred("e/2/t"));  // both waits are over: dropped
   fresh.await("op_1");
   EXPECT_FALSE(fresh.take("op_1").has_value());
 }

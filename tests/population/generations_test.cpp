@@ -417,7 +417,7 @@ Result<Generations::Ended> bred(Generations& generations, const std::string& job
 
 ::population::PopulationResponse parsed(const SharedBytes& bytes) {
   ::population::PopulationResponse population;
-  EXPECT_TRUE(population.ParseFromArray(bytes.view.data(), static_cast<int>(bytes.view.size())));
+  EXPECT_TRUE(population.ParseFromString(bytes.joined()));
   return population;
 }
 
@@ -492,7 +492,8 @@ TEST(Generations, AJsonGenerationReadsItsParentsTextsOutOfTheRequest) {
     const auto& checkpoint = bred_second->job.result_checkpoint;
     auto read_back = generations.checkpoint_bytes(kAlice, std::nullopt, "e", checkpoint);
     ASSERT_TRUE(read_back.ok()) << read_back.error().message;
-    EXPECT_TRUE(*read_back == bred_second->population.view) << (changed ? "changed" : "as sent");
+    EXPECT_TRUE(*read_back == bred_second->population.joined())
+        << (changed ? "changed" : "as sent");
   }
 }
 
@@ -527,7 +528,7 @@ TEST(Generations, ABigPopulationIsAnsweredBeforeItsCheckpointIsStored) {
   s.blobs->let_through();
   auto stored = read.get();
   ASSERT_TRUE(stored.ok()) << stored.error().message;
-  EXPECT_TRUE(*stored == answered->population.view);  // byte for byte what was handed out
+  EXPECT_TRUE(*stored == answered->population.joined());  // byte for byte what was handed out
   auto second_bred = wait(generations, kAlice, second->id, std::chrono::seconds(60));
   ASSERT_TRUE(second_bred.ok());
   EXPECT_EQ(second_bred->status, store::JobStatus::kSucceeded) << second_bred->error;
@@ -563,7 +564,7 @@ TEST(Generations, ACheckpointLostAfterItsPopulationWentOutIsMadeAgainTheSame) {
   EXPECT_EQ(ended->result_checkpoint, parsed(answered->population).checkpoint_id());
   auto stored = generations.checkpoint_bytes(kAlice, std::nullopt, "e", ended->result_checkpoint);
   ASSERT_TRUE(stored.ok()) << stored.error().message;
-  EXPECT_TRUE(*stored == answered->population.view);
+  EXPECT_TRUE(*stored == answered->population.joined());
   workers.stop();
 }
 

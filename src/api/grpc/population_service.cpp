@@ -99,16 +99,17 @@ grpc::Status status_of(const Error& error) {
 }
 
 grpc::ByteBuffer message_of(population::SharedBytes bytes) {
-  if (bytes.view.empty()) {
-    grpc::Slice empty;
-    return grpc::ByteBuffer(&empty, 1);
+  std::vector<grpc::Slice> slices;
+  for (std::string_view piece : bytes.pieces) {
+    if (piece.empty()) continue;
+    // gRPC only reads a slice; it calls the destroy function once it has sent it.
+    auto* owner = new std::shared_ptr<const void>(bytes.owner);
+    slices.emplace_back(
+        const_cast<char*>(piece.data()), piece.size(),
+        [](void* kept) { delete static_cast<std::shared_ptr<const void>*>(kept); }, owner);
   }
-  auto* kept = new population::SharedBytes(std::move(bytes));
-  // gRPC only reads the slice; it calls the destroy function once it has sent it.
-  grpc::Slice slice(
-      const_cast<char*>(kept->view.data()), kept->view.size(),
-      [](void* owner) { delete static_cast<population::SharedBytes*>(owner); }, kept);
-  return grpc::ByteBuffer(&slice, 1);
+  if (slices.empty()) slices.emplace_back();
+  return grpc::ByteBuffer(slices.data(), slices.size());
 }
 
 // One call in flight: its context, where its answer goes, and its log line. Every path
@@ -127,11 +128,11 @@ class PopulationService::Call {
   const grpc::CallbackServerContext& context() const { return context_; }
 
   void answer(population::SharedBytes population, std::size_t max_message_bytes) {
-    if (population.view.size() > max_message_bytes) {
+    if (population.size() > max_message_bytes) {
       return finish({grpc::StatusCode::RESOURCE_EXHAUSTED,
                      fmt::format("the population is {} bytes, over the {} byte message limit "
                                  "(--grpc-max-message)",
-                                 population.view.size(), max_message_bytes)});
+                                 population.size(), max_message_bytes)});
     }
     finish(grpc::Status::OK, std::move(population));
   }
