@@ -133,16 +133,18 @@ while any(c not in lines for c, _, _ in rows) and time.monotonic() < deadline:
     time.sleep(0.1)
     lines = job_lines()
 print(f"| P={population} W={weights} M={objectives} {representation} | gen | total ms | transport ms | queued ms | "
-      f"engine ms | persistence ms (load+encode+store+record) | message MB |")
+      f"engine ms | persistence ms (load+encode+answer+store+record) | message MB |")
 print("|---|---|---|---|---|---|---|---|")
 sums = {"total": 0.0, "transport": 0.0, "queued": 0.0, "engine": 0.0, "persistence": 0.0}
 for index, (checkpoint, total, size) in enumerate(rows):
     line = lines[checkpoint]
-    persistence = line["load_ms"] + line["encode_ms"] + line["store_ms"] + line["record_ms"]
+    persistence = (line["load_ms"] + line["encode_ms"] + line.get("answer_ms", 0) + line["store_ms"] +
+                   line["record_ms"])
     transport = total - line["queued_ms"] - line["engine_ms"] - persistence
     label = "seed" if index == 0 else str(index + 1)
     print(f"| | {label} | {total:.1f} | {transport:.1f} | {line['queued_ms']:.1f} | {line['engine_ms']:.1f} | "
-          f"{persistence:.1f} ({line['load_ms']:.0f}+{line['encode_ms']:.0f}+{line['store_ms']:.0f}+"
+          f"{persistence:.1f} ({line['load_ms']:.0f}+{line['encode_ms']:.0f}+"
+          f"{line.get('answer_ms', 0):.0f}+{line['store_ms']:.0f}+"
           f"{line['record_ms']:.0f}) | {size / 1e6:.2f} |")
     if index > 0:
         for key, value in (("total", total), ("transport", transport), ("queued", line["queued_ms"]),

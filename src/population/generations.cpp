@@ -860,6 +860,40 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   const PopulationFields fields{.experiment_id = job.experiment_id,
                                 .checkpoint_id = checkpoint_id,
                                 .evaluation_stats = stats};
+  // A call in this process awaiting the job gets the population in the experiment's
+  // representation. A big one goes before its checkpoint is stored (see
+  // kHandOverBeforeStoringFrom); a small one once stored, before the job is recorded, so
+  // the call finds it when it wakes.
+  const bool before_storing = next.genomes.held_bytes() >= kHandOverBeforeStoringFrom;
+  auto hand_over = [&](SharedBytes bytes) {
+    fresh.offer(job.id, {.checkpoint_id = checkpoint_id,
+                         .bytes = std::move(bytes),
+                         .before_storing = before_storing});
+  };
+  const bool awaited = fresh.awaited(job.id);
+  // The answer in a representation other than esp's layout, and its digests for the next
+  // request to be checked against (texts_from_request).
+  auto text_digests =
+      codec->keeps_texts() && awaited ? std::make_shared<std::vector<std::uint64_t>>() : nullptr;
+  const auto write_answer = [&] {
+    return population_bytes(*codec, next, fields,
+                            {.threads = threads,
+                             .digests = text_digests.get(),
+                             .bred_from = bred_from_population.get(),
+                             .bred_from_texts = parent_texts ? &*parent_texts : nullptr});
+  };
+  const bool text_answer = awaited && !codec->is_binary();
+  Result<SharedBytes> answered = SharedBytes{};
+  if (text_answer && before_storing) {
+    // First, with every thread: the checkpoint is encoded and stored while the call
+    // sends it and the client reads it, rather than beside its writing on the same cores.
+    answered = write_answer();
+    if (!answered.ok()) return answered.error();
+    hand_over(*answered);
+    report.handed_over = true;
+    parent_texts.reset();
+    report.answer_ms = watch.lap_ms();
+  }
   // Stored in esp's binary layout, which is also the answer of a binary experiment. A
   // population too large to keep whole gives back its genomes as they are written and is
   // kept by its digests instead (recent_populations.h).
@@ -873,41 +907,12 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     next.genomes =
         evolution::Genomes(next.candidates.size(), next.genomes.weights_per_genome(), {});
   report.encode_ms = watch.lap_ms();
-  // A call in this process awaiting the job gets the population in the experiment's
-  // representation. A big one goes before its checkpoint is stored (see
-  // kHandOverBeforeStoringFrom); a small one once stored, before the job is recorded, so
-  // the call finds it when it wakes.
-  const bool before_storing = payload->view().size() >= kHandOverBeforeStoringFrom;
-  auto hand_over = [&](SharedBytes bytes) {
-    fresh.offer(job.id, {.checkpoint_id = checkpoint_id,
-                         .bytes = std::move(bytes),
-                         .before_storing = before_storing});
-  };
-  const bool awaited = fresh.awaited(job.id);
-  std::future<Result<SharedBytes>> answer;  // the SDK's JSON, written while the disk works
-  // Its digests, for the next request to be checked against (texts_from_request).
-  auto text_digests =
-      codec->keeps_texts() && awaited ? std::make_shared<std::vector<std::uint64_t>>() : nullptr;
-  if (awaited) {
-    if (codec->is_binary()) {
-      if (before_storing) {
-        hand_over(*payload);
-        report.handed_over = true;
-      }
-    } else {
-      answer = std::async(std::launch::async, [&]() -> Result<SharedBytes> {
-        auto bytes = population_bytes(*codec, next, fields,
-                                      {.threads = threads,
-                                       .digests = text_digests.get(),
-                                       .bred_from = bred_from_population.get(),
-                                       .bred_from_texts = parent_texts ? &*parent_texts : nullptr});
-        if (bytes.ok() && before_storing) {
-          hand_over(*bytes);
-          report.handed_over = true;  // read once this task is joined
-        }
-        return bytes;
-      });
-    }
+  std::future<Result<SharedBytes>> answer;  // a small one, written while the disk works
+  if (awaited && codec->is_binary() && before_storing) {
+    hand_over(*payload);
+    report.handed_over = true;
+  } else if (text_answer && !before_storing) {
+    answer = std::async(std::launch::async, write_answer);
   }
   // One key per attempt: a worker that lost its lease and finishes late writes beside the
   // payload its successor recorded, never over it.
@@ -917,13 +922,11 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   if (stored.ok() && !next.strategy.empty())
     stored = store.blobs->put(strategy_key(blob_key), next.strategy);
   report.store_ms = watch.lap_ms();
-  Result<SharedBytes> answered = SharedBytes{};
   if (answer.valid()) answered = answer.get();  // before returning: the task reads `next`
   if (!stored.ok()) return stored.error();
   if (!answered.ok()) return answered.error();
   if (awaited && !before_storing) hand_over(codec->is_binary() ? *payload : std::move(*answered));
-  parent_texts.reset();
-  report.encode_ms += watch.lap_ms();
+  report.answer_ms += watch.lap_ms();
   const int generation = next.generation;
   recent.add(job.owner + '\0' + job.experiment_id, blob_key,
              {.population = std::make_shared<const evolution::Population>(std::move(next)),

@@ -125,8 +125,10 @@ class Generations {
 struct JobReport {
   double load_ms = 0;    // reading the source checkpoint and the client's metrics
   double engine_ms = 0;  // breeding (or seeding) the generation
-  double encode_ms = 0;  // writing the population's bytes (and its answer's)
+  double encode_ms = 0;  // writing the population's bytes
   double store_ms = 0;   // writing the checkpoint payload (fsynced)
+  // Writing its answer in a representation other than esp's layout, beyond the above.
+  double answer_ms = 0;
   bool handed_over = false;
   // Parents whose weight texts were read out of the client's request, not written again.
   std::size_t texts_from_request = 0;

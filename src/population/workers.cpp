@@ -124,6 +124,7 @@ void Workers::execute(const std::string& worker, const store::Job& job) {
                                   {"load_ms", report.load_ms},
                                   {"engine_ms", report.engine_ms},
                                   {"encode_ms", report.encode_ms},
+                                  {"answer_ms", report.answer_ms},
                                   {"store_ms", report.store_ms},
                                   {"record_ms", record_ms},
                                   {"texts_from_request", report.texts_from_request},

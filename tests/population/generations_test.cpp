@@ -396,14 +396,14 @@ struct LetThroughAtEnd {
   ~LetThroughAtEnd() { blobs->let_through(); }
 };
 
-// Parameters whose population takes about 11 MB, big enough to be handed over before its
-// checkpoint is stored (7,002 weights, 400 candidates).
-std::string big_params() {
+// Parameters whose population takes about 11 MB in esp's layout, big enough to be handed
+// over before its checkpoint is stored (7,002 weights, 400 candidates).
+std::string big_params(const std::string& representation = "NNWeightsBinary") {
   auto params = nlohmann::json::parse(fixture());
   params["network"]["hidden_layers"][0]["layer_params"]["units"] = 1000;
   params["evolution"]["population_size"] = 400;
   params["evolution"]["seed"] = 7;
-  params["LEAF"]["representation"] = "NNWeightsBinary";
+  params["LEAF"]["representation"] = representation;
   return params.dump();
 }
 
@@ -500,15 +500,19 @@ TEST(Generations, AJsonGenerationReadsItsParentsTextsOutOfTheRequest) {
 // A big population goes to the waiting call while its checkpoint is still being written
 // (the disk's flush was most of a 100,000-candidate generation). Until it is recorded, the
 // checkpoint is promised: the client's next request names it and is accepted, a read of it
-// waits for it, and a worker breeding from it waits too.
-TEST(Generations, ABigPopulationIsAnsweredBeforeItsCheckpointIsStored) {
+// waits for it, and a worker breeding from it waits too. In the SDK's JSON the answer is
+// written before the checkpoint is.
+class BigPopulations : public testing::TestWithParam<std::string> {};
+
+TEST_P(BigPopulations, AreAnsweredBeforeTheirCheckpointIsStored) {
   HeldStore s;
   Generations generations(s.store, s.board, s.fresh, s.pool);
   Workers workers(s.store, s.board, s.fresh, {.workers = 2, .poll = milliseconds(20)});
   workers.start();
   s.blobs->hold();
   const LetThroughAtEnd unblocked{s.blobs};  // a failed assertion must not hang the workers
-  auto seed = generations.submit(kAlice, {.experiment_id = "e", .params_json = big_params()});
+  auto seed =
+      generations.submit(kAlice, {.experiment_id = "e", .params_json = big_params(GetParam())});
   ASSERT_TRUE(seed.ok()) << seed.error().message;
   auto answered = bred(generations, seed->id);
   ASSERT_TRUE(answered.ok()) << answered.error().message;
@@ -535,6 +539,9 @@ TEST(Generations, ABigPopulationIsAnsweredBeforeItsCheckpointIsStored) {
   EXPECT_TRUE(second_bred->result_checkpoint.starts_with("e/2/"));
   workers.stop();
 }
+
+INSTANTIATE_TEST_SUITE_P(EspLayoutAndTheSdksJson, BigPopulations,
+                         testing::Values("NNWeightsBinary", "NNWeights"));
 
 // Storing the checkpoint failed after the population went out: the job is not failed
 // (that checkpoint could then never exist) but runs again at once, its lease given up
