@@ -878,9 +878,21 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   const auto write_answer = [&] {
     return population_bytes(*codec, next, fields,
                             {.threads = threads,
-                             .digests = text_digests.get(),
                              .bred_from = bred_from_population.get(),
                              .bred_from_texts = parent_texts ? &*parent_texts : nullptr});
+  };
+  // Taken from the answer once written, after it went to the call for a big one. Without
+  // them the next generation writes its parents' texts afresh, as for a call not awaited.
+  const auto take_digests = [&](const SharedBytes& answer, unsigned digest_threads) {
+    if (!text_digests) return;
+    auto digests = interpretation_digests(answer, digest_threads);
+    if (!digests.ok()) {
+      log::error("answer_digests_failed",
+                 {{"operation", job.id}, {"detail", digests.error().message}});
+      text_digests.reset();
+      return;
+    }
+    *text_digests = std::move(*digests);
   };
   const bool text_answer = awaited && !codec->is_binary();
   Result<SharedBytes> answered = SharedBytes{};
@@ -893,6 +905,8 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     report.handed_over = true;
     parent_texts.reset();
     report.answer_ms = watch.lap_ms();
+    // One thread: the other core is the one sending it.
+    take_digests(*answered, 1);
   }
   // Stored in esp's binary layout, which is also the answer of a binary experiment. A
   // population too large to keep whole gives back its genomes as they are written and is
@@ -912,7 +926,11 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     hand_over(*payload);
     report.handed_over = true;
   } else if (text_answer && !before_storing) {
-    answer = std::async(std::launch::async, write_answer);
+    answer = std::async(std::launch::async, [&] {
+      auto bytes = write_answer();
+      if (bytes.ok()) take_digests(*bytes, threads);
+      return bytes;
+    });
   }
   // One key per attempt: a worker that lost its lease and finishes late writes beside the
   // payload its successor recorded, never over it.

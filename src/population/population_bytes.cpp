@@ -329,6 +329,38 @@ Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
   return bytes;
 }
 
+// Reads the varint at `at`, moving past it; nullopt when it runs past the end.
+std::optional<std::uint64_t> read_varint(std::string_view bytes, std::size_t& at) {
+  std::uint64_t value = 0;
+  for (int shift = 0; shift < 64 && at < bytes.size(); shift += 7) {
+    const auto byte = static_cast<std::uint8_t>(bytes[at++]);
+    value |= std::uint64_t{byte & 0x7FU} << shift;
+    if ((byte & 0x80U) == 0) return value;
+  }
+  return std::nullopt;
+}
+
+// Calls field(number, bytes) for each length-delimited field of a message's bytes, and
+// skips its varints; false for anything else, or bytes cut short.
+template <typename Field>
+bool each_field(std::string_view message, Field field) {
+  std::size_t at = 0;
+  while (at < message.size()) {
+    const auto tag = read_varint(message, at);
+    if (!tag) return false;
+    if ((*tag & 7) == WireFormatLite::WIRETYPE_VARINT) {
+      if (!read_varint(message, at)) return false;
+      continue;
+    }
+    if ((*tag & 7) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) return false;
+    const auto length = read_varint(message, at);
+    if (!length || *length > message.size() - at) return false;
+    field(static_cast<int>(*tag >> 3), message.substr(at, *length));
+    at += *length;
+  }
+  return true;
+}
+
 }  // namespace
 
 SharedBytes SharedBytes::of(std::string bytes) {
@@ -359,6 +391,30 @@ std::string SharedBytes::joined() const {
   for (std::string_view piece : pieces)
     bytes += piece;
   return bytes;
+}
+
+Result<std::vector<std::uint64_t>> interpretation_digests(const SharedBytes& bytes,
+                                                          unsigned threads) {
+  std::vector<std::string_view> interpretations;
+  bool parsed = true;
+  for (std::string_view piece : bytes.pieces) {
+    parsed = parsed && each_field(piece, [&](int number, std::string_view candidate) {
+               if (number != Population::kPopulationFieldNumber) return;
+               std::string_view interpretation;  // none written when empty
+               parsed = parsed && each_field(candidate, [&](int field, std::string_view value) {
+                          if (field == Candidate::kInterpretationFieldNumber)
+                            interpretation = value;
+                        });
+               interpretations.push_back(interpretation);
+             });
+  }
+  if (!parsed) return Error{Code::kInternal, "the bytes are not a PopulationResponse's"};
+  std::vector<std::uint64_t> digests(interpretations.size());
+  evolution::parallel_for(digests.size(), threads, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i)
+      digests[i] = interpretation_digest(interpretations[i]);
+  });
+  return digests;
 }
 
 std::uint64_t interpretation_digest(std::string_view interpretation) {

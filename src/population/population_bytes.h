@@ -79,6 +79,12 @@ inline Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
   return population_bytes(codec, population, fields, BytesOptions{.threads = threads});
 }
 
+// The interpretation_digest of each candidate in a PopulationResponse's bytes (as
+// population_bytes writes them), in candidate order: a big answer's digests are taken
+// once it has gone to its call, rather than while the call waits for it.
+Result<std::vector<std::uint64_t>> interpretation_digests(const SharedBytes& bytes,
+                                                          unsigned threads);
+
 // A fast digest (XXH3, 64 bits) of a candidate's interpretation bytes, to tell whether
 // a client sent back exactly what it was handed. Not a defence against a client forging
 // a collision: that client could only breed its own experiment from weights of its

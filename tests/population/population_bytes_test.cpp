@@ -111,6 +111,27 @@ TEST_P(Representations, DigestEveryInterpretationAsWritten) {
   std::string changed = parsed.population(0).interpretation();
   changed.back() ^= 1;
   EXPECT_NE(interpretation_digest(changed), digests[0]);
+  // The same digests read out of the bytes afterwards, across their pieces.
+  auto read = interpretation_digests(*bytes, 2);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(*read, digests);
+}
+
+TEST(PopulationBytes, DigestsAreReadOnlyOutOfAPopulationsBytes) {
+  auto codec = codec::CandidateCodec::create(params("NNWeights"));
+  ASSERT_TRUE(codec.ok());
+  auto bytes = population_bytes(*codec, bred(*codec, 4), {.experiment_id = "e"}, 1);
+  ASSERT_TRUE(bytes.ok());
+  const std::string whole = bytes->joined();
+  for (std::size_t cut : {std::size_t{1}, std::size_t{7}, whole.size() / 2, whole.size() - 1}) {
+    const std::string part = whole.substr(0, cut);
+    EXPECT_FALSE(interpretation_digests(SharedBytes::of(part), 1).ok()) << "cut at " << cut;
+  }
+  EXPECT_FALSE(interpretation_digests(SharedBytes::of(std::string("\x0d\x01\x02\x03\x04")), 1).ok())
+      << "a fixed32 field";
+  auto empty = interpretation_digests(SharedBytes::of(std::string()), 1);
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->empty());
 }
 
 // A GA generation in the SDK's JSON written with its parents' texts to copy from (as a
