@@ -28,9 +28,10 @@ struct EvaluatedPopulation {
 class SentInterpretations {
  public:
   virtual ~SentInterpretations() = default;
-  // Candidate `id`'s interpretation copied into `out`; false when the request had none.
-  // Safe to call from several threads at once.
-  virtual bool copy(std::string_view id, std::string& out) const = 0;
+  // Candidate `id`'s interpretation: where the request holds it in one piece, a view of
+  // it there (as long as this lives), else copied into `scratch`; nullopt when the request
+  // had none. Safe to call from several threads at once.
+  virtual std::optional<std::string_view> read(std::string_view id, std::string& scratch) const = 0;
 };
 
 struct GenerationRequest {

@@ -250,16 +250,16 @@ std::optional<evolution::Genomes> parents_from_request(const codec::CandidateCod
   evolution::Genomes genomes(evaluated.candidates.size(), weights, read);
   std::atomic<bool> intact = true;
   evolution::parallel_for(read.size(), threads, [&](std::size_t begin, std::size_t end) {
-    std::string interpretation;
+    std::string scratch;
     for (std::size_t k = begin; k < end && intact; ++k) {
       const std::uint32_t i = read[k];
-      if (!sent.copy(evaluated.candidates[i].id, interpretation) ||
-          interpretation.size() != header + weights * sizeof(float) ||
-          interpretation_digest(interpretation) != digests[i]) {
+      const auto interpretation = sent.read(evaluated.candidates[i].id, scratch);
+      if (!interpretation || interpretation->size() != header + weights * sizeof(float) ||
+          interpretation_digest(*interpretation) != digests[i]) {
         intact = false;
         return;
       }
-      std::memcpy(genomes[i].data(), interpretation.data() + header, weights * sizeof(float));
+      std::memcpy(genomes[i].data(), interpretation->data() + header, weights * sizeof(float));
     }
   });
   if (!intact) return std::nullopt;
@@ -280,13 +280,13 @@ PopulationTexts texts_from_request(const codec::CandidateCodec& codec,
       .slots = core::ByteBlock(read.size() * slots_bytes),
       .of = std::vector<std::optional<codec::WeightTexts>>(evaluated.candidates.size())};
   evolution::parallel_for(read.size(), threads, [&](std::size_t begin, std::size_t end) {
-    std::string interpretation;
+    std::string scratch;
     for (std::size_t k = begin; k < end; ++k) {
       const std::uint32_t i = read[k];
-      if (!evaluated.genomes.holds(i) || !sent.copy(evaluated.candidates[i].id, interpretation) ||
-          interpretation_digest(interpretation) != digests[i])
-        continue;
-      texts.of[i] = codec.texts_from(evaluated.genomes[i], interpretation,
+      if (!evaluated.genomes.holds(i)) continue;
+      const auto interpretation = sent.read(evaluated.candidates[i].id, scratch);
+      if (!interpretation || interpretation_digest(*interpretation) != digests[i]) continue;
+      texts.of[i] = codec.texts_from(evaluated.genomes[i], *interpretation,
                                      {texts.slots.data() + k * slots_bytes, slots_bytes});
     }
   });

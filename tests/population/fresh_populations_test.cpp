@@ -75,7 +75,9 @@ TEST(FreshPopulations, TheCallIsToldAndAnswersEarlyOnlyBeforeStoring) {
 // worker here took them: one that ran on another replica is never kept.
 class Interpretations : public SentInterpretations {
  public:
-  bool copy(std::string_view, std::string&) const override { return false; }
+  std::optional<std::string_view> read(std::string_view, std::string&) const override {
+    return std::nullopt;
+  }
 };
 
 TEST(FreshPopulations, AnInputIsTakenOnceAndForgottenWhenItsCallEnds) {

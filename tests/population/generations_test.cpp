@@ -198,11 +198,10 @@ class SentBack : public SentInterpretations {
     for (const auto& candidate : answer.population())
       by_id_[candidate.id()] = candidate.interpretation();
   }
-  bool copy(std::string_view id, std::string& out) const override {
+  std::optional<std::string_view> read(std::string_view id, std::string&) const override {
     auto found = by_id_.find(id);
-    if (found == by_id_.end()) return false;
-    out = found->second;
-    return true;
+    if (found == by_id_.end()) return std::nullopt;
+    return std::string_view(found->second);
   }
   std::map<std::string, std::string, std::less<>>& by_id() { return by_id_; }
 

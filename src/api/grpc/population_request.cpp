@@ -206,20 +206,24 @@ class RequestInterpretations : public population::SentInterpretations {
     trim_after(bytes_);
   }
 
-  bool copy(std::string_view id, std::string& out) const override {
+  std::optional<std::string_view> read(std::string_view id, std::string& scratch) const override {
     auto found = spans_.find(id);
-    if (found == spans_.end()) return false;
+    if (found == spans_.end()) return std::nullopt;
     auto [offset, length] = found->second;
-    out.resize(length);
     auto slice = std::upper_bound(starts_.begin(), starts_.end(), offset) - starts_.begin() - 1;
+    const auto& first = slices_[static_cast<std::size_t>(slice)];
+    const std::size_t skip = offset - starts_[static_cast<std::size_t>(slice)];
+    if (skip + length <= first.size())  // no copy: most lie within one of gRPC's slices
+      return std::string_view(reinterpret_cast<const char*>(first.begin()) + skip, length);
+    scratch.resize(length);
     for (std::size_t done = 0; done < length; ++slice) {
       const auto& from = slices_[static_cast<std::size_t>(slice)];
-      const std::size_t skip = offset + done - starts_[static_cast<std::size_t>(slice)];
-      const std::size_t take = std::min(from.size() - skip, length - done);
-      std::memcpy(out.data() + done, from.begin() + skip, take);
+      const std::size_t from_skip = offset + done - starts_[static_cast<std::size_t>(slice)];
+      const std::size_t take = std::min(from.size() - from_skip, length - done);
+      std::memcpy(scratch.data() + done, from.begin() + from_skip, take);
       done += take;
     }
-    return true;
+    return std::string_view(scratch);
   }
 
  private:
