@@ -55,7 +55,8 @@ class PopulationService final : public RawPopulationService {
 // The gRPC status for an esp error.
 grpc::Status status_of(const Error& error);
 
-// `bytes` as a gRPC message body, without a copy: the buffer keeps them alive.
+// `bytes` as a gRPC message body, a slice per piece, without a copy: the buffer keeps
+// them alive.
 grpc::ByteBuffer message_of(population::SharedBytes bytes);
 
 }  // namespace esp::grpcapi
