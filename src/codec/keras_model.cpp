@@ -1,5 +1,9 @@
 #include "codec/keras_model.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -149,6 +153,73 @@ std::size_t number_length(std::string_view text, std::size_t at) {
 bool expect(std::string_view text, std::size_t& at, std::string_view token) {
   if (text.substr(at, token.size()) != token) return false;
   at += token.size();
+  return true;
+}
+
+// The comma between two weights, checked in place: this runs once per weight.
+bool expect_comma(std::string_view text, std::size_t& at) {
+  if (at >= text.size() || text[at] != ',') return false;
+  ++at;
+  return true;
+}
+
+// Copies the `length` characters at `at` into weight i's slot (WeightTexts).
+void put_slot(std::string_view text, std::size_t at, std::size_t length, char* slots,
+              std::size_t i) {
+  char* slot = slots + i * WeightTexts::kSlotBytes;
+  if (at + WeightTexts::kSlotBytes <= text.size()) {  // a copy of fixed size
+    std::memcpy(slot, text.data() + at, WeightTexts::kSlotBytes);
+  } else {
+    std::memcpy(slot, text.data() + at, text.size() - at);
+  }
+  slot[WeightTexts::kSlotBytes - 1] =
+      static_cast<char>(length < WeightTexts::kSlotBytes ? length : 0);
+}
+
+#if defined(__SSE2__)
+// A bit for each of the 64 bytes at `from` that is ',' or ']'.
+std::uint64_t separators_in_64(const char* from) {
+  const __m128i comma = _mm_set1_epi8(',');
+  const __m128i close = _mm_set1_epi8(']');
+  std::uint64_t bits = 0;
+  for (int k = 0; k < 4; ++k) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(from + 16 * k));
+    const __m128i found = _mm_or_si128(_mm_cmpeq_epi8(bytes, comma), _mm_cmpeq_epi8(bytes, close));
+    bits |= std::uint64_t{static_cast<std::uint32_t>(_mm_movemask_epi8(found))} << (16 * k);
+  }
+  return bits;
+}
+#endif
+
+// Copies the texts of weights [first, first + count), a comma between, at `at` into their
+// slots and moves `at` past them; false for an empty one or anything but a comma between.
+// The separators are found 64 bytes at a time, a bit each, so each text's end comes from
+// the bits left by the one before rather than from a scan that starts where it starts:
+// that scan was a chain of dependent loads, one per weight.
+bool copy_numbers(std::string_view text, std::size_t& at, std::size_t first, std::size_t count,
+                  char* slots) {
+  std::size_t j = 0;
+#if defined(__SSE2__)
+  while (j < count && at + 64 <= text.size()) {
+    const std::size_t from = at;
+    for (std::uint64_t ends = separators_in_64(text.data() + from); ends != 0 && j < count;
+         ends &= ends - 1) {
+      const std::size_t end = from + static_cast<std::size_t>(std::countr_zero(ends));
+      if (end == at) return false;  // an empty text
+      put_slot(text, at, end - at, slots, first + j);
+      at = end;
+      if (++j < count && !expect_comma(text, at)) return false;
+    }
+    if (at == from) break;  // no text ends within 64 bytes: left to the scan below
+  }
+#endif
+  while (j < count) {  // the text's last 64 bytes, or without SSE2
+    const std::size_t length = number_length(text, at);
+    if (length == 0) return false;
+    put_slot(text, at, length, slots, first + j);
+    at += length;
+    if (++j < count && !expect_comma(text, at)) return false;
+  }
   return true;
 }
 
@@ -306,23 +377,17 @@ WeightTexts NNWeightsCodec::texts_of(std::span<const float> genome, std::span<ch
   return WeightTexts(genome, slots, write_number);
 }
 
-// Walks an interpretation laid out as write_interpretation lays it: read_weight(at, i)
-// reads weight i's text at `at` and moves `at` past it, or answers false. Nullopt when the
-// text is this network's, else what differs.
-template <typename ReadWeight>
+// Walks an interpretation laid out as write_interpretation lays it: read_numbers(at,
+// first, count) reads the texts of weights [first, first + count), a comma between, at
+// `at` and moves `at` past them, or answers false. Nullopt when the text is this
+// network's, else what differs.
+template <typename ReadNumbers>
 std::optional<std::string> NNWeightsCodec::read_interpretation(std::string_view text,
-                                                               ReadWeight read_weight) const {
+                                                               ReadNumbers read_numbers) const {
   if (!text.starts_with(prefix_)) return "its model_config differs";
   std::size_t at = prefix_.size();
   auto numbers = [&](std::size_t first, std::size_t count) {
-    for (std::size_t j = 0; j < count; ++j) {
-      if (j > 0) {  // the comma between, checked in place: this runs once per weight
-        if (at >= text.size() || text[at] != ',') return false;
-        ++at;
-      }
-      if (!read_weight(at, first + j)) return false;
-    }
-    return true;
+    return read_numbers(at, first, count);
   };
   bool first_layer = true;
   for (const auto& layer : shape_.layers()) {
@@ -351,8 +416,14 @@ std::optional<std::string> NNWeightsCodec::read_interpretation(std::string_view 
 
 Result<std::vector<float>> NNWeightsCodec::decode(std::string_view text) const {
   std::vector<float> genome(shape_.weight_count());
-  const auto differs = read_interpretation(
-      text, [&](std::size_t& at, std::size_t i) { return read_number(text, at, genome[i]); });
+  const auto differs =
+      read_interpretation(text, [&](std::size_t& at, std::size_t first, std::size_t count) {
+        for (std::size_t j = 0; j < count; ++j) {
+          if (j > 0 && !expect_comma(text, at)) return false;
+          if (!read_number(text, at, genome[first + j])) return false;
+        }
+        return true;
+      });
   if (differs)
     return Error{Code::kInvalidArgument,
                  "interpretation is not this network's NNWeights: " + *differs};
@@ -365,20 +436,10 @@ std::optional<WeightTexts> NNWeightsCodec::texts_from(std::span<const float> gen
   if (genome.size() != shape_.weight_count() ||
       slots.size() < WeightTexts::slots_bytes(genome.size()))
     return std::nullopt;
-  const auto differs = read_interpretation(interpretation, [&](std::size_t& at, std::size_t i) {
-    const std::size_t length = number_length(interpretation, at);
-    if (length == 0) return false;
-    char* slot = slots.data() + i * WeightTexts::kSlotBytes;
-    if (at + WeightTexts::kSlotBytes <= interpretation.size()) {  // a copy of fixed size
-      std::memcpy(slot, interpretation.data() + at, WeightTexts::kSlotBytes);
-    } else {
-      std::memcpy(slot, interpretation.data() + at, interpretation.size() - at);
-    }
-    slot[WeightTexts::kSlotBytes - 1] =
-        static_cast<char>(length < WeightTexts::kSlotBytes ? length : 0);
-    at += length;
-    return true;
-  });
+  const auto differs = read_interpretation(
+      interpretation, [&](std::size_t& at, std::size_t first, std::size_t count) {
+        return copy_numbers(interpretation, at, first, count, slots.data());
+      });
   if (differs) return std::nullopt;
   return WeightTexts(genome, slots.data());
 }

@@ -58,9 +58,9 @@ class NNWeightsCodec {
   // returns how many it wrote.
   template <typename PutWeight>
   std::size_t write_interpretation(PutWeight put_weight, char* out) const;
-  template <typename ReadWeight>
+  template <typename ReadNumbers>
   std::optional<std::string> read_interpretation(std::string_view text,
-                                                 ReadWeight read_weight) const;
+                                                 ReadNumbers read_numbers) const;
 
   evolution::NetworkShape shape_;
   std::string prefix_;                   // {"model_config":...,"model_weights":{

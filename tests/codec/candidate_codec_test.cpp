@@ -170,15 +170,29 @@ TEST(CandidateCodec, TextsAreNotReadFromAnInterpretationLaidOutOtherwise) {
   EXPECT_TRUE(codec->texts_from(genome, text, slots));
   std::string empty_number = text;
   empty_number.replace(empty_number.find("0.25,0.25"), 9, "0.25,");
+  std::string closed_early = text;  // a row one weight short
+  closed_early.replace(closed_early.find("0.25,0.25"), 9, "0.25]0.25");
   const std::string refused[] = {text.substr(0, text.size() - 1),
                                  text + " ",
                                  empty_number,
+                                 closed_early,
                                  other->encode(std::vector<float>(other->shape().weight_count())),
                                  "",
                                  "{}"};
   for (const auto& bad : refused)
     EXPECT_FALSE(codec->texts_from(genome, bad, slots))
         << bad.substr(bad.size() > 80 ? bad.size() - 80 : 0);
+  // A text longer than the 64 bytes searched at once is still read (and too long for
+  // its slot, so written afresh), at the start of the text as at its end.
+  for (const std::size_t at : {text.find("0.25"), text.rfind("0.25")}) {
+    std::string long_number = text;
+    long_number.replace(at, 4, "0." + std::string(80, '2') + "5");
+    const auto texts = codec->texts_from(genome, long_number, slots);
+    ASSERT_TRUE(texts) << at;
+    const std::size_t i = at == text.find("0.25") ? 0 : genome.size() - 1;
+    EXPECT_EQ(slots[i * WeightTexts::kSlotBytes + WeightTexts::kSlotBytes - 1], 0) << at;
+    EXPECT_EQ(slots[WeightTexts::kSlotBytes + WeightTexts::kSlotBytes - 1], 4) << at;
+  }
   // A genome of another length, or too few slots for it.
   EXPECT_FALSE(codec->texts_from(std::span(genome).first(genome.size() - 1), text, slots));
   EXPECT_FALSE(codec->texts_from(genome, text, std::span(slots).first(slots.size() - 1)));
