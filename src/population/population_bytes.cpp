@@ -25,6 +25,7 @@ namespace esp::population {
 namespace {
 
 using google::protobuf::internal::WireFormatLite;
+using google::protobuf::io::CodedInputStream;
 using google::protobuf::io::CodedOutputStream;
 
 using Population = ::population::PopulationResponse;
@@ -329,36 +330,26 @@ Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
   return bytes;
 }
 
-// Reads the varint at `at`, moving past it; nullopt when it runs past the end.
-std::optional<std::uint64_t> read_varint(std::string_view bytes, std::size_t& at) {
-  std::uint64_t value = 0;
-  for (int shift = 0; shift < 64 && at < bytes.size(); shift += 7) {
-    const auto byte = static_cast<std::uint8_t>(bytes[at++]);
-    value |= std::uint64_t{byte & 0x7FU} << shift;
-    if ((byte & 0x80U) == 0) return value;
-  }
-  return std::nullopt;
-}
-
 // Calls field(number, bytes) for each length-delimited field of a message's bytes, and
 // skips its varints; false for anything else, or bytes cut short.
 template <typename Field>
 bool each_field(std::string_view message, Field field) {
-  std::size_t at = 0;
-  while (at < message.size()) {
-    const auto tag = read_varint(message, at);
-    if (!tag) return false;
-    if ((*tag & 7) == WireFormatLite::WIRETYPE_VARINT) {
-      if (!read_varint(message, at)) return false;
+  CodedInputStream in(reinterpret_cast<const std::uint8_t*>(message.data()),
+                      static_cast<int>(message.size()));
+  for (std::uint32_t tag = in.ReadTag(); tag != 0; tag = in.ReadTag()) {
+    if (WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT) {
+      if (std::uint64_t value = 0; !in.ReadVarint64(&value)) return false;
       continue;
     }
-    if ((*tag & 7) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED) return false;
-    const auto length = read_varint(message, at);
-    if (!length || *length > message.size() - at) return false;
-    field(static_cast<int>(*tag >> 3), message.substr(at, *length));
-    at += *length;
+    std::uint32_t length = 0;
+    if (WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED ||
+        !in.ReadVarint32(&length) || length > message.size())
+      return false;
+    const auto at = static_cast<std::size_t>(in.CurrentPosition());
+    if (!in.Skip(static_cast<int>(length))) return false;
+    field(static_cast<int>(WireFormatLite::GetTagFieldNumber(tag)), message.substr(at, length));
   }
-  return true;
+  return in.ConsumedEntireMessage();
 }
 
 }  // namespace
