@@ -235,6 +235,17 @@ Result<KeptPopulation> source_population(store::Store& store, const store::Check
   return KeptPopulation{.population = std::move(*population)};
 }
 
+// Candidate i's interpretation as the client's request sent it back, if it is the one
+// handed out (its digest is digests[i]); in `scratch` where the request splits it.
+std::optional<std::string_view> handed_back(const SentInterpretations& sent,
+                                            const evolution::Population& evaluated,
+                                            const std::vector<std::uint64_t>& digests,
+                                            std::uint32_t i, std::string& scratch) {
+  const auto interpretation = sent.read(evaluated.candidates[i].id, scratch);
+  if (!interpretation || interpretation_digest(*interpretation) != digests[i]) return std::nullopt;
+  return interpretation;
+}
+
 // The genomes of `read` copied out of the client's request, each interpretation checked
 // against the digest of the one handed out; nullopt when one is missing or differs (the
 // client changed or lost it), and the checkpoint is read instead.
@@ -253,9 +264,8 @@ std::optional<evolution::Genomes> parents_from_request(const codec::CandidateCod
     std::string scratch;
     for (std::size_t k = begin; k < end && intact; ++k) {
       const std::uint32_t i = read[k];
-      const auto interpretation = sent.read(evaluated.candidates[i].id, scratch);
-      if (!interpretation || interpretation->size() != header + weights * sizeof(float) ||
-          interpretation_digest(*interpretation) != digests[i]) {
+      const auto interpretation = handed_back(sent, evaluated, digests, i, scratch);
+      if (!interpretation || interpretation->size() != header + weights * sizeof(float)) {
         intact = false;
         return;
       }
@@ -284,8 +294,8 @@ PopulationTexts texts_from_request(const codec::CandidateCodec& codec,
     for (std::size_t k = begin; k < end; ++k) {
       const std::uint32_t i = read[k];
       if (!evaluated.genomes.holds(i)) continue;
-      const auto interpretation = sent.read(evaluated.candidates[i].id, scratch);
-      if (!interpretation || interpretation_digest(*interpretation) != digests[i]) continue;
+      const auto interpretation = handed_back(sent, evaluated, digests, i, scratch);
+      if (!interpretation) continue;
       texts.of[i] = codec.texts_from(evaluated.genomes[i], *interpretation,
                                      {texts.slots.data() + k * slots_bytes, slots_bytes});
     }
