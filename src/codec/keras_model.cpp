@@ -4,6 +4,7 @@
 #include <emmintrin.h>
 #endif
 
+#include <array>
 #include <bit>
 #include <charconv>
 #include <cmath>
@@ -316,20 +317,23 @@ std::size_t NNWeightsCodec::write_interpretation(PutWeight put_weight, char* out
     first_layer = false;
     put(layer_keys_[&layer - shape_.layers().data()]);
     put(":[[[");  // [kernel rows..., bias]
+    // In locals: the text is written through a char*, which may alias anything, so the
+    // layer's fields would be read again after every store, each read waiting on it.
+    const std::size_t outputs = layer.outputs;
+    const auto put_row = [&at, &put_weight, outputs](std::size_t first) {
+      for (std::size_t i = first; i < first + outputs; ++i) {
+        if (i > first) *at++ = ',';
+        at = put_weight(at, i);
+      }
+    };
     for (std::size_t i = 0; i < layer.inputs; ++i) {
       if (i > 0) put("],[");
-      for (std::size_t j = 0; j < layer.outputs; ++j) {
-        if (j > 0) *at++ = ',';
-        at = put_weight(at, layer.offset + i * layer.outputs + j);
-      }
+      put_row(layer.offset + i * outputs);
     }
     put("]]");
     if (layer.use_bias) {
       put(",[");
-      for (std::size_t j = 0; j < layer.outputs; ++j) {
-        if (j > 0) *at++ = ',';
-        at = put_weight(at, layer.bias_offset() + j);
-      }
+      put_row(layer.bias_offset());
       *at++ = ']';
     }
     *at++ = ']';
@@ -348,27 +352,88 @@ std::string NNWeightsCodec::encode(std::span<const float> genome) const {
   return out;
 }
 
+namespace {
+
+// Where each weight of a child's text comes from: 0 its first source's slot, 1 its
+// second's, 2 its own, written in `scratch` (mutated, or too long for a parent's slot).
+struct PickedTexts {
+  std::array<const char*, 3> slots;
+  const std::uint8_t* from;
+};
+
+// Picks every weight's text first and writes the child's own ones next, so that the
+// copies after have no branch, nor their addresses a compare to wait on: deciding and
+// copying weight by weight stalled on every mutated weight (one in ten, at random).
+// Nullopt when an own text is too long for a slot. Written in `buffer` from `at`.
+std::optional<PickedTexts> pick_texts(std::span<const float> genome, const WeightTexts& first,
+                                      const WeightTexts& second, std::string& buffer,
+                                      std::size_t at) {
+  constexpr std::size_t kSlot = WeightTexts::kSlotBytes;
+  const std::size_t weights = genome.size();
+  // Own slots (room past the last for write_number), the own weights' indexes, `from`.
+  const std::size_t slots_bytes = weights * kSlot + kFloatTextRoom;
+  at = (at + alignof(std::uint32_t) - 1) / alignof(std::uint32_t) * alignof(std::uint32_t);
+  const std::size_t needed = at + slots_bytes + weights * sizeof(std::uint32_t) + weights;
+  if (buffer.size() < needed) buffer.resize(needed);
+  char* own = buffer.data() + at;
+  auto* owned = reinterpret_cast<std::uint32_t*>(own + slots_bytes);
+  auto* from = reinterpret_cast<std::uint8_t*>(owned + weights);
+  // In locals: stores through from (a char type) may alias anything, and members would be
+  // read again after each.
+  const float* child = genome.data();
+  const float* first_weights = first.genome().data();
+  const float* second_weights = second.genome().data();
+  const char* first_slots = first.slot(0);
+  const char* second_slots = second.slot(0);
+  std::size_t owned_count = 0;
+  for (std::size_t i = 0; i < weights; ++i) {
+    // Bitwise, not &&: which parent a weight comes from is a coin toss, and a branch on it
+    // mispredicts half the time.
+    const auto bits = std::bit_cast<std::uint32_t>(child[i]);
+    const unsigned in_first =
+        static_cast<unsigned>(std::bit_cast<std::uint32_t>(first_weights[i]) == bits) &
+        static_cast<unsigned>(first_slots[i * kSlot + kSlot - 1] != 0);
+    const unsigned in_second =
+        static_cast<unsigned>(std::bit_cast<std::uint32_t>(second_weights[i]) == bits) &
+        static_cast<unsigned>(second_slots[i * kSlot + kSlot - 1] != 0);
+    const unsigned source = (in_first ^ 1U) * (2 - in_second);
+    from[i] = static_cast<std::uint8_t>(source);
+    owned[owned_count] = static_cast<std::uint32_t>(i);
+    owned_count += source == 2;
+  }
+  bool too_long = false;
+  for (std::size_t k = 0; k < owned_count; ++k) {
+    const std::size_t i = owned[k];
+    char* slot = own + i * kSlot;  // written past into the next slot, written after if own
+    const auto length = static_cast<std::size_t>(write_number(slot, child[i]) - slot);
+    slot[kSlot - 1] = static_cast<char>(length);
+    too_long |= length >= kSlot;
+  }
+  if (too_long) return std::nullopt;
+  return PickedTexts{.slots = {first_slots, second_slots, own}, .from = from};
+}
+
+}  // namespace
+
 std::string_view NNWeightsCodec::encode(std::span<const float> genome,
                                         std::span<const WeightTexts* const> sources,
                                         std::string& buffer) const {
-  if (buffer.size() < largest_encoding() + kFloatTextRoom)
-    buffer.resize(largest_encoding() + kFloatTextRoom);
-  if (sources.empty()) {
-    return {buffer.data(),
-            write_interpretation(
-                [genome](char* at, std::size_t i) { return write_number(at, genome[i]); },
-                buffer.data())};
-  }
+  const std::size_t room = largest_encoding() + kFloatTextRoom;
+  if (buffer.size() < room) buffer.resize(room);
+  const auto afresh = [genome](char* at, std::size_t i) { return write_number(at, genome[i]); };
   // A crossover's child has two parents, an elite one source: the second is the first
-  // again. Picking the source is a select, not a branch (see WeightTexts::copy_if).
-  const WeightTexts* first = sources[0];
-  const WeightTexts* second = sources.size() > 1 ? sources[1] : first;
+  // again. What picking them needs goes after the text's room.
+  const auto picked =
+      sources.empty() ? std::nullopt
+                      : pick_texts(genome, *sources[0],
+                                   sources.size() > 1 ? *sources[1] : *sources[0], buffer, room);
+  if (!picked) return {buffer.data(), write_interpretation(afresh, buffer.data())};
   return {buffer.data(), write_interpretation(
-                             [genome, first, second](char* at, std::size_t i) {
-                               const auto bits = std::bit_cast<std::uint32_t>(genome[i]);
-                               const WeightTexts* source = first->holds(i, bits) ? first : second;
-                               if (char* end = source->copy_if(i, bits, at)) return end;
-                               return write_number(at, genome[i]);
+                             [slots = picked->slots, from = picked->from](char* at, std::size_t i) {
+                               const char* slot = slots[from[i]] + i * WeightTexts::kSlotBytes;
+                               std::memcpy(at, slot, WeightTexts::kSlotBytes);
+                               return at +
+                                      static_cast<std::size_t>(slot[WeightTexts::kSlotBytes - 1]);
                              },
                              buffer.data())};
 }

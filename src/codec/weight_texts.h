@@ -46,20 +46,8 @@ class WeightTexts {
 
   std::span<const float> genome() const { return genome_; }
 
-  // Whether weight i is `bits`, as a float's bits.
-  bool holds(std::size_t i, std::uint32_t bits) const {
-    return std::bit_cast<std::uint32_t>(genome_[i]) == bits;
-  }
-
-  // Writes weight i's text at `out` (kSlotBytes there, past the text too) and returns its
-  // end, if weight i is `bits`; else nullptr, and nothing written counts. One branch, and
-  // that one predictable: which parent a weight comes from is a coin toss per weight.
-  char* copy_if(std::size_t i, std::uint32_t bits, char* out) const {
-    const char* slot = slots_ + i * kSlotBytes;
-    const auto length = static_cast<std::size_t>(slot[kSlotBytes - 1]);
-    std::memcpy(out, slot, kSlotBytes);
-    return holds(i, bits) && length != 0 ? out + length : nullptr;
-  }
+  // Weight i's slot: its text, then the text's length (0: too long, written afresh).
+  const char* slot(std::size_t i) const { return slots_ + i * kSlotBytes; }
 
  private:
   std::span<const float> genome_;

@@ -109,6 +109,22 @@ TEST(CandidateCodec, AChildWrittenFromItsParentsTextsIsTheSameText) {
   EXPECT_EQ(codec->encode(child, sources, buffer), codec->encode(child));
   EXPECT_EQ(codec->encode(mother, sources, buffer), codec->encode(mother));
   EXPECT_EQ(codec->encode(child, {}, buffer), codec->encode(child));
+  // A child whose every text fits a slot has each weight's text picked first, then copied
+  // (a child with one too long is written afresh): children of every mix of parents and
+  // mutations, an elite (one source) among them.
+  std::uint32_t draw = 7;
+  const auto next = [&draw] { return draw = draw * 1664525U + 1013904223U; };
+  for (int round = 0; round < 40; ++round) {
+    std::vector<float> bred(weights);
+    for (std::size_t i = 0; i < weights; ++i) {
+      const std::uint32_t pick = next() >> 24;
+      bred[i] = pick < 100 ? father[i] : pick < 200 ? mother[i] : mother[i] * 1.37F;
+    }
+    bred[0] = father[0];  // not the mother's text too long for a slot
+    const auto elite = std::span(sources).first(round % 4 == 0 ? 1 : 2);
+    if (elite.size() == 1) bred = mother, bred[0] = 0.25F;
+    EXPECT_EQ(codec->encode(bred, elite, buffer), codec->encode(bred)) << round;
+  }
 }
 
 // A parent's texts read out of the interpretation it was handed out as (the next request
