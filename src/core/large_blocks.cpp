@@ -3,8 +3,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <vector>
@@ -123,6 +129,30 @@ std::size_t largest_kept_block() {
 void give_large_block(void* memory, std::size_t capacity, bool reuse) {
   if (!reuse) return std::free(memory);
   LargeBlocks::instance().give(memory, capacity);
+}
+
+void stream_bytes(char* out, std::string_view bytes) {
+  const char* from = bytes.data();
+  std::size_t left = bytes.size();
+#if defined(__SSE2__)
+  // Up to the first 16-byte boundary as usual, then 16 bytes a store.
+  const std::size_t head = std::min(left, -reinterpret_cast<std::uintptr_t>(out) % 16);
+  std::memcpy(out, from, head);
+  out += head;
+  from += head;
+  left -= head;
+  for (; left >= 16; left -= 16, out += 16, from += 16) {
+    _mm_stream_si128(reinterpret_cast<__m128i*>(out),
+                     _mm_loadu_si128(reinterpret_cast<const __m128i*>(from)));
+  }
+#endif
+  std::memcpy(out, from, left);
+}
+
+void finish_streaming() {
+#if defined(__SSE2__)
+  _mm_sfence();
+#endif
 }
 
 ByteBlock::ByteBlock(std::size_t size, std::size_t alignment, std::size_t room, Reuse reuse)

@@ -304,10 +304,15 @@ Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
           field_size(record.metrics.size()) + field_size(record.identity.size());
       out = put_header(out, Population::kPopulationFieldNumber, body_size);
       out = put_field(out, Candidate::kIdFieldNumber, candidate.id);
-      out = put_field(out, Candidate::kInterpretationFieldNumber, interpretation);
+      if (!interpretation.empty()) {
+        out = put_header(out, Candidate::kInterpretationFieldNumber, interpretation.size());
+        core::stream_bytes(reinterpret_cast<char*>(out), interpretation);
+        out += interpretation.size();
+      }
       out = put_field(out, Candidate::kMetricsFieldNumber, record.metrics);
       out = put_field(out, Candidate::kIdentityFieldNumber, record.identity);
     }
+    core::finish_streaming();
     std::lock_guard lock(runs_mutex);
     runs.push_back({records[first].offset, static_cast<std::size_t>(out - start)});
   });

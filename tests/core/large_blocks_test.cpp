@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 namespace esp::core {
@@ -117,6 +118,24 @@ TEST(LargeBlocks, AShrunkBlockGivesBackThePagesPastItsSize) {
   large.shrink(4 * kMiB);
   EXPECT_EQ(resident_pages(large.data() + 4 * kMiB, 12 * kMiB), 0U);
   keep_large_blocks_up_to(kDefaultLargestKeptBlock);
+}
+
+// Streamed bytes land as a copy would put them, wherever they start and however many:
+// the stores go 16 bytes at a time from the first 16-byte boundary, the rest byte-wise.
+TEST(LargeBlocks, StreamedBytesAreTheBytesCopied) {
+  std::string from(300, '\0');
+  for (std::size_t i = 0; i < from.size(); ++i)
+    from[i] = static_cast<char>('a' + i % 26);
+  for (std::size_t start = 0; start < 17; ++start) {
+    for (std::size_t size : {0, 1, 15, 16, 17, 31, 32, 33, 255}) {
+      std::string block(start + size + 32, '#');
+      stream_bytes(block.data() + start, std::string_view(from).substr(start % 5, size));
+      finish_streaming();
+      EXPECT_EQ(block.substr(0, start), std::string(start, '#'));
+      EXPECT_EQ(block.substr(start, size), from.substr(start % 5, size)) << start << " " << size;
+      EXPECT_EQ(block.substr(start + size), std::string(32, '#')) << start << " " << size;
+    }
+  }
 }
 
 }  // namespace
