@@ -164,8 +164,9 @@ bool expect_comma(std::string_view text, std::size_t& at) {
   return true;
 }
 
-// Copies the `length` characters at `at` into weight i's slot (WeightTexts).
-void put_slot(std::string_view text, std::size_t at, std::size_t length, char* slots,
+// Copies the `length` characters at `at` into weight i's slot (WeightTexts); false for a
+// text too long for it.
+bool put_slot(std::string_view text, std::size_t at, std::size_t length, char* slots,
               std::size_t i) {
   char* slot = slots + i * WeightTexts::kSlotBytes;
   if (at + WeightTexts::kSlotBytes <= text.size()) {  // a copy of fixed size
@@ -175,6 +176,7 @@ void put_slot(std::string_view text, std::size_t at, std::size_t length, char* s
   }
   slot[WeightTexts::kSlotBytes - 1] =
       static_cast<char>(length < WeightTexts::kSlotBytes ? length : 0);
+  return length < WeightTexts::kSlotBytes;
 }
 
 #if defined(__SSE2__)
@@ -194,11 +196,12 @@ std::uint64_t separators_in_64(const char* from) {
 
 // Copies the texts of weights [first, first + count), a comma between, at `at` into their
 // slots and moves `at` past them; false for an empty one or anything but a comma between.
+// `all_fit` turns false if a text is too long for its slot.
 // The separators are found 64 bytes at a time, a bit each, so each text's end comes from
 // the bits left by the one before rather than from a scan that starts where it starts:
 // that scan was a chain of dependent loads, one per weight.
 bool copy_numbers(std::string_view text, std::size_t& at, std::size_t first, std::size_t count,
-                  char* slots) {
+                  char* slots, bool& all_fit) {
   std::size_t j = 0;
 #if defined(__SSE2__)
   while (j < count && at + 64 <= text.size()) {
@@ -207,7 +210,7 @@ bool copy_numbers(std::string_view text, std::size_t& at, std::size_t first, std
          ends &= ends - 1) {
       const std::size_t end = from + static_cast<std::size_t>(std::countr_zero(ends));
       if (end == at) return false;  // an empty text
-      put_slot(text, at, end - at, slots, first + j);
+      all_fit &= put_slot(text, at, end - at, slots, first + j);
       at = end;
       if (++j < count && !expect_comma(text, at)) return false;
     }
@@ -217,7 +220,7 @@ bool copy_numbers(std::string_view text, std::size_t& at, std::size_t first, std
   while (j < count) {  // the text's last 64 bytes, or without SSE2
     const std::size_t length = number_length(text, at);
     if (length == 0) return false;
-    put_slot(text, at, length, slots, first + j);
+    all_fit &= put_slot(text, at, length, slots, first + j);
     at += length;
     if (++j < count && !expect_comma(text, at)) return false;
   }
@@ -386,7 +389,34 @@ std::optional<PickedTexts> pick_texts(std::span<const float> genome, const Weigh
   const char* first_slots = first.slot(0);
   const char* second_slots = second.slot(0);
   std::size_t owned_count = 0;
-  for (std::size_t i = 0; i < weights; ++i) {
+  std::size_t i = 0;
+#if defined(__SSE2__)
+  // Sixteen weights at a time by their bits alone, when no parent's text is too long for
+  // its slot (as almost always): the slots are read only to be copied.
+  if (first.all_fit() && second.all_fit()) {
+    const auto equal = [child](const float* other, std::size_t at) {  // 0xFF where equal
+      __m128i words[4];
+      for (std::size_t k = 0; k < 4; ++k) {
+        words[k] =
+            _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(child + at + 4 * k)),
+                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(other + at + 4 * k)));
+      }
+      return _mm_packs_epi16(_mm_packs_epi32(words[0], words[1]),
+                             _mm_packs_epi32(words[2], words[3]));
+    };
+    const __m128i one = _mm_set1_epi8(1);
+    const __m128i two = _mm_set1_epi8(2);
+    for (; i + 16 <= weights; i += 16) {
+      const __m128i source = _mm_andnot_si128(
+          equal(first_weights, i), _mm_sub_epi8(two, _mm_and_si128(equal(second_weights, i), one)));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(from + i), source);
+      for (auto own_bits = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(source, two)));
+           own_bits != 0; own_bits &= own_bits - 1)
+        owned[owned_count++] = static_cast<std::uint32_t>(i + std::countr_zero(own_bits));
+    }
+  }
+#endif
+  for (; i < weights; ++i) {
     // Bitwise, not &&: which parent a weight comes from is a coin toss, and a branch on it
     // mispredicts half the time.
     const auto bits = std::bit_cast<std::uint32_t>(child[i]);
@@ -501,12 +531,13 @@ std::optional<WeightTexts> NNWeightsCodec::texts_from(std::span<const float> gen
   if (genome.size() != shape_.weight_count() ||
       slots.size() < WeightTexts::slots_bytes(genome.size()))
     return std::nullopt;
+  bool all_fit = true;
   const auto differs = read_interpretation(
       interpretation, [&](std::size_t& at, std::size_t first, std::size_t count) {
-        return copy_numbers(interpretation, at, first, count, slots.data());
+        return copy_numbers(interpretation, at, first, count, slots.data(), all_fit);
       });
   if (differs) return std::nullopt;
-  return WeightTexts(genome, slots.data());
+  return WeightTexts(genome, slots.data(), all_fit);
 }
 
 }  // namespace esp::codec

@@ -36,22 +36,26 @@ class WeightTexts {
       char* slot = slots.data() + i * kSlotBytes;
       std::memcpy(slot, text, kSlotBytes - 1);
       slot[kSlotBytes - 1] = static_cast<char>(length < kSlotBytes ? length : 0);
+      all_fit_ &= length < kSlotBytes;
     }
   }
 
   // Over `filled` slots, written as the constructor above writes them (from a text the
-  // genome was written as: CandidateCodec::texts_from).
-  WeightTexts(std::span<const float> genome, const char* filled)
-      : genome_(genome), slots_(filled) {}
+  // genome was written as: CandidateCodec::texts_from); `all_fit` if no text was too long.
+  WeightTexts(std::span<const float> genome, const char* filled, bool all_fit)
+      : genome_(genome), slots_(filled), all_fit_(all_fit) {}
 
   std::span<const float> genome() const { return genome_; }
 
   // Weight i's slot: its text, then the text's length (0: too long, written afresh).
   const char* slot(std::size_t i) const { return slots_ + i * kSlotBytes; }
+  // Whether every text fits its slot (no length is 0), as almost always.
+  bool all_fit() const { return all_fit_; }
 
  private:
   std::span<const float> genome_;
   const char* slots_;
+  bool all_fit_ = true;
 };
 
 }  // namespace esp::codec

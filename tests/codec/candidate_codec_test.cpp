@@ -111,19 +111,32 @@ TEST(CandidateCodec, AChildWrittenFromItsParentsTextsIsTheSameText) {
   EXPECT_EQ(codec->encode(child, {}, buffer), codec->encode(child));
   // A child whose every text fits a slot has each weight's text picked first, then copied
   // (a child with one too long is written afresh): children of every mix of parents and
-  // mutations, an elite (one source) among them.
+  // mutations, an elite (one source) among them. Picked by bits alone, 16 weights at a
+  // time, from parents whose texts all fit their slots; else weight by weight.
+  std::vector<float> fitting = mother;
+  fitting[0] = 0.5F;
+  std::vector<char> fitting_slots(WeightTexts::slots_bytes(weights));
+  const auto fitting_texts = codec->texts_of(fitting, fitting_slots);
+  ASSERT_TRUE(fitting_texts && fitting_texts->all_fit() && !mother_texts->all_fit());
+  // Read back out of an interpretation, they tell the same.
+  std::vector<char> read_slots(WeightTexts::slots_bytes(weights));
+  EXPECT_TRUE(codec->texts_from(fitting, codec->encode(fitting), read_slots)->all_fit());
+  EXPECT_FALSE(codec->texts_from(mother, codec->encode(mother), read_slots)->all_fit());
   std::uint32_t draw = 7;
   const auto next = [&draw] { return draw = draw * 1664525U + 1013904223U; };
-  for (int round = 0; round < 40; ++round) {
+  for (int round = 0; round < 80; ++round) {
+    const bool fits = round % 2 == 0;
+    const std::vector<float>& other = fits ? fitting : mother;
+    const WeightTexts* parents[] = {fits ? &*fitting_texts : &*mother_texts, &*father_texts};
     std::vector<float> bred(weights);
     for (std::size_t i = 0; i < weights; ++i) {
       const std::uint32_t pick = next() >> 24;
-      bred[i] = pick < 100 ? father[i] : pick < 200 ? mother[i] : mother[i] * 1.37F;
+      bred[i] = pick < 100 ? father[i] : pick < 200 ? other[i] : other[i] * 1.37F;
     }
     bred[0] = father[0];  // not the mother's text too long for a slot
-    const auto elite = std::span(sources).first(round % 4 == 0 ? 1 : 2);
-    if (elite.size() == 1) bred = mother, bred[0] = 0.25F;
-    EXPECT_EQ(codec->encode(bred, elite, buffer), codec->encode(bred)) << round;
+    const auto from = std::span(parents).first(round % 8 < 2 ? 1 : 2);
+    if (from.size() == 1) bred = other, bred[0] = 0.25F;  // an elite, but for one weight
+    EXPECT_EQ(codec->encode(bred, from, buffer), codec->encode(bred)) << round;
   }
 }
 
