@@ -836,16 +836,26 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
     if (!from.ok()) return from.error();
     // A GA child copies most of its weights from its parents (CMA-ES samples afresh): in
     // a text representation their texts come out of the request, which carries them.
+    // They are read beside the breeding, which needs none of them, on half the threads:
+    // neither scales well over threads (serial parts, memory), and on two cores side by
+    // side they took less than one after the other.
+    std::future<PopulationTexts> reading;
+    unsigned breeding_threads = threads;
     if (codec->keeps_texts() && params->evolution.algorithm == evolution::Algorithm::kGa &&
         input.interpretations != nullptr && kept->text_digests &&
         from->population == kept->population &&
         kept->text_digests->size() == from->population->candidates.size()) {
-      parent_texts = texts_from_request(*codec, *from->population, *kept->text_digests, read,
-                                        *input.interpretations, threads);
-      report.texts_from_request = static_cast<std::size_t>(std::ranges::count_if(
-          parent_texts->of, [](const auto& texts) { return texts.has_value(); }));
+      const unsigned reading_threads = std::max(1U, threads / 2);
+      breeding_threads = std::max(1U, threads - reading_threads);
+      reading = std::async(std::launch::async, [&, reading_threads] {
+        auto texts = texts_from_request(*codec, *from->population, *kept->text_digests, read,
+                                        *input.interpretations, reading_threads);
+        input.interpretations.reset();  // the request goes once its texts are read
+        return texts;
+      });
+    } else {
+      input.interpretations.reset();  // the request goes now, before the generation is bred
     }
-    input.interpretations.reset();  // the request goes now, before the generation is bred
     report.load_ms = watch.lap_ms();
     const evolution::Population& evaluated = *from->population;
     auto result = evolution::next_generation(*params,
@@ -853,7 +863,12 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
                                                                   .genomes = from->genomes(),
                                                                   .scores = scores,
                                                                   .ranking = ranking},
-                                             seed, {.threads = threads});
+                                             seed, {.threads = breeding_threads});
+    if (reading.valid()) {
+      parent_texts = reading.get();
+      report.texts_from_request = static_cast<std::size_t>(std::ranges::count_if(
+          parent_texts->of, [](const auto& texts) { return texts.has_value(); }));
+    }
     if (!result.ok()) return result.error();
     from->parents.reset();
     keep_elite_metrics(evaluated, *metrics, result->population);
