@@ -358,7 +358,7 @@ std::string NNWeightsCodec::encode(std::span<const float> genome) const {
 namespace {
 
 // Where each weight of a child's text comes from: 0 its first source's slot, 1 its
-// second's, 2 its own, written in `scratch` (mutated, or too long for a parent's slot).
+// second's, 2 its own (mutated, or too long for a parent's slot), written beside them.
 struct PickedTexts {
   std::array<const char*, 3> slots;
   const std::uint8_t* from;
@@ -394,12 +394,12 @@ std::optional<PickedTexts> pick_texts(std::span<const float> genome, const Weigh
   // Sixteen weights at a time by their bits alone, when no parent's text is too long for
   // its slot (as almost always): the slots are read only to be copied.
   if (first.all_fit() && second.all_fit()) {
-    const auto equal = [child](const float* other, std::size_t at) {  // 0xFF where equal
+    const auto equal = [child](const float* other, std::size_t start) {  // 0xFF where equal
       __m128i words[4];
       for (std::size_t k = 0; k < 4; ++k) {
-        words[k] =
-            _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(child + at + 4 * k)),
-                            _mm_loadu_si128(reinterpret_cast<const __m128i*>(other + at + 4 * k)));
+        words[k] = _mm_cmpeq_epi32(
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(child + start + 4 * k)),
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(other + start + 4 * k)));
       }
       return _mm_packs_epi16(_mm_packs_epi32(words[0], words[1]),
                              _mm_packs_epi32(words[2], words[3]));

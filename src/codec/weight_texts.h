@@ -4,9 +4,7 @@
 // writing it again.
 #pragma once
 
-#include <bit>
 #include <cstddef>
-#include <cstdint>
 #include <cstring>
 #include <span>
 
