@@ -3,8 +3,10 @@ a page, evaluate script in it, wait for what it shows, take screenshots, and col
 what it logged (CSP violations, uncaught errors). Only loopback is reachable."""
 import base64
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -27,7 +29,9 @@ class Browser:
                    "--disable-dev-shm-usage", "--proxy-server=http://127.0.0.1:9",
                    "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
                    "--remote-allow-origins=*", f"--window-size={width},{height}", "about:blank"]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        # In a process group of its own, so that its children go with it (see __exit__).
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                        start_new_session=True)
         self.port = self._devtools_port()
 
     def _devtools_port(self, timeout_s=60):
@@ -54,13 +58,29 @@ class Browser:
         return self
 
     def __exit__(self, *exc):
-        self.process.terminate()
+        # The whole group: Chromium's own children (renderers, zygote, crash handler)
+        # outlived the browser process when only it was stopped, kept writing into the
+        # profile while it was removed, and held the test's output open until ctest
+        # timed it out.
+        self._signal_group(signal.SIGTERM)
         try:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            pass
+        self._signal_group(signal.SIGKILL)
+        self.process.wait()
+        deadline = time.monotonic() + 15
+        while self._signal_group(0) and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.profile.cleanup()
+
+    def _signal_group(self, number):
+        """Sends `number` to Chromium's process group; False once none of it is left."""
+        try:
+            os.killpg(self.process.pid, number)
+            return True
+        except ProcessLookupError:
+            return False
 
 
 class Page:
