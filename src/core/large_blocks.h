@@ -36,7 +36,7 @@ void give_large_block(void* memory, std::size_t capacity, bool reuse = true);
 // Copies `bytes` to `out` with non-temporal stores, which write whole cache lines without
 // reading them first: a population's bytes in a block it will not read back soon (the
 // call sends them). Written with ordinary stores, each line of the block was read from
-// memory first, and a SDK JSON answer spent a tenth of its time on those reads.
+// memory first, and an SDK JSON answer spent about a tenth of its time on those reads.
 void stream_bytes(char* out, std::string_view bytes);
 // Orders every stream_bytes before it like ordinary stores, for other threads to read.
 void finish_streaming();
