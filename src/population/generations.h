@@ -123,8 +123,10 @@ class Generations {
 // Where a job's time went, for its log line and the population benchmark, and whether
 // its population went to a waiting call before its checkpoint was stored.
 struct JobReport {
-  double load_ms = 0;    // reading the source checkpoint and the client's metrics
-  double engine_ms = 0;  // breeding (or seeding) the generation
+  double load_ms = 0;  // reading the source checkpoint and the client's metrics
+  // Breeding (or seeding) the generation, and beside it reading the parents' weight texts
+  // out of the request (texts_from_request).
+  double engine_ms = 0;
   double encode_ms = 0;  // writing the population's bytes
   double store_ms = 0;   // writing the checkpoint payload (fsynced)
   // Writing its answer in a representation other than esp's layout, beyond the above.

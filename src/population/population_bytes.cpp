@@ -58,6 +58,15 @@ std::uint8_t* put_field(std::uint8_t* out, int number, std::string_view bytes) {
   return put_bytes(put_header(out, number, bytes.size()), bytes);
 }
 
+// The same for bytes nothing here reads back, with non-temporal stores (core::stream_bytes;
+// core::finish_streaming before other threads read them).
+std::uint8_t* stream_field(std::uint8_t* out, int number, std::string_view bytes) {
+  if (bytes.empty()) return out;
+  out = put_header(out, number, bytes.size());
+  core::stream_bytes(reinterpret_cast<char*>(out), bytes);
+  return out + bytes.size();
+}
+
 // One candidate's fields but its interpretation, which is written in place: from its
 // genome in esp's layout, else as it is encoded.
 struct Record {
@@ -309,11 +318,7 @@ Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
           field_size(record.metrics.size()) + field_size(record.identity.size());
       out = put_header(out, Population::kPopulationFieldNumber, body_size);
       out = put_field(out, Candidate::kIdFieldNumber, candidate.id);
-      if (!interpretation.empty()) {
-        out = put_header(out, Candidate::kInterpretationFieldNumber, interpretation.size());
-        core::stream_bytes(reinterpret_cast<char*>(out), interpretation);
-        out += interpretation.size();
-      }
+      out = stream_field(out, Candidate::kInterpretationFieldNumber, interpretation);
       out = put_field(out, Candidate::kMetricsFieldNumber, record.metrics);
       out = put_field(out, Candidate::kIdentityFieldNumber, record.identity);
     }
