@@ -59,7 +59,7 @@ std::uint64_t parent_texts_bytes(const evolution::ExperimentParams& params,
   const std::uint64_t parents =
       std::max({candidates - std::min(removed, candidates), std::uint64_t{1},
                 static_cast<std::uint64_t>(std::max(evolution.nb_elites, 0))});
-  return parents * weights * codec::WeightTexts::kSlotBytes;
+  return parents * codec::WeightTexts::slots_bytes(weights);
 }
 
 }  // namespace

@@ -170,16 +170,16 @@ TEST(CandidateCodec, TextsReadFromAnInterpretationAreTheTextsItWasWrittenWith) {
   std::vector<char> slots(WeightTexts::slots_bytes(weights));
   const auto texts = codec->texts_from(parent, handed_out, slots);
   ASSERT_TRUE(texts);
-  // Slot for slot what writing them gives: each text within a slot, its length after it.
+  // Slot for slot what writing them gives: each text within a slot, and its length.
   std::vector<char> written_slots(slots.size());
-  ASSERT_TRUE(codec->texts_of(parent, written_slots));
+  const auto written = codec->texts_of(parent, written_slots);
+  ASSERT_TRUE(written);
   std::size_t held = 0;
   for (std::size_t i = 0; i < weights; ++i) {
-    const char* read = slots.data() + i * WeightTexts::kSlotBytes;
-    const char* written = written_slots.data() + i * WeightTexts::kSlotBytes;
-    const auto length = static_cast<std::size_t>(written[WeightTexts::kSlotBytes - 1]);
-    ASSERT_EQ(read[WeightTexts::kSlotBytes - 1], written[WeightTexts::kSlotBytes - 1]) << i;
-    EXPECT_EQ(std::string_view(read, length), std::string_view(written, length)) << i;
+    const std::size_t length = written->lengths()[i];
+    ASSERT_EQ(texts->lengths()[i], length) << i;
+    EXPECT_EQ(std::string_view(texts->slot(i), length), std::string_view(written->slot(i), length))
+        << i;
     held += length > 0;
   }
   EXPECT_GT(held, weights / 2);  // all but the texts over a slot
@@ -219,8 +219,8 @@ TEST(CandidateCodec, TextsAreNotReadFromAnInterpretationLaidOutOtherwise) {
     const auto texts = codec->texts_from(genome, long_number, slots);
     ASSERT_TRUE(texts) << at;
     const std::size_t i = at == text.find("0.25") ? 0 : genome.size() - 1;
-    EXPECT_EQ(slots[i * WeightTexts::kSlotBytes + WeightTexts::kSlotBytes - 1], 0) << at;
-    EXPECT_EQ(slots[WeightTexts::kSlotBytes + WeightTexts::kSlotBytes - 1], 4) << at;
+    EXPECT_EQ(texts->lengths()[i], 0) << at;
+    EXPECT_EQ(texts->lengths()[1], 4) << at;
   }
   // A genome of another length, or too few slots for it.
   EXPECT_FALSE(codec->texts_from(std::span(genome).first(genome.size() - 1), text, slots));

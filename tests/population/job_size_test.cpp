@@ -31,14 +31,15 @@ TEST(JobSize, CountsBothGenerationsGenomesAndTheMessagesItHolds) {
   EXPECT_EQ(size.peak_bytes, 2u * 100 * 10 * 4 + 4 * size.message_bytes);
 }
 
-// A GA population in the SDK's JSON is written copying its parents' weight texts, 16
-// bytes a weight for each possible parent (the best 20% by default): counted in its peak.
+// A GA population in the SDK's JSON is written copying its parents' weight texts, 17
+// bytes a weight (a slot and a length) for each possible parent (the best 20% by default):
+// counted in its peak.
 TEST(JobSize, JsonCountsTheParentsWeightTexts) {
   const auto json = estimate_job_size(params_of(100, 9, 1, "NNWeights"));
   const auto h5 = estimate_job_size(params_of(100, 9, 1, "KerasNN"));
   const std::uint64_t genomes = 100 * 10 * 4;
   const std::uint64_t stored = 100u * (12 + 12 + 10 * 4 + 512);
-  EXPECT_EQ(json.peak_bytes, 2 * genomes + 5 * json.message_bytes + 2 * stored + 20 * 10 * 16);
+  EXPECT_EQ(json.peak_bytes, 2 * genomes + 5 * json.message_bytes + 2 * stored + 20 * 10 * 17);
   EXPECT_EQ(h5.peak_bytes, 2 * genomes + 5 * h5.message_bytes + 2 * stored);  // nothing to copy
 }
 
