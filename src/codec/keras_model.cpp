@@ -174,8 +174,9 @@ bool put_slot(std::string_view text, std::size_t at, std::size_t length, char* s
   } else {
     std::memcpy(slot, text.data() + at, text.size() - at);
   }
-  lengths[i] = static_cast<std::uint8_t>(length < WeightTexts::kSlotBytes ? length : 0);
-  return length < WeightTexts::kSlotBytes;
+  const std::uint8_t kept = WeightTexts::kept_length(length);
+  lengths[i] = kept;
+  return kept != 0;
 }
 
 #if defined(__SSE2__)

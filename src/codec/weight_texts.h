@@ -23,6 +23,10 @@ class WeightTexts {
 
   // The bytes of slots and lengths a genome's texts take.
   static std::size_t slots_bytes(std::size_t weights) { return weights * (kSlotBytes + 1); }
+  // A text's length as kept: 0 for a text too long for its slot.
+  static std::uint8_t kept_length(std::size_t length) {
+    return static_cast<std::uint8_t>(length < kSlotBytes ? length : 0);
+  }
 
   // `write(out, value)` writes a weight's text within kFloatTextRoom bytes at out and
   // returns its end. Both the genome and `slots` (slots_bytes of the genome's size: many
@@ -36,8 +40,8 @@ class WeightTexts {
       char text[kFloatTextRoom] = {};
       const auto length = static_cast<std::size_t>(write(text, genome[i]) - text);
       std::memcpy(slots.data() + i * kSlotBytes, text, kSlotBytes);
-      lengths[i] = static_cast<std::uint8_t>(length < kSlotBytes ? length : 0);
-      all_fit_ &= length < kSlotBytes;
+      lengths[i] = kept_length(length);
+      all_fit_ &= lengths[i] != 0;
     }
   }
 
