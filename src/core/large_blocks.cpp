@@ -171,12 +171,24 @@ void ByteBlock::shrink(std::size_t size) {
   if (size >= size_) return;
   size_ = size;
   const std::size_t capacity = data_.get_deleter().capacity;
-  // A block the cache will keep is written to as far again by the next population like
-  // it: pages given back now would fault in again then (on a VM, at the host's cost too).
-  if (data_.get_deleter().reuse == Reuse::kKeep && capacity <= largest_kept_block()) return;
+  if (kept_once_released()) return;
   const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
   const std::size_t kept = (size + page - 1) / page * page;
   if (capacity > kept) madvise(data_.get() + kept, capacity - kept, MADV_DONTNEED);
+}
+
+void ByteBlock::give_back_front(std::size_t bytes) {
+  if (data_.get_deleter().capacity == 0 || kept_once_released()) return;
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::size_t whole = std::min(bytes, size_) / page * page;
+  if (whole > 0) madvise(data_.get(), whole, MADV_DONTNEED);  // advisory, as in shrink
+}
+
+// A block the cache will keep is written to as far again by the next population like it:
+// pages given back now would fault in again then (on a VM, at the host's cost too).
+bool ByteBlock::kept_once_released() const {
+  return data_.get_deleter().reuse == Reuse::kKeep &&
+         data_.get_deleter().capacity <= largest_kept_block();
 }
 
 void ByteBlock::Release::operator()(char* data) const {

@@ -75,8 +75,14 @@ class ByteBlock {
   // written to less. The pages past it go back to the system unless the cache will keep
   // the block.
   void shrink(std::size_t size);
+  // Gives the memory of its first `bytes` back to the system, unless the cache will keep
+  // the block: bytes written somewhere for good that no one reads again (they read as
+  // zeros after). The block still goes whole when released.
+  void give_back_front(std::size_t bytes);
 
  private:
+  // Whether the cache keeps the block once released (its pages are worth keeping).
+  bool kept_once_released() const;
   struct Release {
     std::size_t capacity;   // 0: from the heap
     std::size_t alignment;  // of a block from the heap

@@ -961,14 +961,30 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
   // payload its successor recorded, never over it.
   const std::string blob_key = "checkpoints/" + auth::sha256_hex(job.owner).substr(0, 16) + "/" +
                                job.id + "-" + std::to_string(job.attempts) + ".pb";
-  auto stored = store.blobs->put(blob_key, payload->view());
+  // The job lets go of its bytes as they are written (fsync reads none of them): the next
+  // request may arrive while a big one is still being stored, at P=100,000 490 MB each.
+  // What the call is still sending goes once sent.
+  const std::size_t payload_size = payload->size();
+  const bool payload_answered_after = awaited && !before_storing && codec->is_binary();
+  auto stored = store.blobs->put_in_pieces(blob_key, payload->view(), [&](std::size_t written) {
+    if (payload_answered_after) return;
+    if (written < payload_size) {
+      payload->give_back_front(written);  // when no call holds them still
+    } else {
+      *payload = SharedBytes{};
+    }
+  });
   if (stored.ok() && !next.strategy.empty())
     stored = store.blobs->put(strategy_key(blob_key), next.strategy);
   report.store_ms = watch.lap_ms();
   if (answer.valid()) answered = answer.get();  // before returning: the task reads `next`
   if (!stored.ok()) return stored.error();
   if (!answered.ok()) return answered.error();
-  if (awaited && !before_storing) hand_over(codec->is_binary() ? *payload : std::move(*answered));
+  if (payload_answered_after) {
+    hand_over(*payload);
+  } else if (awaited && !before_storing) {
+    hand_over(std::move(*answered));
+  }
   report.answer_ms += watch.lap_ms();
   const int generation = next.generation;
   recent.add(job.owner + '\0' + job.experiment_id, blob_key,
@@ -981,7 +997,7 @@ Result<store::Checkpoint> run_generation_job(store::Store& store, const store::J
                            .generation = generation,
                            .job_id = job.id,
                            .blob_key = blob_key,
-                           .size_bytes = static_cast<std::int64_t>(payload->view().size()),
+                           .size_bytes = static_cast<std::int64_t>(payload_size),
                            .params_json = job.params_json,
                            .created_at = store::unix_millis(),
                            .stats_json = std::move(summary)};

@@ -375,8 +375,15 @@ SharedBytes SharedBytes::of(std::string bytes) {
 }
 
 SharedBytes SharedBytes::of(core::ByteBlock bytes) {
-  auto owner = std::make_shared<const core::ByteBlock>(std::move(bytes));
-  return {owner, {owner->view()}};
+  auto owner = std::make_shared<core::ByteBlock>(std::move(bytes));
+  return {owner, {owner->view()}, owner.get()};
+}
+
+void SharedBytes::give_back_front(std::size_t bytes) const {
+  // One holder is this one: no other can read them, or copy it to read them later.
+  if (block == nullptr || owner.use_count() != 1) return;
+  std::atomic_thread_fence(std::memory_order_acquire);  // after the last other reader's reads
+  block->give_back_front(bytes);
 }
 
 std::size_t SharedBytes::size() const {

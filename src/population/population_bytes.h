@@ -26,6 +26,7 @@ namespace esp::population {
 struct SharedBytes {
   std::shared_ptr<const void> owner;
   std::vector<std::string_view> pieces;
+  core::ByteBlock* block = nullptr;  // the one piece's, when made of a ByteBlock
 
   static SharedBytes of(std::string bytes);
   static SharedBytes of(core::ByteBlock bytes);
@@ -35,6 +36,10 @@ struct SharedBytes {
   std::string_view view() const;
   // All the pieces, copied together.
   std::string joined() const;
+  // Gives the memory of the first `bytes` back to the system (ByteBlock::give_back_front)
+  // when nothing else holds them: a checkpoint's bytes once its call has sent them, while
+  // the disk write goes on. They must not be read afterwards.
+  void give_back_front(std::size_t bytes) const;
 };
 
 struct PopulationFields {

@@ -29,10 +29,15 @@ Result<fs::path> FileBlobs::path_of(const std::string& key) const {
 }
 
 Result<bool> FileBlobs::put(const std::string& key, std::string_view bytes) {
+  return put_in_pieces(key, bytes, {});
+}
+
+Result<bool> FileBlobs::put_in_pieces(const std::string& key, std::string_view bytes,
+                                      const WrittenSoFar& written) {
   auto path = path_of(key);
   if (!path.ok()) return path.error();
   if (auto folder = make_private_folders(path->parent_path()); !folder.ok()) return folder.error();
-  return write_file_durably(*path, bytes);
+  return write_file_durably(*path, bytes, 0600, written);
 }
 
 Result<std::string> FileBlobs::get(const std::string& key) {

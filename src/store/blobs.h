@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/files.h"
 
 namespace esp::store {
 
@@ -14,6 +15,12 @@ class Blobs {
   virtual ~Blobs() = default;
   // Replaces `key` atomically: readers see the old bytes or the new, never a mix.
   virtual Result<bool> put(const std::string& key, std::string_view bytes) = 0;
+  // As put, telling `written` how many leading bytes are written for good as it goes, if
+  // this store writes in pieces: a caller may give their memory back before it ends.
+  virtual Result<bool> put_in_pieces(const std::string& key, std::string_view bytes,
+                                     const WrittenSoFar& /*written*/) {
+    return put(key, bytes);
+  }
   virtual Result<std::string> get(const std::string& key) = 0;
   // Deleting a missing key is not an error: deletes are retried after crashes.
   virtual Result<bool> remove(const std::string& key) = 0;
@@ -24,6 +31,8 @@ class FileBlobs final : public Blobs {
  public:
   explicit FileBlobs(std::filesystem::path root) : root_(std::move(root)) {}
   Result<bool> put(const std::string& key, std::string_view bytes) override;
+  Result<bool> put_in_pieces(const std::string& key, std::string_view bytes,
+                             const WrittenSoFar& written) override;
   Result<std::string> get(const std::string& key) override;
   Result<bool> remove(const std::string& key) override;
 

@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -74,6 +77,34 @@ TEST(Files, LargeWritesHoldExactlyTheirBytesAlignedOrNot) {
     }
     fs::remove(file);
   }
+}
+
+// A write in pieces tells how far it has written as it goes, up to every byte, so that
+// the caller can give back what is written (a 490 MB checkpoint) before the fsync ends.
+TEST(Files, AWriteInPiecesTellsHowFarItHasWrittenUpToEveryByte) {
+  Folder folder;
+  ASSERT_TRUE(make_private_folders(folder.path).ok());
+  const std::size_t size = (std::size_t{72} << 20) + 1234;  // over one 64 MiB piece
+  core::ByteBlock block(size);
+  for (std::size_t i = 0; i + 8 <= size; i += 8) {
+    const std::uint64_t word = i * 0x9E3779B97F4A7C15;
+    std::memcpy(block.data() + i, &word, 8);
+  }
+  std::memcpy(block.data() + size - 8, "the tail", 8);
+  std::vector<std::size_t> told;
+  const fs::path file = folder.path / "population.pb";
+  ASSERT_TRUE(write_file_durably(file, block.view(), 0600, [&](std::size_t written) {
+                told.push_back(written);
+              }).ok());
+  ASSERT_FALSE(told.empty());
+  EXPECT_EQ(told.back(), size);
+  EXPECT_TRUE(std::is_sorted(told.begin(), told.end()));
+  EXPECT_EQ(std::adjacent_find(told.begin(), told.end()), told.end());  // each time further
+  std::string back(fs::file_size(file), '\0');
+  std::ifstream(file, std::ios::binary)
+      .read(back.data(), static_cast<std::streamsize>(back.size()));
+  EXPECT_TRUE(back == block.view());
+  EXPECT_EQ(mode_of(file), 0600u);
 }
 
 TEST(Files, AFolderThatCannotBeWrittenIsAnError) {

@@ -120,6 +120,32 @@ TEST(LargeBlocks, AShrunkBlockGivesBackThePagesPastItsSize) {
   keep_large_blocks_up_to(kDefaultLargestKeptBlock);
 }
 
+// Bytes written for good somewhere give their memory back before their block goes, a
+// whole page at a time from the front, unless the cache will keep the block: the next
+// population like it would fault those pages in again.
+TEST(LargeBlocks, ABlockNotKeptGivesBackItsWrittenFront) {
+  const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  ByteBlock block(16 * kMiB, alignof(std::max_align_t), 0, ByteBlock::Reuse::kRelease);
+  std::memset(block.data(), 7, block.size());
+  block.give_back_front(5 * kMiB + 10);
+  EXPECT_EQ(resident_pages(block.data(), 5 * kMiB), 0U);
+  EXPECT_EQ(resident_pages(block.data() + 5 * kMiB, 11 * kMiB), 11 * kMiB / page);
+  EXPECT_EQ(block.data()[5 * kMiB + 10], 7);  // the rest of its page is kept
+  EXPECT_EQ(block.size(), 16 * kMiB);
+  block.give_back_front(64 * kMiB);  // never past its own bytes
+  EXPECT_EQ(resident_pages(block.data(), 16 * kMiB), 0U);
+
+  ByteBlock kept(16 * kMiB);
+  std::memset(kept.data(), 7, kept.size());
+  kept.give_back_front(5 * kMiB);
+  EXPECT_EQ(resident_pages(kept.data(), 5 * kMiB), 5 * kMiB / page);
+  EXPECT_EQ(kept.data()[0], 7);
+  ByteBlock heap(1000);  // not a large block: nothing to give back
+  std::memset(heap.data(), 7, heap.size());
+  heap.give_back_front(1000);
+  EXPECT_EQ(heap.data()[0], 7);
+}
+
 // Streamed bytes land as a copy would put them, wherever they start and however many:
 // the stores go 16 bytes at a time from the first 16-byte boundary, the rest byte-wise.
 TEST(LargeBlocks, StreamedBytesAreTheBytesCopied) {

@@ -5,15 +5,19 @@
 #include "population/generations.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -397,9 +401,9 @@ struct LetThroughAtEnd {
 
 // Parameters whose population takes about 11 MB in esp's layout, big enough to be handed
 // over before its checkpoint is stored (7,002 weights, 400 candidates).
-std::string big_params(const std::string& representation = "NNWeightsBinary") {
+std::string big_params(const std::string& representation = "NNWeightsBinary", int units = 1000) {
   auto params = nlohmann::json::parse(fixture());
-  params["network"]["hidden_layers"][0]["layer_params"]["units"] = 1000;
+  params["network"]["hidden_layers"][0]["layer_params"]["units"] = units;
   params["evolution"]["population_size"] = 400;
   params["evolution"]["seed"] = 7;
   params["LEAF"]["representation"] = representation;
@@ -541,6 +545,147 @@ TEST_P(BigPopulations, AreAnsweredBeforeTheirCheckpointIsStored) {
 
 INSTANTIATE_TEST_SUITE_P(EspLayoutAndTheSdksJson, BigPopulations,
                          testing::Values("NNWeightsBinary", "NNWeights"));
+
+// The embedded store's payload files, a checkpoint's in two pieces, noting how many of the
+// first piece's pages were still in memory once its writer was told they were written.
+class PieceBlobs final : public store::Blobs {
+ public:
+  struct Resident {
+    std::size_t pages;
+    std::size_t of;
+  };
+  explicit PieceBlobs(std::unique_ptr<store::Blobs> files) : files_(std::move(files)) {}
+  Result<bool> put(const std::string& key, std::string_view bytes) override {
+    return files_->put(key, bytes);
+  }
+  Result<bool> put_in_pieces(const std::string& key, std::string_view bytes,
+                             const WrittenSoFar& written) override {
+    if (!key.starts_with("checkpoints/")) return put(key, bytes);
+    const std::string stored(bytes);  // copied before any of it is let go
+    const auto page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    const std::size_t first = bytes.size() / 2 / page * page;
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(bytes.data()) % page, 0U);
+    written(first);
+    std::vector<unsigned char> in_memory(first / page);
+    EXPECT_EQ(mincore(const_cast<char*>(bytes.data()), first, in_memory.data()), 0);
+    {
+      std::lock_guard lock(mutex_);
+      resident_.push_back({.pages = static_cast<std::size_t>(std::ranges::count_if(
+                               in_memory, [](unsigned char r) { return (r & 1) != 0; })),
+                           .of = in_memory.size()});
+    }
+    auto put = files_->put(key, stored);
+    if (put.ok()) written(bytes.size());
+    if (once_written) once_written();
+    return put;
+  }
+  std::function<void()> once_written;  // before the put returns (set while no job runs)
+  Result<std::string> get(const std::string& key) override { return files_->get(key); }
+  Result<bool> remove(const std::string& key) override { return files_->remove(key); }
+
+  std::vector<Resident> resident() {
+    std::lock_guard lock(mutex_);
+    return resident_;
+  }
+
+ private:
+  std::unique_ptr<store::Blobs> files_;
+  std::mutex mutex_;
+  std::vector<Resident> resident_;
+};
+
+struct PieceStore : EmbeddedStore {
+  PieceBlobs* blobs;
+  PieceStore() {
+    auto pieces = std::make_unique<PieceBlobs>(std::move(store.blobs));
+    blobs = pieces.get();
+    store.blobs = std::move(pieces);
+  }
+};
+
+struct NoLargeBlocksKept {
+  NoLargeBlocksKept() { core::keep_large_blocks_up_to(core::kHugePageBytes); }
+  ~NoLargeBlocksKept() { core::keep_large_blocks_up_to(core::kDefaultLargestKeptBlock); }
+};
+
+// A job lets go of its checkpoint's bytes as they are written: the next request may
+// arrive while a big one is still being stored (at P=100,000, 490 MB on top of the
+// request's 490 MB). Bytes a call is still sending stay whole until it is done with
+// them, and go then, though the disk may still be flushing them.
+TEST(Generations, AJobLetsGoOfItsCheckpointAsItIsWrittenUnlessACallStillSendsIt) {
+  const NoLargeBlocksKept not_kept;  // as at P=100,000, where the blocks are too large
+  PieceStore s;
+  Generations generations(s.store, s.board, s.fresh, s.pool);
+  const auto run_workers = [&] {
+    auto workers = std::make_unique<Workers>(s.store, s.board, s.fresh,
+                                             WorkerOptions{.workers = 1, .poll = milliseconds(5)});
+    workers->start();
+    return workers;
+  };
+  auto unawaited = generations.submit(kAlice, {.experiment_id = "e", .params_json = big_params()});
+  ASSERT_TRUE(unawaited.ok()) << unawaited.error().message;
+  auto workers = run_workers();
+  auto stored = wait(generations, kAlice, unawaited->id, std::chrono::seconds(60));
+  workers->stop();
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  ASSERT_EQ(stored->status, store::JobStatus::kSucceeded) << stored->error;
+
+  auto awaited = generations.submit(kAlice, {.experiment_id = "f", .params_json = big_params()});
+  ASSERT_TRUE(awaited.ok()) << awaited.error().message;
+  std::optional<Result<Generations::Ended>> answered;
+  std::promise<void> answer_here;
+  long holders_once_written = 0;  // of the bytes the call holds
+  s.blobs->once_written = [&, here = answer_here.get_future().share()] {
+    here.wait();
+    holders_once_written = (*answered)->population.owner.use_count();
+  };
+  auto answering = std::async(std::launch::async, [&] { return bred(generations, awaited->id); });
+  while (!s.fresh.awaited(awaited->id))
+    std::this_thread::sleep_for(milliseconds(1));
+  workers = run_workers();
+  answered = answering.get();
+  answer_here.set_value();
+  ASSERT_TRUE(answered->ok()) << answered->error().message;
+  ASSERT_TRUE(wait(generations, kAlice, awaited->id, std::chrono::seconds(60)).ok());
+  workers->stop();
+  EXPECT_EQ(holders_once_written, 1) << "the job let go of them once written";
+  // A smaller population (4 MB) goes to its call once stored: nothing goes before.
+  s.blobs->once_written = nullptr;
+  auto smaller = generations.submit(
+      kAlice, {.experiment_id = "g", .params_json = big_params("NNWeightsBinary", 360)});
+  ASSERT_TRUE(smaller.ok()) << smaller.error().message;
+  auto answering_after =
+      std::async(std::launch::async, [&] { return bred(generations, smaller->id); });
+  while (!s.fresh.awaited(smaller->id))
+    std::this_thread::sleep_for(milliseconds(1));
+  workers = run_workers();
+  auto answered_after = answering_after.get();
+  workers->stop();
+  ASSERT_TRUE(answered_after.ok()) << answered_after.error().message;
+  EXPECT_EQ(answered_after->job.status, store::JobStatus::kSucceeded);
+
+  const auto resident = s.blobs->resident();
+  ASSERT_EQ(resident.size(), 3U);
+  EXPECT_GT(resident[0].of, 1000U);  // about 5 MB
+  EXPECT_EQ(resident[0].pages, 0U) << "nobody else held them";
+  EXPECT_EQ(resident[1].pages, resident[1].of) << "the call held them";
+  EXPECT_GT(resident[2].of, 256U);  // over a huge page: a large block
+  EXPECT_EQ(resident[2].pages, resident[2].of) << "yet to be answered";
+  auto smaller_stored = generations.checkpoint_bytes(kAlice, std::nullopt, "g",
+                                                     answered_after->job.result_checkpoint);
+  ASSERT_TRUE(smaller_stored.ok()) << smaller_stored.error().message;
+  EXPECT_TRUE(*smaller_stored == answered_after->population.joined());
+  const auto answer = parsed((*answered)->population);
+  EXPECT_EQ(answer.population_size(), 400);
+  auto checkpoint = generations.checkpoint_bytes(kAlice, std::nullopt, "f", answer.checkpoint_id());
+  ASSERT_TRUE(checkpoint.ok()) << checkpoint.error().message;
+  EXPECT_TRUE(*checkpoint == (*answered)->population.joined());
+  auto first = generations.checkpoint_bytes(kAlice, std::nullopt, "e", stored->result_checkpoint);
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ::population::PopulationResponse first_population;
+  ASSERT_TRUE(first_population.ParseFromString(*first));
+  EXPECT_EQ(first_population.population_size(), 400);
+}
 
 // Storing the checkpoint failed after the population went out: the job is not failed
 // (that checkpoint could then never exist) but runs again at once, its lease given up

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <set>
 
 #include "codec/candidate_json.h"
@@ -247,6 +248,28 @@ std::size_t resident_pages(const void* start, std::size_t bytes) {
   EXPECT_EQ(mincore(const_cast<void*>(start), bytes, resident.data()), 0);
   return static_cast<std::size_t>(std::count_if(resident.begin(), resident.end(),
                                                 [](unsigned char r) { return (r & 1) != 0; }));
+}
+
+// A checkpoint's bytes are given back as they are written only by their last holder: a
+// call still sending them reads them whole.
+TEST(PopulationBytes, OnlyTheirLastHolderGivesBackBytes) {
+  core::keep_large_blocks_up_to(core::kHugePageBytes);  // this block is not kept
+  core::ByteBlock block(8 * core::kHugePageBytes);
+  std::memset(block.data(), 7, block.size());
+  auto stored = SharedBytes::of(std::move(block));
+  const std::size_t front = 2 * core::kHugePageBytes;
+  {
+    const SharedBytes sending = stored;
+    stored.give_back_front(front);
+    EXPECT_EQ(resident_pages(sending.view().data(), front),
+              front / static_cast<std::size_t>(sysconf(_SC_PAGESIZE)));
+    EXPECT_EQ(sending.view()[0], 7);
+  }
+  stored.give_back_front(front);
+  EXPECT_EQ(resident_pages(stored.view().data(), front), 0U);
+  EXPECT_EQ(stored.view()[front], 7);
+  SharedBytes::of(std::string(100, 'x')).give_back_front(100);  // not a block: nothing to do
+  core::keep_large_blocks_up_to(core::kDefaultLargestKeptBlock);
 }
 
 // Where the bytes do not fit over the genomes (here 26 weights a candidate, fewer bytes
