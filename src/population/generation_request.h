@@ -9,16 +9,26 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "evolution/ranking.h"
 
 namespace esp::population {
 
+// A candidate's metrics as the client sent them.
+struct ScoredCandidate {
+  std::string id;
+  evolution::MetricValues metrics;
+  bool operator==(const ScoredCandidate&) const = default;
+};
+
 // The client's scores for the population handed out in one checkpoint.
 struct EvaluatedPopulation {
   std::string checkpoint_id;
-  // By candidate id; a candidate left out counts as not evaluated.
-  std::map<std::string, evolution::MetricValues, std::less<>> metrics;
+  // In the order sent, usually the population's own: a candidate left out counts as not
+  // evaluated, and of one sent twice the last counts. Not sorted into a map by id, which
+  // took 45-50 ms to build at P=100,000 and about as long to read back in the job.
+  std::vector<ScoredCandidate> scored;
 };
 
 // The interpretations a client sent back with its metrics, while the transport still

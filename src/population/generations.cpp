@@ -17,6 +17,7 @@
 #include <set>
 #include <span>
 #include <thread>
+#include <unordered_map>
 
 #include "auth/digest.h"
 #include "codec/candidate_codec.h"
@@ -101,7 +102,7 @@ std::optional<Error> check_strategy_continues(const std::string& source_id,
 // document of 100,000 candidates' metrics took longer to build and dump than to breed.
 std::string metrics_input(const EvaluatedPopulation& evaluated) {
   std::string out = "{";
-  for (const auto& [id, values] : evaluated.metrics) {
+  for (const auto& [id, values] : evaluated.scored) {  // a repeated id: the last is read
     if (out.size() > 1) out += ',';
     json::append_string(out, id);
     out += ':';
@@ -346,8 +347,9 @@ Result<std::unique_ptr<EvaluatedPopulation>> stored_metrics(store::Store& store,
     return Error{Code::kInternal, "metrics of " + job.id + " are corrupt: " +
                                       (parsed.ok() ? "not an object" : parsed.issue->to_string())};
   auto scores = std::make_unique<EvaluatedPopulation>();
+  scores->scored.reserve(parsed.value.size());
   for (const auto& [id, values] : parsed.value.items()) {
-    auto& metrics = scores->metrics[id];
+    auto& metrics = scores->scored.emplace_back(ScoredCandidate{.id = id}).metrics;
     if (!values.is_object()) continue;
     for (const auto& [name, value] : values.items()) {
       if (value.is_number()) metrics[name] = value.get<double>();
@@ -368,33 +370,38 @@ Result<std::vector<evolution::MetricValues>> client_metrics(
     if (!stored.ok()) return stored.error();
     scores = std::move(*stored);
   }
-  auto& metrics_by_id = scores->metrics;
+  auto& scored = scores->scored;
   std::vector<evolution::MetricValues> metrics(evaluated.candidates.size());
-  std::size_t matched = 0;
-  for (std::size_t i = 0; i < metrics.size(); ++i) {
-    auto it = metrics_by_id.find(evaluated.candidates[i].id);
-    if (it == metrics_by_id.end()) continue;
-    ++matched;
-    metrics[i] = std::move(it->second);  // the id stays, for the check below
+  // As the SDK sends them: every candidate, in the population's order.
+  const bool in_order = scored.size() == metrics.size() &&
+                        std::ranges::equal(scored, evaluated.candidates, {}, &ScoredCandidate::id,
+                                           &evolution::Candidate::id);
+  if (in_order) {
+    for (std::size_t i = 0; i < metrics.size(); ++i)
+      metrics[i] = std::move(scored[i].metrics);
+    return metrics;
   }
+  std::unordered_map<std::string_view, std::size_t> position;
+  position.reserve(evaluated.candidates.size());
+  for (std::size_t i = 0; i < evaluated.candidates.size(); ++i)
+    position.emplace(evaluated.candidates[i].id, i);
   // Metrics for candidates the population does not hold would be dropped, and the
   // candidates they were meant for bred from as unevaluated: the client's evaluation
   // lost. Refused instead, naming one, so the client can send them again.
-  if (matched < metrics_by_id.size()) {
-    std::set<std::string_view> held;
-    for (const auto& candidate : evaluated.candidates)
-      held.insert(candidate.id);
-    std::string example;
-    for (const auto& [id, ignored] : metrics_by_id) {
-      if (!held.contains(id)) {
-        example = id;
-        break;
-      }
+  std::set<std::string_view> unheld;
+  for (auto& [id, values] : scored) {
+    auto found = position.find(id);
+    if (found == position.end()) {
+      unheld.insert(id);
+    } else {
+      metrics[found->second] = std::move(values);  // a repeated id: the last counts
     }
+  }
+  if (!unheld.empty()) {
     return Error{Code::kInvalidArgument,
                  fmt::format("metrics name {} candidates that checkpoint {} does not hold, e.g. "
                              "'{}'; send the metrics of the population it answered",
-                             metrics_by_id.size() - matched, job.source_checkpoint, example)};
+                             unheld.size(), job.source_checkpoint, *unheld.begin())};
   }
   return metrics;
 }

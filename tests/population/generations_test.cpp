@@ -239,7 +239,8 @@ std::vector<std::string> second_generation(bool keep_genomes, const Meddle& befo
   EXPECT_TRUE(answer.ok());
   EvaluatedPopulation evaluated{.checkpoint_id = seeded->result_checkpoint};
   for (int i = 0; i < answer->population_size(); ++i)
-    evaluated.metrics[answer->population(i).id()] = {{"score", std::sin(i * 1.7)}};
+    evaluated.scored.push_back(
+        {.id = answer->population(i).id(), .metrics = {{"score", std::sin(i * 1.7)}}});
   auto sent = std::make_shared<SentBack>(*answer);
   auto checkpoint = s.store.checkpoints->find("alice", seeded->result_checkpoint);
   EXPECT_TRUE(checkpoint.ok() && checkpoint->has_value());
@@ -427,7 +428,8 @@ Result<Generations::Ended> bred(Generations& generations, const std::string& job
 EvaluatedPopulation scored(const ::population::PopulationResponse& population) {
   EvaluatedPopulation evaluated{.checkpoint_id = population.checkpoint_id()};
   for (int i = 0; i < population.population_size(); ++i)
-    evaluated.metrics[population.population(i).id()] = {{"score", std::cos(i * 0.37)}};
+    evaluated.scored.push_back(
+        {.id = population.population(i).id(), .metrics = {{"score", std::cos(i * 0.37)}}});
   return evaluated;
 }
 
@@ -607,6 +609,47 @@ struct NoLargeBlocksKept {
   NoLargeBlocksKept() { core::keep_large_blocks_up_to(core::kHugePageBytes); }
   ~NoLargeBlocksKept() { core::keep_large_blocks_up_to(core::kDefaultLargestKeptBlock); }
 };
+
+// The SDK sends every candidate's metrics in the population's order; another client may
+// send them in any order, or one of them twice, the last counting: the same generation.
+TEST(Generations, MetricsInAnyOrderBreedTheSameGeneration) {
+  EmbeddedStore s;
+  Generations generations(s.store, s.board, s.fresh, s.pool);
+  Workers workers(s.store, s.board, s.fresh, {.workers = 1, .poll = milliseconds(5)});
+  workers.start();
+  auto params = nlohmann::json::parse(fixture());
+  params["evolution"]["seed"] = 5;  // the same in both experiments
+  const auto bred_population = [&](const std::string& experiment,
+                                   std::optional<EvaluatedPopulation> evaluated) {
+    auto job = generations.submit(kAlice, {.experiment_id = experiment,
+                                           .params_json = params.dump(),
+                                           .evaluated = std::move(evaluated)});
+    EXPECT_TRUE(job.ok()) << job.error().message;
+    auto ended = wait(generations, kAlice, job->id, std::chrono::seconds(20));
+    EXPECT_TRUE(ended.ok() && ended->status == store::JobStatus::kSucceeded);
+    return generations.checkpoint(kAlice, std::nullopt, experiment, ended->result_checkpoint)
+        .value();
+  };
+  std::vector<::population::PopulationResponse> second;
+  for (const std::string experiment : {"in-order", "shuffled"}) {
+    auto evaluated = scored(bred_population(experiment, std::nullopt));
+    if (experiment == "shuffled") {
+      std::ranges::reverse(evaluated.scored);
+      const std::string repeated = evaluated.scored[3].id;
+      evaluated.scored.insert(evaluated.scored.begin(),
+                              {.id = repeated, .metrics = {{"score", 1e9}}});  // sent again later
+    }
+    second.push_back(bred_population(experiment, std::move(evaluated)));
+  }
+  EXPECT_EQ(second[0].evaluation_stats(), second[1].evaluation_stats());
+  ASSERT_EQ(second[0].population_size(), second[1].population_size());
+  for (int i = 0; i < second[0].population_size(); ++i) {
+    EXPECT_EQ(second[0].population(i).interpretation(), second[1].population(i).interpretation())
+        << i;
+    EXPECT_EQ(second[0].population(i).metrics(), second[1].population(i).metrics()) << i;
+  }
+  workers.stop();
+}
 
 // A job lets go of its checkpoint's bytes as they are written: the next request may
 // arrive while a big one is still being stored (at P=100,000, 490 MB on top of the

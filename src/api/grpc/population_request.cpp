@@ -166,7 +166,7 @@ class RequestReader {
                      "candidate " + candidate.id + ": " + metrics.error().message};
       return;
     }
-    scores_.metrics[std::move(candidate.id)] = std::move(*metrics);
+    scores_.scored.push_back({.id = std::move(candidate.id), .metrics = std::move(*metrics)});
   }
 
   std::vector<InterpretationSpan>* spans_;

@@ -122,7 +122,10 @@ Result<population::GenerationRequest> generation_request(const std::string& expe
     const auto metrics = candidate.find("metrics");
     if (metrics == candidate.end() || !metrics->is_object())
       return invalid_body(path + ".metrics", "must be an object of metric name to number");
-    auto& values = evaluated.metrics[candidate["id"].get<std::string>()];
+    auto& values =
+        evaluated.scored
+            .emplace_back(population::ScoredCandidate{.id = candidate["id"].get<std::string>()})
+            .metrics;
     for (const auto& [name, value] : metrics->items()) {
       if (!value.is_number()) return invalid_body(path + ".metrics." + name, "must be a number");
       values[name] = value.get<double>();

@@ -51,7 +51,7 @@ Result<population::GenerationRequest> from_message(std::string_view bytes) {
   for (const auto& candidate : request.evaluated_population_response().population()) {
     auto metrics = codec::metrics_from_json(candidate.metrics());
     if (!metrics.ok()) return Error{Code::kInvalidArgument, "candidate " + candidate.id()};
-    scores.metrics[candidate.id()] = std::move(*metrics);
+    scores.scored.push_back({.id = candidate.id(), .metrics = std::move(*metrics)});
   }
   return generation;
 }
@@ -69,7 +69,7 @@ void expect_same(const Result<population::GenerationRequest>& read,
   ASSERT_EQ(read->evaluated.has_value(), reference->evaluated.has_value()) << what;
   if (!read->evaluated) return;
   EXPECT_EQ(read->evaluated->checkpoint_id, reference->evaluated->checkpoint_id) << what;
-  EXPECT_EQ(read->evaluated->metrics, reference->evaluated->metrics) << what;
+  EXPECT_EQ(read->evaluated->scored, reference->evaluated->scored) << what;
 }
 
 TEST(PopulationRequest, ReadsTheExperimentParamsAndEveryCandidatesMetrics) {
@@ -80,9 +80,12 @@ TEST(PopulationRequest, ReadsTheExperimentParamsAndEveryCandidatesMetrics) {
   EXPECT_EQ(read->params_json, R"({"evolution": {"population_size": 3}})");
   ASSERT_TRUE(read->evaluated.has_value());
   EXPECT_EQ(read->evaluated->checkpoint_id, "thermostat/1/20261202-101010.000-abcdef");
-  ASSERT_EQ(read->evaluated->metrics.size(), 3U);
-  EXPECT_DOUBLE_EQ(read->evaluated->metrics.at("1_2").at("score"), 3.0);
-  EXPECT_DOUBLE_EQ(read->evaluated->metrics.at("1_3").at("cost"), -3.0);
+  const auto& scored = read->evaluated->scored;  // in the order sent
+  ASSERT_EQ(scored.size(), 3U);
+  EXPECT_EQ(scored[1].id, "1_2");
+  EXPECT_DOUBLE_EQ(scored[1].metrics.at("score"), 3.0);
+  EXPECT_EQ(scored[2].id, "1_3");
+  EXPECT_DOUBLE_EQ(scored[2].metrics.at("cost"), -3.0);
   expect_same(read, from_message(bytes), "whole");
 }
 
