@@ -100,13 +100,30 @@ std::optional<Error> check_strategy_continues(const std::string& source_id,
 // The client's metrics as {candidate id: metrics}, the job's only input besides the
 // stored checkpoint (whose weights are used, not the client's copy). Written as text: a
 // document of 100,000 candidates' metrics took longer to build and dump than to breed.
+// Many are written side by side: at P=100,000 it took 46-50 ms on one thread.
 std::string metrics_input(const EvaluatedPopulation& evaluated) {
+  const auto& scored = evaluated.scored;
+  constexpr std::size_t kPerThread = 8192;
+  const unsigned threads =
+      scored.size() >= kPerThread ? std::max(1U, std::thread::hardware_concurrency()) : 1;
+  std::vector<std::string> parts(threads);
+  evolution::parallel_for(threads, threads, [&](std::size_t first, std::size_t last) {
+    for (std::size_t part = first; part < last; ++part) {
+      std::string& out = parts[part];
+      for (std::size_t i = scored.size() * part / threads; i < scored.size() * (part + 1) / threads;
+           ++i) {
+        if (!out.empty()) out += ',';
+        json::append_string(out, scored[i].id);  // a repeated id: the last is read
+        out += ':';
+        out += codec::metrics_json_text(scored[i].metrics);
+      }
+    }
+  });
   std::string out = "{";
-  for (const auto& [id, values] : evaluated.scored) {  // a repeated id: the last is read
+  for (const std::string& part : parts) {
+    if (part.empty()) continue;
     if (out.size() > 1) out += ',';
-    json::append_string(out, id);
-    out += ':';
-    out += codec::metrics_json_text(values);
+    out += part;
   }
   out += '}';
   return out;

@@ -610,6 +610,30 @@ struct NoLargeBlocksKept {
   ~NoLargeBlocksKept() { core::keep_large_blocks_up_to(core::kDefaultLargestKeptBlock); }
 };
 
+// A job's input (what another replica breeds it from) holds every candidate's metrics as
+// sent, however many there are: here 20,000, written side by side.
+TEST(Generations, AJobsInputHoldsEveryCandidatesMetrics) {
+  EmbeddedStore s;
+  Generations generations(s.store, s.board, s.fresh, s.pool);
+  const auto seeded = seed_bred(s, generations, "e");
+  EvaluatedPopulation evaluated{.checkpoint_id = seeded.result_checkpoint};
+  for (int i = 0; i < 20000; ++i) {
+    evaluated.scored.push_back(
+        {.id = "1_" + std::to_string(i + 1), .metrics = {{"score", i * 0.5}, {"cost", -i}}});
+  }
+  const EvaluatedPopulation sent = evaluated;
+  auto job = generations.submit(kAlice, {.experiment_id = "e", .evaluated = std::move(evaluated)});
+  ASSERT_TRUE(job.ok()) << job.error().message;
+  auto input = s.store.blobs->get(job->input_blob_key);
+  ASSERT_TRUE(input.ok()) << input.error().message;
+  const auto stored = nlohmann::json::parse(*input);
+  ASSERT_EQ(stored.size(), 20000U);
+  for (const auto& [id, metrics] : sent.scored) {
+    ASSERT_TRUE(stored.contains(id)) << id;
+    EXPECT_EQ(stored[id].get<evolution::MetricValues>(), metrics) << id;
+  }
+}
+
 // The SDK sends every candidate's metrics in the population's order; another client may
 // send them in any order, or one of them twice, the last counting: the same generation.
 TEST(Generations, MetricsInAnyOrderBreedTheSameGeneration) {

@@ -8,12 +8,15 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
+#include <thread>
 #include <unordered_map>
 
 #include "codec/candidate_json.h"
 #include "core/large_blocks.h"
+#include "evolution/parallel.h"
 #include "population_structs.pb.h"
 
 namespace esp::grpcapi {
@@ -116,6 +119,7 @@ class RequestReader {
     if (!read)
       return Error{Code::kInvalidArgument,
                    "the request is not a PopulationRequest message (malformed or truncated)"};
+    read_metrics();
     if (!error_.message.empty()) return error_;
     // The contract: every call carries its parameters.
     if (config_.empty()) return Error{Code::kInvalidArgument, "No experiment params supplied"};
@@ -157,23 +161,45 @@ class RequestReader {
     }
   }
 
-  // The first bad metrics are the answer; the rest of the message is still checked.
-  void keep(Scored candidate) {
-    if (!error_.message.empty()) return;
-    auto metrics = codec::metrics_from_json(candidate.metrics);
-    if (!metrics.ok()) {
+  void keep(Scored candidate) { sent_.push_back(std::move(candidate)); }
+
+  // Each candidate's metrics, read once the message is, side by side for many (at
+  // P=100,000 they took 55 ms on one thread). The first bad ones in the order sent are the
+  // answer.
+  void read_metrics() {
+    auto& scored = scores_.scored;
+    scored.resize(sent_.size());
+    constexpr std::size_t kNotBad = std::numeric_limits<std::size_t>::max();
+    std::atomic<std::size_t> first_bad = kNotBad;
+    const unsigned threads =
+        sent_.size() >= kMetricsPerThread ? std::max(1U, std::thread::hardware_concurrency()) : 1;
+    evolution::parallel_for(sent_.size(), threads, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i) {
+        auto metrics = codec::metrics_from_json(sent_[i].metrics);
+        if (!metrics.ok()) {
+          std::size_t bad = first_bad.load();
+          while (i < bad && !first_bad.compare_exchange_weak(bad, i)) {
+          }
+          return;  // later ones in this range are not the first
+        }
+        scored[i] = {.id = std::move(sent_[i].id), .metrics = std::move(*metrics)};
+      }
+    });
+    if (const std::size_t bad = first_bad.load(); bad != kNotBad) {
       error_ = Error{Code::kInvalidArgument,
-                     "candidate " + candidate.id + ": " + metrics.error().message};
-      return;
+                     "candidate " + sent_[bad].id + ": " +
+                         codec::metrics_from_json(sent_[bad].metrics).error().message};
     }
-    scores_.scored.push_back({.id = std::move(candidate.id), .metrics = std::move(*metrics)});
+    sent_.clear();
   }
+  static constexpr std::size_t kMetricsPerThread = 8192;
 
   std::vector<InterpretationSpan>* spans_;
   population::GenerationRequest request_;
   std::string version_;
   std::string config_;
   bool evaluated_ = false;
+  std::vector<Scored> sent_;  // metrics not yet read
   population::EvaluatedPopulation scores_;
   Error error_{Code::kInvalidArgument, ""};
 };
@@ -196,6 +222,7 @@ class RequestInterpretations : public population::SentInterpretations {
       start += slice.size();
     }
     bytes_ = start;
+    spans_.reserve(spans.size());
     for (auto& span : spans) {
       if (span.offset + span.length > bytes_) continue;         // never: the reader checked it
       spans_[std::move(span.id)] = {span.offset, span.length};  // the last one, as protobuf

@@ -147,6 +147,33 @@ TEST(PopulationRequest, SaysWhichCandidatesMetricsAreNotAnObject) {
   EXPECT_NE(read.error().message.find("candidate 1_3"), std::string::npos) << read.error().message;
 }
 
+// A big population's metrics are read side by side: all of them, in the order sent, and
+// of two bad ones the first sent is the answer, wherever each was read.
+TEST(PopulationRequest, ManyCandidatesMetricsAreReadInOrderAndTheFirstBadOneAnswers) {
+  pb::PopulationRequest request = evaluated_request();
+  auto* population = request.mutable_evaluated_population_response();
+  population->clear_population();
+  for (int i = 1; i <= 20000; ++i) {
+    auto* candidate = population->add_population();
+    candidate->set_id("1_" + std::to_string(i));
+    candidate->set_metrics(R"({"score": )" + std::to_string(i) + "}");
+  }
+  const std::string bytes = request.SerializeAsString();
+  auto read = read_generation_request(bytes);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  ASSERT_EQ(read->evaluated->scored.size(), 20000U);
+  EXPECT_EQ(read->evaluated->scored[12345].id, "1_12346");
+  EXPECT_DOUBLE_EQ(read->evaluated->scored[12345].metrics.at("score"), 12346.0);
+  expect_same(read, from_message(bytes), "20,000 candidates");
+
+  population->mutable_population(16999)->set_metrics("[1]");
+  population->mutable_population(2999)->set_metrics("{\"score\": }");
+  auto bad = read_generation_request(request.SerializeAsString());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, Code::kInvalidArgument);
+  EXPECT_TRUE(bad.error().message.starts_with("candidate 1_3000: ")) << bad.error().message;
+}
+
 TEST(PopulationRequest, EveryCallCarriesItsParams) {
   auto request = evaluated_request();
   request.clear_config();
