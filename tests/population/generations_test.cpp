@@ -675,6 +675,54 @@ TEST(Generations, MetricsInAnyOrderBreedTheSameGeneration) {
   workers.stop();
 }
 
+// With many candidates (their documents are written side by side) every evaluated one is
+// in server_metrics with what the client sent and its standing, in order, and every elite
+// comes back with its metrics.
+TEST(Generations, ManyCandidatesEachGetTheirServerMetricsAndElitesTheirs) {
+  EmbeddedStore s;
+  Generations generations(s.store, s.board, s.fresh, s.pool);
+  Workers workers(s.store, s.board, s.fresh, {.workers = 1, .poll = milliseconds(5)});
+  workers.start();
+  auto params = nlohmann::json::parse(fixture());
+  params["evolution"]["population_size"] = 9000;
+  params["evolution"]["nb_elites"] = 900;
+  auto seed = generations.submit(kAlice, {.experiment_id = "e", .params_json = params.dump()});
+  ASSERT_TRUE(seed.ok()) << seed.error().message;
+  auto seeded = wait(generations, kAlice, seed->id, std::chrono::seconds(60));
+  ASSERT_TRUE(seeded.ok() && seeded->status == store::JobStatus::kSucceeded);
+  const auto population =
+      generations.checkpoint(kAlice, std::nullopt, "e", seeded->result_checkpoint).value();
+  auto second = generations.submit(kAlice, {.experiment_id = "e", .evaluated = scored(population)});
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  auto bred = wait(generations, kAlice, second->id, std::chrono::seconds(60));
+  ASSERT_TRUE(bred.ok() && bred->status == store::JobStatus::kSucceeded);
+  const auto next =
+      generations.checkpoint(kAlice, std::nullopt, "e", bred->result_checkpoint).value();
+  workers.stop();
+
+  const std::string& text = next.evaluation_stats();
+  const auto stats = nlohmann::json::parse(text);
+  const auto& server_metrics = stats.at("server_metrics");
+  ASSERT_EQ(server_metrics.size(), 9000U);
+  std::map<std::string, double> elite_scores;
+  std::size_t at = 0;
+  for (int i = 0; i < population.population_size(); ++i) {
+    const std::string& id = population.population(i).id();
+    at = text.find("\"" + id + "\":{", at);
+    ASSERT_NE(at, std::string::npos) << id << " is not after the one before";
+    const auto& entry = server_metrics.at(id);
+    EXPECT_DOUBLE_EQ(entry.at("score").get<double>(), std::cos(i * 0.37)) << id;
+    if (entry.at("is_elite").get<bool>()) elite_scores[id] = std::cos(i * 0.37);
+  }
+  EXPECT_EQ(elite_scores.size(), 900U);
+  std::map<std::string, double> elites_back;
+  for (const auto& candidate : next.population()) {
+    if (!candidate.metrics().empty())
+      elites_back[candidate.id()] = nlohmann::json::parse(candidate.metrics()).at("score");
+  }
+  EXPECT_EQ(elites_back, elite_scores);
+}
+
 // A job lets go of its checkpoint's bytes as they are written: the next request may
 // arrive while a big one is still being stored (at P=100,000, 490 MB on top of the
 // request's 490 MB). Bytes a call is still sending stay whole until it is done with
