@@ -433,14 +433,17 @@ EvaluatedPopulation scored(const ::population::PopulationResponse& population) {
   return evaluated;
 }
 
-struct HeldStore : EmbeddedStore {
-  HeldBlobs* blobs;
-  HeldStore() {
-    auto held = std::make_unique<HeldBlobs>(std::move(store.blobs));
-    blobs = held.get();
-    store.blobs = std::move(held);
+// The embedded store with its payload files seen through `Blobs` (HeldBlobs, PieceBlobs).
+template <typename Blobs>
+struct StoreWith : EmbeddedStore {
+  Blobs* blobs;
+  StoreWith() {
+    auto wrapped = std::make_unique<Blobs>(std::move(store.blobs));
+    blobs = wrapped.get();
+    store.blobs = std::move(wrapped);
   }
 };
+using HeldStore = StoreWith<HeldBlobs>;
 
 // A GA generation in the SDK's JSON copies its parents' weight texts out of the request,
 // which carries back the population as it was handed out, instead of writing them again;
@@ -596,14 +599,7 @@ class PieceBlobs final : public store::Blobs {
   std::vector<Resident> resident_;
 };
 
-struct PieceStore : EmbeddedStore {
-  PieceBlobs* blobs;
-  PieceStore() {
-    auto pieces = std::make_unique<PieceBlobs>(std::move(store.blobs));
-    blobs = pieces.get();
-    store.blobs = std::move(pieces);
-  }
-};
+using PieceStore = StoreWith<PieceBlobs>;
 
 struct NoLargeBlocksKept {
   NoLargeBlocksKept() { core::keep_large_blocks_up_to(core::kHugePageBytes); }
@@ -634,36 +630,56 @@ TEST(Generations, AJobsInputHoldsEveryCandidatesMetrics) {
   }
 }
 
+// The embedded store, its generations and a worker breeding them.
+struct Breeding : EmbeddedStore {
+  Generations generations{store, board, fresh, pool};
+  Workers workers{store, board, fresh, {.workers = 1, .poll = milliseconds(5)}};
+  Breeding() { workers.start(); }
+  ~Breeding() { workers.stop(); }
+};
+
+// Alice's generation of `experiment` bred by the workers running (its seed without
+// `evaluated`): the population it answered.
+::population::PopulationResponse bred_checkpoint(Generations& generations,
+                                                 const std::string& experiment,
+                                                 const std::string& params_json,
+                                                 std::optional<EvaluatedPopulation> evaluated) {
+  auto job = generations.submit(
+      kAlice,
+      {.experiment_id = experiment, .params_json = params_json, .evaluated = std::move(evaluated)});
+  if (!job.ok()) {
+    ADD_FAILURE() << job.error().message;
+    return {};
+  }
+  auto ended = wait(generations, kAlice, job->id, std::chrono::seconds(60));
+  if (!ended.ok() || ended->status != store::JobStatus::kSucceeded) {
+    ADD_FAILURE() << experiment << ": the generation did not succeed";
+    return {};
+  }
+  auto population =
+      generations.checkpoint(kAlice, std::nullopt, experiment, ended->result_checkpoint);
+  if (!population.ok()) ADD_FAILURE() << population.error().message;
+  return population.ok() ? *population : ::population::PopulationResponse{};
+}
+
 // The SDK sends every candidate's metrics in the population's order; another client may
 // send them in any order, or one of them twice, the last counting: the same generation.
 TEST(Generations, MetricsInAnyOrderBreedTheSameGeneration) {
-  EmbeddedStore s;
-  Generations generations(s.store, s.board, s.fresh, s.pool);
-  Workers workers(s.store, s.board, s.fresh, {.workers = 1, .poll = milliseconds(5)});
-  workers.start();
+  Breeding s;
   auto params = nlohmann::json::parse(fixture());
   params["evolution"]["seed"] = 5;  // the same in both experiments
-  const auto bred_population = [&](const std::string& experiment,
-                                   std::optional<EvaluatedPopulation> evaluated) {
-    auto job = generations.submit(kAlice, {.experiment_id = experiment,
-                                           .params_json = params.dump(),
-                                           .evaluated = std::move(evaluated)});
-    EXPECT_TRUE(job.ok()) << job.error().message;
-    auto ended = wait(generations, kAlice, job->id, std::chrono::seconds(20));
-    EXPECT_TRUE(ended.ok() && ended->status == store::JobStatus::kSucceeded);
-    return generations.checkpoint(kAlice, std::nullopt, experiment, ended->result_checkpoint)
-        .value();
-  };
   std::vector<::population::PopulationResponse> second;
   for (const std::string experiment : {"in-order", "shuffled"}) {
-    auto evaluated = scored(bred_population(experiment, std::nullopt));
+    auto evaluated =
+        scored(bred_checkpoint(s.generations, experiment, params.dump(), std::nullopt));
     if (experiment == "shuffled") {
       std::ranges::reverse(evaluated.scored);
       const std::string repeated = evaluated.scored[3].id;
       evaluated.scored.insert(evaluated.scored.begin(),
                               {.id = repeated, .metrics = {{"score", 1e9}}});  // sent again later
     }
-    second.push_back(bred_population(experiment, std::move(evaluated)));
+    second.push_back(
+        bred_checkpoint(s.generations, experiment, params.dump(), std::move(evaluated)));
   }
   EXPECT_EQ(second[0].evaluation_stats(), second[1].evaluation_stats());
   ASSERT_EQ(second[0].population_size(), second[1].population_size());
@@ -672,33 +688,18 @@ TEST(Generations, MetricsInAnyOrderBreedTheSameGeneration) {
         << i;
     EXPECT_EQ(second[0].population(i).metrics(), second[1].population(i).metrics()) << i;
   }
-  workers.stop();
 }
 
 // With many candidates (their documents are written side by side) every evaluated one is
 // in server_metrics with what the client sent and its standing, in order, and every elite
 // comes back with its metrics.
 TEST(Generations, ManyCandidatesEachGetTheirServerMetricsAndElitesTheirs) {
-  EmbeddedStore s;
-  Generations generations(s.store, s.board, s.fresh, s.pool);
-  Workers workers(s.store, s.board, s.fresh, {.workers = 1, .poll = milliseconds(5)});
-  workers.start();
+  Breeding s;
   auto params = nlohmann::json::parse(fixture());
   params["evolution"]["population_size"] = 9000;
   params["evolution"]["nb_elites"] = 900;
-  auto seed = generations.submit(kAlice, {.experiment_id = "e", .params_json = params.dump()});
-  ASSERT_TRUE(seed.ok()) << seed.error().message;
-  auto seeded = wait(generations, kAlice, seed->id, std::chrono::seconds(60));
-  ASSERT_TRUE(seeded.ok() && seeded->status == store::JobStatus::kSucceeded);
-  const auto population =
-      generations.checkpoint(kAlice, std::nullopt, "e", seeded->result_checkpoint).value();
-  auto second = generations.submit(kAlice, {.experiment_id = "e", .evaluated = scored(population)});
-  ASSERT_TRUE(second.ok()) << second.error().message;
-  auto bred = wait(generations, kAlice, second->id, std::chrono::seconds(60));
-  ASSERT_TRUE(bred.ok() && bred->status == store::JobStatus::kSucceeded);
-  const auto next =
-      generations.checkpoint(kAlice, std::nullopt, "e", bred->result_checkpoint).value();
-  workers.stop();
+  const auto population = bred_checkpoint(s.generations, "e", params.dump(), std::nullopt);
+  const auto next = bred_checkpoint(s.generations, "e", params.dump(), scored(population));
 
   const std::string& text = next.evaluation_stats();
   const auto stats = nlohmann::json::parse(text);
