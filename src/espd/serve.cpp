@@ -15,6 +15,7 @@
 #include "auth/key_config.h"
 #include "auth/verifier.h"
 #include "core/files.h"
+#include "core/heap.h"
 #include "core/large_blocks.h"
 #include "espd/population.h"
 #include "espd/storage.h"
@@ -136,6 +137,7 @@ population::WorkerOptions worker_options(const config::Config& config) {
 }
 
 int serve(const config::Config& config) {
+  core::limit_heap_arenas(static_cast<int>(std::max(2U, std::thread::hardware_concurrency())));
   if (auto ready = prepare_data_dir(config.data_dir); !ready) {
     log::error("startup_failed", {{"detail", ready.error().message}});
     return 1;
