@@ -96,6 +96,9 @@ Result<HttpAnswer> http_call(const HttpCall& call, HttpLimits limits) {
   curl_header* cache_control = nullptr;
   if (curl_easy_header(handle, "Cache-Control", 0, CURLH_HEADER, -1, &cache_control) == CURLHE_OK)
     answer.cache_control = cache_control->value;
+  curl_header* etag = nullptr;
+  if (curl_easy_header(handle, "ETag", 0, CURLH_HEADER, -1, &etag) == CURLHE_OK)
+    answer.etag = etag->value;
   answer.body = std::move(body.data);
   handles().give_back(std::move(curl));
   return answer;

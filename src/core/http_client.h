@@ -33,6 +33,7 @@ struct HttpAnswer {
   long status = 0;
   std::string content_type;
   std::string cache_control;  // the Cache-Control header, empty when absent
+  std::string etag;           // the ETag header as sent (quotes kept), empty when absent
   std::string body;
 };
 

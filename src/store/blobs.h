@@ -1,4 +1,5 @@
-// Checkpoint payloads and job inputs: named byte strings on the file system (S3 later).
+// Checkpoint payloads and job inputs: named byte strings on the file system or in S3
+// (s3_blobs.h).
 #pragma once
 
 #include <filesystem>

@@ -1,6 +1,10 @@
 #include "store/s3_blobs.h"
 
+#include <algorithm>
+#include <atomic>
 #include <limits>
+#include <mutex>
+#include <optional>
 #include <regex>
 #include <thread>
 
@@ -15,6 +19,10 @@ std::string s3_error(long status, const std::string& body) {
   if (std::regex_search(body, code, std::regex("<Code>([^<]+)</Code>")))
     return "S3 answered " + std::to_string(status) + " " + code[1].str();
   return "S3 answered " + std::to_string(status);
+}
+
+std::string upload_query(const std::string& upload) {
+  return "uploadId=" + percent_encode(upload, false);
 }
 
 }  // namespace
@@ -65,6 +73,110 @@ Result<bool> S3Blobs::put(const std::string& key, std::string_view bytes) {
   if (answer->status != 200)
     return Error{Code::kUnavailable, "PUT " + key + ": " + s3_error(answer->status, answer->body)};
   return true;
+}
+
+Result<bool> S3Blobs::put_in_pieces(const std::string& key, std::string_view bytes,
+                                    const WrittenSoFar& written) {
+  if (bytes.size() <= options_.part_bytes) {
+    auto put = this->put(key, bytes);
+    if (put.ok() && written) written(bytes.size());
+    return put;
+  }
+  auto upload = start_upload(key);
+  if (!upload.ok()) return upload.error();
+  auto etags = put_parts(key, *upload, bytes, written);
+  if (!etags.ok()) return abort_upload(key, *upload, etags.error());
+  auto completed = complete_upload(key, *upload, *etags);
+  if (!completed.ok()) return abort_upload(key, *upload, completed.error());
+  return true;
+}
+
+Result<std::string> S3Blobs::start_upload(const std::string& key) {
+  auto answer = send("POST", url_of(key) + "?uploads=", "");
+  if (!answer.ok()) return answer.error();
+  std::smatch upload;
+  if (answer->status != 200 ||
+      !std::regex_search(answer->body, upload, std::regex("<UploadId>([^<]+)</UploadId>")))
+    return Error{Code::kUnavailable,
+                 "starting an upload of " + key + ": " + s3_error(answer->status, answer->body)};
+  return upload[1].str();
+}
+
+Result<std::vector<std::string>> S3Blobs::put_parts(const std::string& key,
+                                                    const std::string& upload,
+                                                    std::string_view bytes,
+                                                    const WrittenSoFar& written) {
+  const std::size_t part_bytes = options_.part_bytes;
+  const std::size_t parts = (bytes.size() + part_bytes - 1) / part_bytes;
+  std::vector<std::string> etags(parts);
+  std::mutex mutex;       // guards etags, front and failure; `written` is told under it, in order
+  std::size_t front = 0;  // the parts stored from the first on, with no gap
+  std::optional<Error> failure;
+  std::atomic<std::size_t> next{0};
+  auto send_parts = [&] {
+    for (std::size_t part = next++; part < parts; part = next++) {
+      {
+        std::lock_guard lock(mutex);
+        if (failure) return;  // the upload is lost: no more parts for it
+      }
+      auto answer =
+          send("PUT",
+               url_of(key) + "?partNumber=" + std::to_string(part + 1) + "&" + upload_query(upload),
+               bytes.substr(part * part_bytes, part_bytes));
+      std::lock_guard lock(mutex);
+      if (failure) return;
+      if (!answer.ok() || answer->status != 200 || answer->etag.empty()) {
+        failure = answer.ok() ? Error{Code::kUnavailable,
+                                      "PUT part " + std::to_string(part + 1) + " of " + key + ": " +
+                                          s3_error(answer->status, answer->body)}
+                              : answer.error();
+        return;
+      }
+      etags[part] = answer->etag;
+      const std::size_t before = front;
+      while (front < parts && !etags[front].empty())
+        ++front;
+      if (written && front > before) written(std::min(front * part_bytes, bytes.size()));
+    }
+  };
+  {
+    const auto at_once = std::min<std::size_t>(std::max(options_.parts_at_once, 1), parts);
+    std::vector<std::jthread> helpers;
+    for (std::size_t helper = 1; helper < at_once; ++helper)
+      helpers.emplace_back(send_parts);
+    send_parts();
+  }
+  if (failure) return *failure;
+  return etags;
+}
+
+Result<bool> S3Blobs::complete_upload(const std::string& key, const std::string& upload,
+                                      const std::vector<std::string>& etags) {
+  std::string parts = "<CompleteMultipartUpload>";
+  for (std::size_t part = 0; part < etags.size(); ++part)
+    parts += "<Part><PartNumber>" + std::to_string(part + 1) + "</PartNumber><ETag>" + etags[part] +
+             "</ETag></Part>";
+  parts += "</CompleteMultipartUpload>";
+  auto answer = send("POST", url_of(key) + "?" + upload_query(upload), parts);
+  if (!answer.ok()) return answer.error();
+  // S3 may answer 200 at once and an error later, in the body, while it joins the parts.
+  if (answer->status != 200 || answer->body.find("<Error>") != std::string::npos)
+    return Error{Code::kUnavailable,
+                 "completing the upload of " + key + ": " + s3_error(answer->status, answer->body)};
+  return true;
+}
+
+Error S3Blobs::abort_upload(const std::string& key, const std::string& upload, Error failure) {
+  auto answer = send("DELETE", url_of(key) + "?" + upload_query(upload), "");
+  std::string not_removed;
+  if (!answer.ok())
+    not_removed = answer.error().message;
+  else if (answer->status != 204 && answer->status != 404)
+    not_removed = s3_error(answer->status, answer->body);
+  if (!not_removed.empty())
+    failure.message +=
+        "; the parts sent stay until the bucket's lifecycle rule removes them: " + not_removed;
+  return failure;
 }
 
 Result<std::string> S3Blobs::get(const std::string& key) {

@@ -11,7 +11,8 @@ unchanged.
 It also plays S3 under strain, for the client's retry tests, by key: a path with a
 segment fail-503-N (or fail-500-N) is answered 503 SlowDown (500 InternalError) the
 first N times each method asks for it; one with stall-MSms waits that long before the
-first answer to each method.
+first answer to each method; one with fail-part-N refuses part N of every multipart upload
+with 503 SlowDown, each time it is sent.
 
 Usage: sigv4_gate.py LISTEN_PORT S3RVER_PORT ACCESS_KEY_ID:SECRET..."""
 import collections
@@ -37,6 +38,7 @@ MAX_SKEW = datetime.timedelta(minutes=15)
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 FAULT = re.compile(r"/fail-(500|503)-(\d+)/|/stall-(\d+)ms/")
 FAULT_CODES = {500: "InternalError", 503: "SlowDown"}
+PART_FAULT = re.compile(r"/fail-part-(\d+)/")
 
 
 class SignedHeadersOnly(S3SigV4Auth):
@@ -126,7 +128,12 @@ class Gate(BaseHTTPRequestHandler):
             status, code, message = refused
             self.answer(status, [("Content-Type", "application/xml")], problem(code, message).encode())
             return
-        fault = FAULT.search(self.path.partition("?")[0])
+        path, _, query = self.path.partition("?")
+        part_fault = PART_FAULT.search(path)
+        if part_fault and ("partNumber", part_fault.group(1)) in canonical_params(query):
+            self.answer(503, [("Content-Type", "application/xml")], problem("SlowDown", "SlowDown").encode())
+            return
+        fault = FAULT.search(path)
         if fault:
             with self.asked_lock:
                 earlier = self.asked[(self.command, self.path)]

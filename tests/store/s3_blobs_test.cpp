@@ -35,14 +35,26 @@ class S3 : public ::testing::Test {
     return "t/" + std::to_string(::getpid()) + "/" +
            ::testing::UnitTest::GetInstance()->current_test_info()->name() + "/";
   }
+  // Payloads over 5 MiB (S3's least part) go up as multipart uploads, `at_once` parts at a time.
+  S3Options in_parts(int at_once) const {
+    auto options = this->options();
+    options.part_bytes = kPart;
+    options.parts_at_once = at_once;
+    return options;
+  }
+  static std::string patterned(std::size_t size) {
+    std::string bytes(size, '\0');
+    for (std::size_t i = 0; i < size; ++i)
+      bytes[i] = static_cast<char>(i * 131 % 251);
+    return bytes;
+  }
+  static constexpr std::size_t kPart = 5 << 20;
   std::string endpoint_;
 };
 
 TEST_F(S3, PutGetListDeleteRoundTrip) {
   S3Blobs blobs(options());
-  std::string payload(5 << 20, '\0');
-  for (std::size_t i = 0; i < payload.size(); ++i)
-    payload[i] = static_cast<char>(i * 131 % 251);
+  const std::string payload = patterned(5 << 20);
   ASSERT_TRUE(blobs.put(prefix() + "checkpoints/a/op_1.pb", payload).ok());
   ASSERT_TRUE(blobs.put(prefix() + "inputs/k.json", "{}").ok());
   auto read = blobs.get(prefix() + "checkpoints/a/op_1.pb");
@@ -57,6 +69,77 @@ TEST_F(S3, PutGetListDeleteRoundTrip) {
   EXPECT_TRUE(blobs.remove(prefix() + "inputs/k.json").ok());  // deleting twice is fine
   EXPECT_EQ(blobs.get(prefix() + "inputs/k.json").error().code, Code::kNotFound);
   EXPECT_EQ(blobs.list(prefix())->size(), 1U);
+}
+
+TEST_F(S3, ALargePayloadGoesUpInPartsAndTellsEachLeadingPartStored) {
+  S3Blobs blobs(in_parts(1));
+  const std::string payload = patterned(3 * kPart + 12345);
+  std::vector<std::size_t> told;
+  const auto key = prefix() + "checkpoints/a/op_1.pb";
+  auto put =
+      blobs.put_in_pieces(key, payload, [&](std::size_t written) { told.push_back(written); });
+  ASSERT_TRUE(put.ok()) << put.error().message;
+  EXPECT_EQ(told, (std::vector<std::size_t>{kPart, 2 * kPart, 3 * kPart, payload.size()}));
+  auto read = blobs.get(key);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_TRUE(*read == payload);
+}
+
+TEST_F(S3, PartsSentTogetherAreJoinedInOrder) {
+  S3Blobs blobs(in_parts(4));
+  const std::string payload = patterned(9 * kPart + 1);
+  std::vector<std::size_t> told;
+  const auto key = prefix() + "k";
+  auto put =
+      blobs.put_in_pieces(key, payload, [&](std::size_t written) { told.push_back(written); });
+  ASSERT_TRUE(put.ok()) << put.error().message;
+  ASSERT_FALSE(told.empty());
+  EXPECT_TRUE(std::is_sorted(told.begin(), told.end()));
+  for (auto written : told)  // only ever a leading run of whole parts
+    EXPECT_TRUE(written % kPart == 0 || written == payload.size()) << written;
+  EXPECT_EQ(told.back(), payload.size());
+  auto read = blobs.get(key);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_TRUE(*read == payload);
+}
+
+TEST_F(S3, APayloadOfOnePartGoesInOnePut) {
+  S3Blobs blobs(in_parts(4));
+  const std::string payload = patterned(kPart);
+  std::vector<std::size_t> told;
+  ASSERT_TRUE(blobs
+                  .put_in_pieces(prefix() + "k", payload,
+                                 [&](std::size_t written) { told.push_back(written); })
+                  .ok());
+  EXPECT_EQ(told, std::vector<std::size_t>{payload.size()});
+  EXPECT_TRUE(*blobs.get(prefix() + "k") == payload);
+}
+
+// The gate refuses part 3 of every upload under fail-part-3/, however often it is sent.
+TEST_F(S3, APartRefusedFailsTheUploadAndStoresNothing) {
+  S3Blobs blobs(in_parts(1));
+  const auto key = prefix() + "fail-part-3/k";
+  std::vector<std::size_t> told;
+  auto put = blobs.put_in_pieces(key, patterned(4 * kPart),
+                                 [&](std::size_t written) { told.push_back(written); });
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().code, Code::kUnavailable);
+  EXPECT_NE(put.error().message.find("partNumber=3"), std::string::npos) << put.error().message;
+  EXPECT_NE(put.error().message.find("503 SlowDown"), std::string::npos) << put.error().message;
+  EXPECT_EQ(told, (std::vector<std::size_t>{kPart, 2 * kPart}));
+  EXPECT_EQ(blobs.get(key).error().code, Code::kNotFound);
+}
+
+TEST_F(S3, EachPartIsRetriedOnItsOwn) {
+  S3Blobs blobs(in_parts(1));
+  const std::string payload = patterned(3 * kPart);
+  const auto key = prefix() + "fail-503-2/k";  // every request refused twice, parts too
+  std::vector<std::size_t> told;
+  auto put =
+      blobs.put_in_pieces(key, payload, [&](std::size_t written) { told.push_back(written); });
+  ASSERT_TRUE(put.ok()) << put.error().message;
+  EXPECT_EQ(told, (std::vector<std::size_t>{kPart, 2 * kPart, 3 * kPart}));
+  EXPECT_TRUE(*blobs.get(key) == payload);
 }
 
 TEST_F(S3, ListingFollowsEveryPage) {
