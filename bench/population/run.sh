@@ -10,7 +10,8 @@
 # Usage: bench/population/run.sh [generations] [representations...]
 #   representations: NNWeightsBinary NNWeights KerasNN (default: all three)
 # ESPD_ENV="NAME=value ..." sets environment variables for espd alone (e.g. glibc
-# malloc tunables; see docs/benchmarks.md). CASES="1000 100000" runs only the cases of
+# malloc tunables; see docs/benchmarks.md). STORE=s3 keeps the checkpoints in s3rver on
+# loopback (the tests' own, started here), as replicas on Kubernetes keep them in S3. CASES="1000 100000" runs only the cases of
 # those populations (1000, 10000, 100000; default all); CLIENTS="python cpp" runs each
 # case from both clients (default: the C++ client for the first case only). ESPD=path
 # runs another espd binary.
@@ -18,6 +19,20 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib.sh
 generations=${1:-10}
+
+# The checkpoints' store: files under espd's data folder, or s3rver (STORE=s3).
+store_args=() store_tag="" s3_dir=""
+stop_store() { [[ -z $s3_dir ]] || { tests/support/s3rver.sh stop "$s3_dir"; rm -rf "$s3_dir"; }; }
+if [[ ${STORE:-files} == s3 ]]; then
+  scripts/install-deps.sh test >/dev/null  # node, for s3rver
+  s3_dir=$(mktemp -d)
+  trap stop_store EXIT
+  tests/support/s3rver.sh start "$s3_dir"
+  # s3rver directly, without the signature-checking gate the tests put in front of it.
+  store_args=(--models-bucket esp-test --s3-endpoint "$(cat "$s3_dir/direct-endpoint")")
+  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER
+  store_tag=" store=s3"
+fi
 
 run_case() {  # population hidden inputs outputs objectives representation
   local work
@@ -27,25 +42,29 @@ run_case() {  # population hidden inputs outputs objectives representation
   local http grpc
   http=$(free_port); grpc=$(free_port)
   env ${ESPD_ENV:-} $espd --data-dir "$work/data" --http-addr "127.0.0.1:$http" --grpc-addr "127.0.0.1:$grpc" \
-    --grpc-max-message 2047MiB --workers 1 >"$work/espd.log" 2>&1 &
+    --grpc-max-message 2047MiB --workers 1 "${store_args[@]}" >"$work/espd.log" 2>&1 &
   local pid=$!
   # Stop this espd however the case ends (a failing client must not leave it running).
-  trap "kill $pid 2>/dev/null; rm -rf '$work'" EXIT
+  trap "kill $pid 2>/dev/null; rm -rf '$work'; stop_store" EXIT
   wait_for_port "$grpc"
   local token
   token=$(curl -s -X POST "http://127.0.0.1:$http/auth" -H 'Content-Type: application/json' \
     -d '{"email":"bench@example.com","password":"benchmark-password"}' |
     /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   if [[ ${CLIENT:-python} == cpp ]]; then
-    "$(dirname "$espd")/bench/client_bench" "$grpc" "$token" "${@:1:5}" "$generations" "$6" |
-      grep '^RESULT'
+    local result
+    result=$("$(dirname "$espd")/bench/client_bench" "$grpc" "$token" "${@:1:5}" "$generations" "$6" |
+      grep '^RESULT')
+    # espd's peak, as the Python client reads it.
+    echo "$result peak_rss_mib=$(awk '/^VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$pid/status")$store_tag"
   else
     ESP_BENCH_HTTP="http://127.0.0.1:$http" /usr/bin/python3 bench/population/population_bench.py \
-      "$grpc" "$token" "$pid" "$work/espd.log" "${@:1:5}" "$generations" "$6"
+      "$grpc" "$token" "$pid" "$work/espd.log" "${@:1:5}" "$generations" "$6" |
+      sed "s/^RESULT .*/&$store_tag/"
   fi
   kill "$pid"; wait "$pid" || true
   rm -rf "$work"
-  trap - EXIT
+  trap stop_store EXIT
 }
 
 shift || true
