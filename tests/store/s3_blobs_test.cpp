@@ -48,6 +48,22 @@ class S3 : public ::testing::Test {
       bytes[i] = static_cast<char>(i * 131 % 251);
     return bytes;
   }
+  // What put_in_pieces answered, and each length it told `written`, in order.
+  struct Sent {
+    Result<bool> put;
+    std::vector<std::size_t> told;
+  };
+  static Sent put_in_pieces(S3Blobs& blobs, const std::string& key, std::string_view payload) {
+    std::vector<std::size_t> told;
+    auto put =
+        blobs.put_in_pieces(key, payload, [&](std::size_t written) { told.push_back(written); });
+    return {std::move(put), std::move(told)};
+  }
+  static void expect_stored(S3Blobs& blobs, const std::string& key, const std::string& payload) {
+    auto read = blobs.get(key);
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    EXPECT_TRUE(*read == payload);
+  }
   static constexpr std::size_t kPart = 5 << 20;
   std::string endpoint_;
 };
@@ -74,59 +90,46 @@ TEST_F(S3, PutGetListDeleteRoundTrip) {
 TEST_F(S3, ALargePayloadGoesUpInPartsAndTellsEachLeadingPartStored) {
   S3Blobs blobs(in_parts(1));
   const std::string payload = patterned(3 * kPart + 12345);
-  std::vector<std::size_t> told;
   const auto key = prefix() + "checkpoints/a/op_1.pb";
-  auto put =
-      blobs.put_in_pieces(key, payload, [&](std::size_t written) { told.push_back(written); });
-  ASSERT_TRUE(put.ok()) << put.error().message;
-  EXPECT_EQ(told, (std::vector<std::size_t>{kPart, 2 * kPart, 3 * kPart, payload.size()}));
-  auto read = blobs.get(key);
-  ASSERT_TRUE(read.ok()) << read.error().message;
-  EXPECT_TRUE(*read == payload);
+  const auto sent = put_in_pieces(blobs, key, payload);
+  ASSERT_TRUE(sent.put.ok()) << sent.put.error().message;
+  EXPECT_EQ(sent.told, (std::vector<std::size_t>{kPart, 2 * kPart, 3 * kPart, payload.size()}));
+  expect_stored(blobs, key, payload);
 }
 
 TEST_F(S3, PartsSentTogetherAreJoinedInOrder) {
   S3Blobs blobs(in_parts(4));
   const std::string payload = patterned(9 * kPart + 1);
-  std::vector<std::size_t> told;
-  const auto key = prefix() + "k";
-  auto put =
-      blobs.put_in_pieces(key, payload, [&](std::size_t written) { told.push_back(written); });
-  ASSERT_TRUE(put.ok()) << put.error().message;
-  ASSERT_FALSE(told.empty());
-  EXPECT_TRUE(std::is_sorted(told.begin(), told.end()));
-  for (auto written : told)  // only ever a leading run of whole parts
+  const auto sent = put_in_pieces(blobs, prefix() + "k", payload);
+  ASSERT_TRUE(sent.put.ok()) << sent.put.error().message;
+  ASSERT_FALSE(sent.told.empty());
+  EXPECT_TRUE(std::is_sorted(sent.told.begin(), sent.told.end()));
+  for (auto written : sent.told)  // only ever a leading run of whole parts
     EXPECT_TRUE(written % kPart == 0 || written == payload.size()) << written;
-  EXPECT_EQ(told.back(), payload.size());
-  auto read = blobs.get(key);
-  ASSERT_TRUE(read.ok()) << read.error().message;
-  EXPECT_TRUE(*read == payload);
+  EXPECT_EQ(sent.told.back(), payload.size());
+  expect_stored(blobs, prefix() + "k", payload);
 }
 
 TEST_F(S3, APayloadOfOnePartGoesInOnePut) {
   S3Blobs blobs(in_parts(4));
   const std::string payload = patterned(kPart);
-  std::vector<std::size_t> told;
-  ASSERT_TRUE(blobs
-                  .put_in_pieces(prefix() + "k", payload,
-                                 [&](std::size_t written) { told.push_back(written); })
-                  .ok());
-  EXPECT_EQ(told, std::vector<std::size_t>{payload.size()});
-  EXPECT_TRUE(*blobs.get(prefix() + "k") == payload);
+  const auto sent = put_in_pieces(blobs, prefix() + "k", payload);
+  ASSERT_TRUE(sent.put.ok()) << sent.put.error().message;
+  EXPECT_EQ(sent.told, std::vector<std::size_t>{payload.size()});
+  expect_stored(blobs, prefix() + "k", payload);
 }
 
 // The gate refuses part 3 of every upload under fail-part-3/, however often it is sent.
 TEST_F(S3, APartRefusedFailsTheUploadAndStoresNothing) {
   S3Blobs blobs(in_parts(1));
   const auto key = prefix() + "fail-part-3/k";
-  std::vector<std::size_t> told;
-  auto put = blobs.put_in_pieces(key, patterned(4 * kPart),
-                                 [&](std::size_t written) { told.push_back(written); });
-  ASSERT_FALSE(put.ok());
-  EXPECT_EQ(put.error().code, Code::kUnavailable);
-  EXPECT_NE(put.error().message.find("partNumber=3"), std::string::npos) << put.error().message;
-  EXPECT_NE(put.error().message.find("503 SlowDown"), std::string::npos) << put.error().message;
-  EXPECT_EQ(told, (std::vector<std::size_t>{kPart, 2 * kPart}));
+  const auto sent = put_in_pieces(blobs, key, patterned(4 * kPart));
+  ASSERT_FALSE(sent.put.ok());
+  const auto& failure = sent.put.error();
+  EXPECT_EQ(failure.code, Code::kUnavailable);
+  EXPECT_NE(failure.message.find("partNumber=3"), std::string::npos) << failure.message;
+  EXPECT_NE(failure.message.find("503 SlowDown"), std::string::npos) << failure.message;
+  EXPECT_EQ(sent.told, (std::vector<std::size_t>{kPart, 2 * kPart}));
   EXPECT_EQ(blobs.get(key).error().code, Code::kNotFound);
 }
 
@@ -134,12 +137,10 @@ TEST_F(S3, EachPartIsRetriedOnItsOwn) {
   S3Blobs blobs(in_parts(1));
   const std::string payload = patterned(3 * kPart);
   const auto key = prefix() + "fail-503-2/k";  // every request refused twice, parts too
-  std::vector<std::size_t> told;
-  auto put =
-      blobs.put_in_pieces(key, payload, [&](std::size_t written) { told.push_back(written); });
-  ASSERT_TRUE(put.ok()) << put.error().message;
-  EXPECT_EQ(told, (std::vector<std::size_t>{kPart, 2 * kPart, 3 * kPart}));
-  EXPECT_TRUE(*blobs.get(key) == payload);
+  const auto sent = put_in_pieces(blobs, key, payload);
+  ASSERT_TRUE(sent.put.ok()) << sent.put.error().message;
+  EXPECT_EQ(sent.told, (std::vector<std::size_t>{kPart, 2 * kPart, 3 * kPart}));
+  expect_stored(blobs, key, payload);
 }
 
 TEST_F(S3, ListingFollowsEveryPage) {
