@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <memory>
 #include <mutex>
 
@@ -44,6 +45,7 @@ HandlePool& handles() {
 }
 
 struct Body {
+  CURL* handle;
   std::string data;
   std::size_t max_bytes;
 };
@@ -52,6 +54,14 @@ std::size_t append(char* chunk, std::size_t size, std::size_t count, void* user)
   auto* body = static_cast<Body*>(user);
   const std::size_t bytes = size * count;
   if (body->data.size() + bytes > body->max_bytes) return 0;  // aborts the transfer
+  if (body->data.empty()) {
+    // Held once at its announced length: grown by doubling, a 490 MB checkpoint read
+    // from S3 would pass through buffers of twice that, each copied into the next.
+    curl_off_t announced = -1;
+    curl_easy_getinfo(body->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
+    if (announced > 0)
+      body->data.reserve(std::min(static_cast<std::size_t>(announced), body->max_bytes));
+  }
   body->data.append(chunk, bytes);
   return bytes;
 }
@@ -64,8 +74,8 @@ Result<HttpAnswer> http_call(const HttpCall& call, HttpLimits limits) {
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(nullptr, curl_slist_free_all);
   for (const auto& [name, value] : call.headers)
     headers.reset(curl_slist_append(headers.release(), (name + ": " + value).c_str()));
-  Body body{.data = {}, .max_bytes = limits.max_bytes};
   CURL* handle = curl.get();
+  Body body{.handle = handle, .data = {}, .max_bytes = limits.max_bytes};
   curl_easy_setopt(handle, CURLOPT_URL, call.url.c_str());
   curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, call.method.c_str());
   if (call.method == "POST" || call.method == "PUT" || !call.body.empty()) {

@@ -143,6 +143,17 @@ TEST_F(S3, EachPartIsRetriedOnItsOwn) {
   expect_stored(blobs, key, payload);
 }
 
+TEST_F(S3, ALargePayloadIsReadIntoOneBufferOfItsSize) {
+  S3Blobs blobs(options());
+  const std::string payload = patterned(17 << 20);
+  ASSERT_TRUE(blobs.put(prefix() + "k", payload).ok());
+  auto read = blobs.get(prefix() + "k");
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_TRUE(*read == payload);
+  // Not grown by doubling: at P=100,000 that held twice a 490 MB checkpoint.
+  EXPECT_EQ(read->capacity(), payload.size());
+}
+
 TEST_F(S3, ListingFollowsEveryPage) {
   S3Blobs blobs(options());
   for (int i = 0; i < 1005; ++i)  // s3rver pages at 1000 keys
