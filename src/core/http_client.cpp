@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <exception>
 #include <memory>
 #include <mutex>
 
@@ -54,15 +55,21 @@ std::size_t append(char* chunk, std::size_t size, std::size_t count, void* user)
   auto* body = static_cast<Body*>(user);
   const std::size_t bytes = size * count;
   if (body->data.size() + bytes > body->max_bytes) return 0;  // aborts the transfer
-  if (body->data.empty()) {
-    // Held once at its announced length: grown by doubling, a 490 MB checkpoint read
-    // from S3 would pass through buffers of twice that, each copied into the next.
-    curl_off_t announced = -1;
-    curl_easy_getinfo(body->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
-    if (announced > 0)
-      body->data.reserve(std::min(static_cast<std::size_t>(announced), body->max_bytes));
+  // No exception may cross libcurl's C frames: memory that cannot be had aborts the
+  // transfer, which then fails as any other.
+  try {
+    if (body->data.empty()) {
+      // Held once at its announced length: grown by doubling, a 490 MB checkpoint read
+      // from S3 would pass through buffers of twice that, each copied into the next.
+      curl_off_t announced = -1;
+      curl_easy_getinfo(body->handle, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &announced);
+      if (announced > 0)
+        body->data.reserve(std::min(static_cast<std::size_t>(announced), body->max_bytes));
+    }
+    body->data.append(chunk, bytes);
+  } catch (const std::exception&) {
+    return 0;
   }
-  body->data.append(chunk, bytes);
   return bytes;
 }
 
