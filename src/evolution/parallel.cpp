@@ -35,4 +35,8 @@ void parallel_for(std::size_t count, unsigned threads,
   if (failure) std::rethrow_exception(failure);
 }
 
+unsigned threads_for(std::size_t count, std::size_t enough) {
+  return count >= enough ? std::max(1U, std::thread::hardware_concurrency()) : 1;
+}
+
 }  // namespace esp::evolution

@@ -11,4 +11,8 @@ namespace esp::evolution {
 void parallel_for(std::size_t count, unsigned threads,
                   const std::function<void(std::size_t begin, std::size_t end)>& body);
 
+// Every core for `count` items once there are `enough` of them, else one thread: below
+// that, starting threads costs more than the work.
+unsigned threads_for(std::size_t count, std::size_t enough);
+
 }  // namespace esp::evolution

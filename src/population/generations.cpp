@@ -103,9 +103,7 @@ std::optional<Error> check_strategy_continues(const std::string& source_id,
 // evaluation_stats 62 ms.
 void append_entries(std::string& out, std::size_t count,
                     const std::function<void(std::size_t, std::string&)>& write) {
-  constexpr std::size_t kPerThread = 8192;
-  const unsigned threads =
-      count >= kPerThread ? std::max(1U, std::thread::hardware_concurrency()) : 1;
+  const unsigned threads = evolution::threads_for(count, 8192);
   std::vector<std::string> parts(threads);
   evolution::parallel_for(threads, threads, [&](std::size_t first, std::size_t last) {
     for (std::size_t part = first; part < last; ++part) {

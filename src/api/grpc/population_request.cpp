@@ -11,7 +11,6 @@
 #include <atomic>
 #include <cstring>
 #include <limits>
-#include <thread>
 #include <unordered_map>
 
 #include "codec/candidate_json.h"
@@ -171,8 +170,7 @@ class RequestReader {
     scored.resize(sent_.size());
     constexpr std::size_t kNotBad = std::numeric_limits<std::size_t>::max();
     std::atomic<std::size_t> first_bad = kNotBad;
-    const unsigned threads =
-        sent_.size() >= kMetricsPerThread ? std::max(1U, std::thread::hardware_concurrency()) : 1;
+    const unsigned threads = evolution::threads_for(sent_.size(), kMetricsPerThread);
     evolution::parallel_for(sent_.size(), threads, [&](std::size_t begin, std::size_t end) {
       for (std::size_t i = begin; i < end; ++i) {
         auto metrics = codec::metrics_from_json(sent_[i].metrics);
