@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -49,11 +50,25 @@ struct Body {
   CURL* handle;
   std::string data;
   std::size_t max_bytes;
+  std::span<char> into;
+  std::size_t written_into = 0;
 };
+
+bool successful(CURL* handle) {
+  long status = 0;
+  curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &status);
+  return status >= 200 && status < 300;
+}
 
 std::size_t append(char* chunk, std::size_t size, std::size_t count, void* user) {
   auto* body = static_cast<Body*>(user);
   const std::size_t bytes = size * count;
+  if (!body->into.empty() && successful(body->handle)) {
+    if (bytes > body->into.size() - body->written_into) return 0;  // aborts the transfer
+    std::memcpy(body->into.data() + body->written_into, chunk, bytes);
+    body->written_into += bytes;
+    return bytes;
+  }
   if (body->data.size() + bytes > body->max_bytes) return 0;  // aborts the transfer
   // No exception may cross libcurl's C frames: memory that cannot be had aborts the
   // transfer, which then fails as any other.
@@ -73,6 +88,13 @@ std::size_t append(char* chunk, std::size_t size, std::size_t count, void* user)
   return bytes;
 }
 
+// The answer's header `name` as sent, empty when absent.
+std::string header(CURL* handle, const char* name) {
+  curl_header* found = nullptr;
+  if (curl_easy_header(handle, name, 0, CURLH_HEADER, -1, &found) != CURLHE_OK) return {};
+  return found->value;
+}
+
 }  // namespace
 
 Result<HttpAnswer> http_call(const HttpCall& call, HttpLimits limits) {
@@ -82,7 +104,7 @@ Result<HttpAnswer> http_call(const HttpCall& call, HttpLimits limits) {
   for (const auto& [name, value] : call.headers)
     headers.reset(curl_slist_append(headers.release(), (name + ": " + value).c_str()));
   CURL* handle = curl.get();
-  Body body{.handle = handle, .data = {}, .max_bytes = limits.max_bytes};
+  Body body{.handle = handle, .data = {}, .max_bytes = limits.max_bytes, .into = call.answer_into};
   curl_easy_setopt(handle, CURLOPT_URL, call.url.c_str());
   curl_easy_setopt(handle, CURLOPT_CUSTOMREQUEST, call.method.c_str());
   if (call.method == "POST" || call.method == "PUT" || !call.body.empty()) {
@@ -110,12 +132,10 @@ Result<HttpAnswer> http_call(const HttpCall& call, HttpLimits limits) {
   char* type = nullptr;
   curl_easy_getinfo(handle, CURLINFO_CONTENT_TYPE, &type);
   if (type != nullptr) answer.content_type = type;
-  curl_header* cache_control = nullptr;
-  if (curl_easy_header(handle, "Cache-Control", 0, CURLH_HEADER, -1, &cache_control) == CURLHE_OK)
-    answer.cache_control = cache_control->value;
-  curl_header* etag = nullptr;
-  if (curl_easy_header(handle, "ETag", 0, CURLH_HEADER, -1, &etag) == CURLHE_OK)
-    answer.etag = etag->value;
+  answer.cache_control = header(handle, "Cache-Control");
+  answer.etag = header(handle, "ETag");
+  answer.content_range = header(handle, "Content-Range");
+  answer.written_into = body.written_into;
   answer.body = std::move(body.data);
   handles().give_back(std::move(curl));
   return answer;

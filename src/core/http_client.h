@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -22,6 +23,10 @@ struct HttpCall {
   std::string_view body;    // sent for POST and PUT, and whenever not empty; outlives the call
   std::string aws_sigv4;    // "aws:amz:<region>:<service>": libcurl signs the request
   std::string credentials;  // "user:password" (for SigV4: access key id and secret)
+  // When not empty, a 2xx answer's body is written here, and a longer one aborts the
+  // transfer: parts of one large body, fetched side by side, land in place. Other answers'
+  // bodies (an error's XML) still come in HttpAnswer::body.
+  std::span<char> answer_into;
 };
 
 struct HttpLimits {
@@ -34,7 +39,9 @@ struct HttpAnswer {
   std::string content_type;
   std::string cache_control;  // the Cache-Control header, empty when absent
   std::string etag;           // the ETag header as sent (quotes kept), empty when absent
+  std::string content_range;  // the Content-Range header, empty when absent
   std::string body;
+  std::size_t written_into = 0;  // the bytes written to HttpCall::answer_into
 };
 
 // One request: http or https only, no redirects, bounded in time and size. Any HTTP

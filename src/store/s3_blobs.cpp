@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <cstring>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -25,6 +28,67 @@ std::string upload_query(const std::string& upload) {
   return "uploadId=" + percent_encode(upload, false);
 }
 
+// The `bytes` from byte `from`, as a Range header asks for them and Content-Range answers.
+std::string range_asked(std::size_t from, std::size_t bytes) {
+  return "bytes=" + std::to_string(from) + "-" + std::to_string(from + bytes - 1);
+}
+std::string range_answered(std::size_t from, std::size_t bytes, std::size_t total) {
+  return "bytes " + std::to_string(from) + "-" + std::to_string(from + bytes - 1) + "/" +
+         std::to_string(total);
+}
+
+// The object's size from a Content-Range "bytes FIRST-LAST/TOTAL" that answered a range
+// from byte 0 with `received` bytes.
+std::optional<std::size_t> total_of(std::string_view content_range, std::size_t received) {
+  constexpr std::string_view kUnit = "bytes 0-";
+  if (!content_range.starts_with(kUnit) || received == 0) return std::nullopt;
+  const char* end = content_range.data() + content_range.size();
+  std::size_t last = 0;
+  std::size_t total = 0;
+  auto [slash, last_read] = std::from_chars(content_range.data() + kUnit.size(), end, last);
+  if (last_read != std::errc{} || slash == end || *slash != '/') return std::nullopt;
+  auto [after, total_read] = std::from_chars(slash + 1, end, total);
+  if (total_read != std::errc{} || after != end || last + 1 != received || total < received)
+    return std::nullopt;
+  return total;
+}
+
+// Parts 0..count-1 of one blob, `at_once` at a time, each by `one(part)`, which yields
+// what the part gave (its ETag, on upload). `done(part, yield)` hears of each, under one
+// lock, while none has failed. No part starts after a failure, a late success never
+// overwrites it, and the first failure is returned.
+std::optional<Error> each_part(std::size_t count, int at_once,
+                               const std::function<Result<std::string>(std::size_t)>& one,
+                               const std::function<void(std::size_t, std::string)>& done) {
+  std::mutex mutex;  // guards failure and, through `done`, its caller's state
+  std::optional<Error> failure;
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t part = next++; part < count; part = next++) {
+      {
+        std::lock_guard lock(mutex);
+        if (failure) return;  // the blob is lost: no more parts for it
+      }
+      auto yield = one(part);
+      std::lock_guard lock(mutex);
+      if (failure) return;
+      if (!yield.ok()) {
+        failure = yield.error();
+        return;
+      }
+      done(part, std::move(*yield));
+    }
+  };
+  const auto workers = std::min<std::size_t>(std::max(at_once, 1), count);
+  {
+    std::vector<std::jthread> helpers;
+    for (std::size_t helper = 1; helper < workers; ++helper)
+      helpers.emplace_back(work);
+    work();
+  }
+  return failure;
+}
+
 }  // namespace
 
 std::string S3Blobs::url_of(const std::string& key) const {
@@ -42,14 +106,18 @@ std::string S3Blobs::url_of(const std::string& key) const {
 }
 
 Result<HttpAnswer> S3Blobs::send(const std::string& method, const std::string& url,
-                                 std::string_view body) {
+                                 std::string_view body,
+                                 std::vector<std::pair<std::string, std::string>> headers,
+                                 std::span<char> answer_into) {
   // S3 signs the payload's hash; libcurl puts x-amz-* headers into the SigV4 signature.
+  headers.emplace_back("x-amz-content-sha256", sha256_hex(body));
   const HttpCall call{.method = method,
                       .url = url,
-                      .headers = {{"x-amz-content-sha256", sha256_hex(body)}},
+                      .headers = std::move(headers),
                       .body = body,
                       .aws_sigv4 = "aws:amz:" + options_.region + ":s3",
-                      .credentials = options_.access_key_id + ":" + options_.secret_access_key};
+                      .credentials = options_.access_key_id + ":" + options_.secret_access_key,
+                      .answer_into = answer_into};
   const HttpLimits limits{.timeout = options_.timeout,
                           .max_bytes = std::numeric_limits<std::size_t>::max()};
   auto backoff = options_.first_backoff;
@@ -109,43 +177,27 @@ Result<std::vector<std::string>> S3Blobs::put_parts(const std::string& key,
   const std::size_t part_bytes = options_.part_bytes;
   const std::size_t parts = (bytes.size() + part_bytes - 1) / part_bytes;
   std::vector<std::string> etags(parts);
-  std::mutex mutex;       // guards etags, front and failure; `written` is told under it, in order
   std::size_t front = 0;  // the parts stored from the first on, with no gap
-  std::optional<Error> failure;
-  std::atomic<std::size_t> next{0};
-  auto send_parts = [&] {
-    for (std::size_t part = next++; part < parts; part = next++) {
-      {
-        std::lock_guard lock(mutex);
-        if (failure) return;  // the upload is lost: no more parts for it
-      }
-      auto answer =
-          send("PUT",
-               url_of(key) + "?partNumber=" + std::to_string(part + 1) + "&" + upload_query(upload),
-               bytes.substr(part * part_bytes, part_bytes));
-      std::lock_guard lock(mutex);
-      if (failure) return;
-      if (!answer.ok() || answer->status != 200 || answer->etag.empty()) {
-        failure = answer.ok() ? Error{Code::kUnavailable,
-                                      "PUT part " + std::to_string(part + 1) + " of " + key + ": " +
-                                          s3_error(answer->status, answer->body)}
-                              : answer.error();
-        return;
-      }
-      etags[part] = answer->etag;
-      const std::size_t before = front;
-      while (front < parts && !etags[front].empty())
-        ++front;
-      if (written && front > before) written(std::min(front * part_bytes, bytes.size()));
-    }
-  };
-  {
-    const auto at_once = std::min<std::size_t>(std::max(options_.parts_at_once, 1), parts);
-    std::vector<std::jthread> helpers;
-    for (std::size_t helper = 1; helper < at_once; ++helper)
-      helpers.emplace_back(send_parts);
-    send_parts();
-  }
+  auto failure = each_part(
+      parts, options_.parts_at_once,
+      [&](std::size_t part) -> Result<std::string> {
+        auto answer = send(
+            "PUT",
+            url_of(key) + "?partNumber=" + std::to_string(part + 1) + "&" + upload_query(upload),
+            bytes.substr(part * part_bytes, part_bytes));
+        if (!answer.ok()) return answer.error();
+        if (answer->status != 200 || answer->etag.empty())
+          return Error{Code::kUnavailable, "PUT part " + std::to_string(part + 1) + " of " + key +
+                                               ": " + s3_error(answer->status, answer->body)};
+        return std::move(answer->etag);
+      },
+      [&](std::size_t part, std::string etag) {  // `written` is told in order
+        etags[part] = std::move(etag);
+        const std::size_t before = front;
+        while (front < parts && !etags[front].empty())
+          ++front;
+        if (written && front > before) written(std::min(front * part_bytes, bytes.size()));
+      });
   if (failure) return *failure;
   return etags;
 }
@@ -180,12 +232,60 @@ Error S3Blobs::abort_upload(const std::string& key, const std::string& upload, E
 }
 
 Result<std::string> S3Blobs::get(const std::string& key) {
-  auto answer = send("GET", url_of(key), "");
-  if (!answer.ok()) return answer.error();
-  if (answer->status == 404) return Error{Code::kNotFound, "no blob " + key};
-  if (answer->status != 200)
-    return Error{Code::kUnavailable, "GET " + key + ": " + s3_error(answer->status, answer->body)};
-  return std::move(answer->body);
+  // The first part, asked for as a range: a blob of one part comes whole in this request.
+  auto first = send("GET", url_of(key), "", {{"Range", range_asked(0, options_.part_bytes)}});
+  if (!first.ok()) return first.error();
+  if (first->status == 404) return Error{Code::kNotFound, "no blob " + key};
+  if (first->status == 200) return std::move(first->body);  // a server that ignores ranges
+  if (first->status == 416) return std::string();  // only an empty object has no byte 0
+  if (first->status != 206)
+    return Error{Code::kUnavailable, "GET " + key + ": " + s3_error(first->status, first->body)};
+  const auto total = total_of(first->content_range, first->body.size());
+  if (!total)
+    return Error{Code::kUnavailable, "GET " + key + ": the first range was answered with " +
+                                         std::to_string(first->body.size()) +
+                                         " bytes, Content-Range '" + first->content_range + "'"};
+  if (*total == first->body.size()) return std::move(first->body);
+  return get_rest(key, *first, *total);
+}
+
+Result<std::string> S3Blobs::get_rest(const std::string& key, const HttpAnswer& first,
+                                      std::size_t total) {
+  std::string whole(total, '\0');
+  std::memcpy(whole.data(), first.body.data(), first.body.size());
+  const std::size_t part_bytes = first.body.size();
+  const std::size_t rest = (total - 1) / part_bytes;  // the parts after the first
+  std::vector<std::pair<std::string, std::string>> same_object;
+  if (!first.etag.empty()) same_object.emplace_back("If-Match", first.etag);
+  auto failure = each_part(
+      rest, options_.parts_at_once,
+      [&](std::size_t index) -> Result<std::string> {
+        const std::size_t from = (index + 1) * part_bytes;
+        const std::size_t bytes = std::min(part_bytes, total - from);
+        auto headers = same_object;
+        headers.emplace_back("Range", range_asked(from, bytes));
+        auto answer =
+            send("GET", url_of(key), "", std::move(headers), std::span(whole).subspan(from, bytes));
+        const std::string range = "the range from byte " + std::to_string(from);
+        if (!answer.ok()) return Error{answer.error().code, answer.error().message + " (" + range + ")"};
+        const std::string what = "GET " + key + ", " + range + ": ";
+        if (answer->status != 206)
+          return Error{Code::kUnavailable, what + s3_error(answer->status, answer->body)};
+        // A checkpoint is never written twice; an object that changed is not one to piece
+        // together (S3 itself refuses, 412, on the If-Match).
+        if (answer->etag != first.etag)
+          return Error{Code::kUnavailable, what + "the object changed while it was read"};
+        if (answer->written_into != bytes ||
+            answer->content_range != range_answered(from, bytes, total))
+          return Error{Code::kUnavailable, what + "answered " +
+                                               std::to_string(answer->written_into) +
+                                               " bytes, Content-Range '" +
+                                               answer->content_range + "'"};
+        return std::string();
+      },
+      [](std::size_t, std::string) {});
+  if (failure) return *failure;
+  return whole;
 }
 
 Result<bool> S3Blobs::remove(const std::string& key) {

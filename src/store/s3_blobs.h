@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,7 +28,8 @@ struct S3Options {
   std::chrono::milliseconds timeout{60'000};
   // Parts of a multipart upload (S3 takes 5 MiB to 5 GiB each), sent this many at a time:
   // one connection's speed no longer bounds a big checkpoint's, and each leading part
-  // stored lets the job give its bytes back before the rest are sent.
+  // stored lets the job give its bytes back before the rest are sent. A payload over one
+  // part is read back the same way, in ranges of a part.
   std::size_t part_bytes = std::size_t{64} << 20;
   int parts_at_once = 4;
 };
@@ -40,6 +42,8 @@ class S3Blobs final : public Blobs {
   // stored; an upload that fails is aborted, and nothing is stored under `key`.
   Result<bool> put_in_pieces(const std::string& key, std::string_view bytes,
                              const WrittenSoFar& written) override;
+  // Over `part_bytes`, in ranges of a part, side by side, into one buffer of its size;
+  // each range must come from the same object (its ETag).
   Result<std::string> get(const std::string& key) override;
   Result<bool> remove(const std::string& key) override;
   // Keys under `prefix`, in S3's order (every page of ListObjectsV2).
@@ -48,7 +52,9 @@ class S3Blobs final : public Blobs {
   std::string url_of(const std::string& key) const;
 
  private:
-  Result<HttpAnswer> send(const std::string& method, const std::string& url, std::string_view body);
+  Result<HttpAnswer> send(const std::string& method, const std::string& url, std::string_view body,
+                          std::vector<std::pair<std::string, std::string>> headers = {},
+                          std::span<char> answer_into = {});
   Result<std::string> start_upload(const std::string& key);
   // The parts' ETags, in order.
   Result<std::vector<std::string>> put_parts(const std::string& key, const std::string& upload,
@@ -57,6 +63,8 @@ class S3Blobs final : public Blobs {
                                const std::vector<std::string>& etags);
   // `failure`, saying also whether the parts stored so far could be removed.
   Error abort_upload(const std::string& key, const std::string& upload, Error failure);
+  // The rest of a blob whose first range is `first` (answered 206 with `total` bytes).
+  Result<std::string> get_rest(const std::string& key, const HttpAnswer& first, std::size_t total);
   S3Options options_;
 };
 

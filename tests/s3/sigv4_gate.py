@@ -11,8 +11,11 @@ unchanged.
 It also plays S3 under strain, for the client's retry tests, by key: a path with a
 segment fail-503-N (or fail-500-N) is answered 503 SlowDown (500 InternalError) the
 first N times each method asks for it; one with stall-MSms waits that long before the
-first answer to each method; one with fail-part-N refuses part N of every multipart upload
-with 503 SlowDown, each time it is sent.
+first answer to each method (a ranged GET counts apart for each range); one with
+fail-part-N refuses part N of every multipart upload with 503 SlowDown, each time it is
+sent; one with fail-range-N does the same to every ranged GET from byte N. Where s3rver
+differs from S3 it answers as S3 does: a range of an empty object is 416 InvalidRange
+(s3rver never answers one).
 
 Usage: sigv4_gate.py LISTEN_PORT S3RVER_PORT ACCESS_KEY_ID:SECRET..."""
 import collections
@@ -39,6 +42,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 FAULT = re.compile(r"/fail-(500|503)-(\d+)/|/stall-(\d+)ms/")
 FAULT_CODES = {500: "InternalError", 503: "SlowDown"}
 PART_FAULT = re.compile(r"/fail-part-(\d+)/")
+RANGE_FAULT = re.compile(r"/fail-range-(\d+)/")
 
 
 class SignedHeadersOnly(S3SigV4Auth):
@@ -133,11 +137,17 @@ class Gate(BaseHTTPRequestHandler):
         if part_fault and ("partNumber", part_fault.group(1)) in canonical_params(query):
             self.answer(503, [("Content-Type", "application/xml")], problem("SlowDown", "SlowDown").encode())
             return
+        range_fault = RANGE_FAULT.search(path)
+        asked_range = self.headers.get("Range", "")
+        if range_fault and asked_range.startswith(f"bytes={range_fault.group(1)}-"):
+            self.answer(503, [("Content-Type", "application/xml")], problem("SlowDown", "SlowDown").encode())
+            return
         fault = FAULT.search(path)
         if fault:
+            asked = (self.command, self.path, asked_range)
             with self.asked_lock:
-                earlier = self.asked[(self.command, self.path)]
-                self.asked[(self.command, self.path)] += 1
+                earlier = self.asked[asked]
+                self.asked[asked] += 1
             status, times, stall_ms = fault.groups()
             if status and earlier < int(times):
                 code = FAULT_CODES[int(status)]
@@ -145,6 +155,10 @@ class Gate(BaseHTTPRequestHandler):
                 return
             if stall_ms and earlier == 0:
                 time.sleep(int(stall_ms) / 1000)  # a slow server, for the client's timeout
+        if self.command == "GET" and asked_range and self.upstream_size(self.path) == 0:
+            self.answer(416, [("Content-Type", "application/xml")],
+                        problem("InvalidRange", "The requested range is not satisfiable").encode())
+            return
         upstream = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
         try:
             upstream.request(self.command, self.path, body=body or None, headers=dict(self.headers.items()))
@@ -155,6 +169,18 @@ class Gate(BaseHTTPRequestHandler):
                 headers.append(("Content-Length", response.getheader("Content-Length", "0")))
                 data = b""
             self.answer(response.status, headers, data, set_length=self.command != "HEAD")
+        finally:
+            upstream.close()
+
+    def upstream_size(self, path):
+        """The object's size as s3rver's HEAD answers it (None when it has none)."""
+        upstream = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
+        try:
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "range"}
+            upstream.request("HEAD", path, headers=headers)
+            response = upstream.getresponse()
+            response.read()
+            return int(response.getheader("Content-Length")) if response.status == 200 else None
         finally:
             upstream.close()
 

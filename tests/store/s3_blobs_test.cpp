@@ -154,6 +154,47 @@ TEST_F(S3, ALargePayloadIsReadIntoOneBufferOfItsSize) {
   EXPECT_EQ(read->capacity(), payload.size());
 }
 
+TEST_F(S3, ALargePayloadIsReadInRangesSideBySide) {
+  S3Blobs blobs(in_parts(4));
+  const std::string payload = patterned(5 * kPart + 12345);
+  ASSERT_TRUE(blobs.put(prefix() + "k", payload).ok());
+  auto read = blobs.get(prefix() + "k");
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_TRUE(*read == payload);
+  EXPECT_EQ(read->capacity(), payload.size());
+}
+
+// The gate refuses every GET of a range from byte 2 * kPart under fail-range-<that>/.
+TEST_F(S3, ARangeRefusedFailsTheRead) {
+  S3Blobs blobs(in_parts(2));
+  const auto key = prefix() + "fail-range-" + std::to_string(2 * kPart) + "/k";
+  ASSERT_TRUE(blobs.put(key, patterned(4 * kPart)).ok());
+  auto read = blobs.get(key);
+  ASSERT_FALSE(read.ok());
+  EXPECT_EQ(read.error().code, Code::kUnavailable);
+  EXPECT_NE(read.error().message.find("range from byte " + std::to_string(2 * kPart)), std::string::npos)
+      << read.error().message;
+  EXPECT_NE(read.error().message.find("503 SlowDown"), std::string::npos) << read.error().message;
+}
+
+TEST_F(S3, EachRangeIsRetriedOnItsOwn) {
+  auto options = in_parts(2);
+  options.attempts = 4;
+  S3Blobs blobs(options);
+  const std::string payload = patterned(3 * kPart + 1);
+  const auto key = prefix() + "fail-503-3/k";  // every range refused three times
+  ASSERT_TRUE(blobs.put(key, payload).ok());
+  expect_stored(blobs, key, payload);
+}
+
+TEST_F(S3, AnEmptyPayloadIsReadBack) {
+  S3Blobs blobs(options());
+  ASSERT_TRUE(blobs.put(prefix() + "k", "").ok());
+  auto read = blobs.get(prefix() + "k");
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(*read, "");
+}
+
 TEST_F(S3, ListingFollowsEveryPage) {
   S3Blobs blobs(options());
   for (int i = 0; i < 1005; ++i)  // s3rver pages at 1000 keys
