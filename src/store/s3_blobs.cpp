@@ -237,7 +237,7 @@ Result<std::string> S3Blobs::get(const std::string& key) {
   if (!first.ok()) return first.error();
   if (first->status == 404) return Error{Code::kNotFound, "no blob " + key};
   if (first->status == 200) return std::move(first->body);  // a server that ignores ranges
-  if (first->status == 416) return std::string();  // only an empty object has no byte 0
+  if (first->status == 416) return std::string();           // only an empty object has no byte 0
   if (first->status != 206)
     return Error{Code::kUnavailable, "GET " + key + ": " + s3_error(first->status, first->body)};
   const auto total = total_of(first->content_range, first->body.size());
@@ -267,7 +267,8 @@ Result<std::string> S3Blobs::get_rest(const std::string& key, const HttpAnswer& 
         auto answer =
             send("GET", url_of(key), "", std::move(headers), std::span(whole).subspan(from, bytes));
         const std::string range = "the range from byte " + std::to_string(from);
-        if (!answer.ok()) return Error{answer.error().code, answer.error().message + " (" + range + ")"};
+        if (!answer.ok())
+          return Error{answer.error().code, answer.error().message + " (" + range + ")"};
         const std::string what = "GET " + key + ", " + range + ": ";
         if (answer->status != 206)
           return Error{Code::kUnavailable, what + s3_error(answer->status, answer->body)};
@@ -277,10 +278,9 @@ Result<std::string> S3Blobs::get_rest(const std::string& key, const HttpAnswer& 
           return Error{Code::kUnavailable, what + "the object changed while it was read"};
         if (answer->written_into != bytes ||
             answer->content_range != range_answered(from, bytes, total))
-          return Error{Code::kUnavailable, what + "answered " +
-                                               std::to_string(answer->written_into) +
-                                               " bytes, Content-Range '" +
-                                               answer->content_range + "'"};
+          return Error{Code::kUnavailable,
+                       what + "answered " + std::to_string(answer->written_into) +
+                           " bytes, Content-Range '" + answer->content_range + "'"};
         return std::string();
       },
       [](std::size_t, std::string) {});

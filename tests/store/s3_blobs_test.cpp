@@ -64,6 +64,16 @@ class S3 : public ::testing::Test {
     ASSERT_TRUE(read.ok()) << read.error().message;
     EXPECT_TRUE(*read == payload);
   }
+  // Stored in one PUT and read back: the same bytes, in one buffer of their size (grown by
+  // doubling, a 490 MB checkpoint was held twice over).
+  void expect_read_back_whole(S3Blobs& blobs, std::size_t size) const {
+    const std::string payload = patterned(size);
+    ASSERT_TRUE(blobs.put(prefix() + "k", payload).ok());
+    auto read = blobs.get(prefix() + "k");
+    ASSERT_TRUE(read.ok()) << read.error().message;
+    EXPECT_TRUE(*read == payload);
+    EXPECT_EQ(read->capacity(), payload.size());
+  }
   static constexpr std::size_t kPart = 5 << 20;
   std::string endpoint_;
 };
@@ -145,23 +155,12 @@ TEST_F(S3, EachPartIsRetriedOnItsOwn) {
 
 TEST_F(S3, ALargePayloadIsReadIntoOneBufferOfItsSize) {
   S3Blobs blobs(options());
-  const std::string payload = patterned(17 << 20);
-  ASSERT_TRUE(blobs.put(prefix() + "k", payload).ok());
-  auto read = blobs.get(prefix() + "k");
-  ASSERT_TRUE(read.ok()) << read.error().message;
-  EXPECT_TRUE(*read == payload);
-  // Not grown by doubling: at P=100,000 that held twice a 490 MB checkpoint.
-  EXPECT_EQ(read->capacity(), payload.size());
+  expect_read_back_whole(blobs, 17 << 20);
 }
 
 TEST_F(S3, ALargePayloadIsReadInRangesSideBySide) {
   S3Blobs blobs(in_parts(4));
-  const std::string payload = patterned(5 * kPart + 12345);
-  ASSERT_TRUE(blobs.put(prefix() + "k", payload).ok());
-  auto read = blobs.get(prefix() + "k");
-  ASSERT_TRUE(read.ok()) << read.error().message;
-  EXPECT_TRUE(*read == payload);
-  EXPECT_EQ(read->capacity(), payload.size());
+  expect_read_back_whole(blobs, 5 * kPart + 12345);
 }
 
 // The gate refuses every GET of a range from byte 2 * kPart under fail-range-<that>/.
@@ -172,7 +171,8 @@ TEST_F(S3, ARangeRefusedFailsTheRead) {
   auto read = blobs.get(key);
   ASSERT_FALSE(read.ok());
   EXPECT_EQ(read.error().code, Code::kUnavailable);
-  EXPECT_NE(read.error().message.find("range from byte " + std::to_string(2 * kPart)), std::string::npos)
+  EXPECT_NE(read.error().message.find("range from byte " + std::to_string(2 * kPart)),
+            std::string::npos)
       << read.error().message;
   EXPECT_NE(read.error().message.find("503 SlowDown"), std::string::npos) << read.error().message;
 }
