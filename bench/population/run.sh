@@ -5,16 +5,16 @@
 # into transport, queueing, engine and persistence, espd's peak RSS, and one line
 #   RESULT case=<P>x<W>x<M> encoding=<binary|json|h5> mean_ms=<x> peak_rss_mib=<y> ...
 # Python cases also time the REST download of the last checkpoint (JSON and protobuf;
-# rest_json_ms, rest_protobuf_ms: the best of three). The first case runs from the C++ client too (bench/population/client_bench.cpp; its
-# RESULT lines say client=cpp).
+# rest_json_ms, rest_protobuf_ms: the best of three). The first case runs from the C++
+# client too (bench/population/client_bench.cpp; its RESULT lines say client=cpp).
 # Usage: bench/population/run.sh [generations] [representations...]
 #   representations: NNWeightsBinary NNWeights KerasNN (default: all three)
 # ESPD_ENV="NAME=value ..." sets environment variables for espd alone (e.g. glibc
 # malloc tunables; see docs/benchmarks.md). STORE=s3 keeps the checkpoints in s3rver on
-# loopback (the tests' own, started here), as replicas on Kubernetes keep them in S3. CASES="1000 100000" runs only the cases of
-# those populations (1000, 10000, 100000; default all); CLIENTS="python cpp" runs each
-# case from both clients (default: the C++ client for the first case only). ESPD=path
-# runs another espd binary.
+# loopback (the tests' own, started here), as replicas on Kubernetes keep them in S3.
+# CASES="1000 100000" runs only the cases of those populations (1000, 10000, 100000;
+# default all); CLIENTS="python cpp" runs each case from both clients (default: the C++
+# client for the first case only). ESPD=path runs another espd binary.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib.sh

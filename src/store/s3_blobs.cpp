@@ -54,12 +54,12 @@ std::optional<std::size_t> total_of(std::string_view content_range, std::size_t 
 }
 
 // Parts 0..count-1 of one blob, `at_once` at a time, each by `one(part)`, which yields
-// what the part gave (its ETag, on upload). `done(part, yield)` hears of each, under one
-// lock, while none has failed. No part starts after a failure, a late success never
+// what the part gave (its ETag, on upload). `done(part, yield)`, if given, hears of each,
+// under one lock, while none has failed. No part starts after a failure, a late success never
 // overwrites it, and the first failure is returned.
 std::optional<Error> each_part(std::size_t count, int at_once,
                                const std::function<Result<std::string>(std::size_t)>& one,
-                               const std::function<void(std::size_t, std::string)>& done) {
+                               const std::function<void(std::size_t, std::string)>& done = {}) {
   std::mutex mutex;  // guards failure and, through `done`, its caller's state
   std::optional<Error> failure;
   std::atomic<std::size_t> next{0};
@@ -76,7 +76,7 @@ std::optional<Error> each_part(std::size_t count, int at_once,
         failure = yield.error();
         return;
       }
-      done(part, std::move(*yield));
+      if (done) done(part, std::move(*yield));
     }
   };
   const auto workers = std::min<std::size_t>(std::max(at_once, 1), count);
@@ -257,9 +257,8 @@ Result<std::string> S3Blobs::get_rest(const std::string& key, const HttpAnswer& 
   const std::size_t rest = (total - 1) / part_bytes;  // the parts after the first
   std::vector<std::pair<std::string, std::string>> same_object;
   if (!first.etag.empty()) same_object.emplace_back("If-Match", first.etag);
-  auto failure = each_part(
-      rest, options_.parts_at_once,
-      [&](std::size_t index) -> Result<std::string> {
+  auto failure =
+      each_part(rest, options_.parts_at_once, [&](std::size_t index) -> Result<std::string> {
         const std::size_t from = (index + 1) * part_bytes;
         const std::size_t bytes = std::min(part_bytes, total - from);
         auto headers = same_object;
@@ -282,8 +281,7 @@ Result<std::string> S3Blobs::get_rest(const std::string& key, const HttpAnswer& 
                        what + "answered " + std::to_string(answer->written_into) +
                            " bytes, Content-Range '" + answer->content_range + "'"};
         return std::string();
-      },
-      [](std::size_t, std::string) {});
+      });
   if (failure) return *failure;
   return whole;
 }

@@ -130,17 +130,17 @@ class Gate(BaseHTTPRequestHandler):
         refused = self.check(body)
         if refused:
             status, code, message = refused
-            self.answer(status, [("Content-Type", "application/xml")], problem(code, message).encode())
+            self.refuse(status, code, message)
             return
         path, _, query = self.path.partition("?")
         part_fault = PART_FAULT.search(path)
         if part_fault and ("partNumber", part_fault.group(1)) in canonical_params(query):
-            self.answer(503, [("Content-Type", "application/xml")], problem("SlowDown", "SlowDown").encode())
+            self.refuse(503, "SlowDown")
             return
         range_fault = RANGE_FAULT.search(path)
         asked_range = self.headers.get("Range", "")
         if range_fault and asked_range.startswith(f"bytes={range_fault.group(1)}-"):
-            self.answer(503, [("Content-Type", "application/xml")], problem("SlowDown", "SlowDown").encode())
+            self.refuse(503, "SlowDown")
             return
         fault = FAULT.search(path)
         if fault:
@@ -151,13 +151,12 @@ class Gate(BaseHTTPRequestHandler):
             status, times, stall_ms = fault.groups()
             if status and earlier < int(times):
                 code = FAULT_CODES[int(status)]
-                self.answer(int(status), [("Content-Type", "application/xml")], problem(code, code).encode())
+                self.refuse(int(status), code)
                 return
             if stall_ms and earlier == 0:
                 time.sleep(int(stall_ms) / 1000)  # a slow server, for the client's timeout
         if self.command == "GET" and asked_range and self.upstream_size(self.path) == 0:
-            self.answer(416, [("Content-Type", "application/xml")],
-                        problem("InvalidRange", "The requested range is not satisfiable").encode())
+            self.refuse(416, "InvalidRange", "The requested range is not satisfiable")
             return
         upstream = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
         try:
@@ -183,6 +182,10 @@ class Gate(BaseHTTPRequestHandler):
             return int(response.getheader("Content-Length")) if response.status == 200 else None
         finally:
             upstream.close()
+
+    def refuse(self, status, code, message=None):
+        """An S3 error document."""
+        self.answer(status, [("Content-Type", "application/xml")], problem(code, message or code).encode())
 
     def answer(self, status, headers, data, set_length=True):
         self.send_response(status)
