@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "core/memory_limit.h"
+#include "esp_commit.h"
 
 namespace esp::config {
 namespace {

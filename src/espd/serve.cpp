@@ -17,6 +17,7 @@
 #include "core/files.h"
 #include "core/heap.h"
 #include "core/large_blocks.h"
+#include "esp_commit.h"
 #include "espd/population.h"
 #include "espd/storage.h"
 #include "espd/transports.h"

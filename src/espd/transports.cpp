@@ -6,6 +6,7 @@
 
 #include "api/rest/dashboard.h"
 #include "api/rest/docs.h"
+#include "esp_commit.h"
 
 namespace esp::espd {
 
