@@ -728,7 +728,7 @@ void Generations::when_bred(const Caller& caller, const std::string& job_id,
     auto population =
         answer_bytes(ended.job.owner, ended.job.experiment_id, ended.job.result_checkpoint);
     if (!population.ok()) return done(population.error());
-    ended.population = SharedBytes::of(std::move(*population));
+    ended.population = std::move(*population);
     done(std::move(ended));
   };
   auto wait = std::make_shared<JobWait>(
@@ -803,7 +803,7 @@ Result<pb::PopulationResponse> Generations::load_checkpoint(const std::string& o
   return for_client(std::move(*stored), found->params);
 }
 
-Result<std::string> Generations::checkpoint_bytes(const Caller& caller,
+Result<SharedBytes> Generations::checkpoint_bytes(const Caller& caller,
                                                   const std::optional<std::string>& owner,
                                                   const std::string& experiment_id,
                                                   const std::string& checkpoint_id) {
@@ -812,19 +812,21 @@ Result<std::string> Generations::checkpoint_bytes(const Caller& caller,
   return answer_bytes(*whose, experiment_id, checkpoint_id);
 }
 
-Result<std::string> Generations::answer_bytes(const std::string& owner,
+Result<SharedBytes> Generations::answer_bytes(const std::string& owner,
                                               const std::string& experiment_id,
                                               const std::string& checkpoint_id) {
   auto found = find_checkpoint(owner, experiment_id, checkpoint_id);
   if (!found.ok()) return found.error();
   auto codec = codec::CandidateCodec::create(found->params);
   if (!codec.ok()) return codec.error();
-  if (codec->is_binary()) return store_.blobs->get(found->record.blob_key);
-  auto stored = load_population(store_, found->record);
+  auto stored = store_.blobs->get(found->record.blob_key);
   if (!stored.ok()) return stored.error();
-  auto answer = for_client(std::move(*stored), found->params);
-  if (!answer.ok()) return answer.error();
-  return answer->SerializeAsString();
+  if (codec->is_binary()) return SharedBytes::of(std::move(*stored));
+  auto answer = recoded_bytes(*codec, codec::CandidateCodec::binary(found->params.network), *stored,
+                              std::max(1U, std::thread::hardware_concurrency()));
+  if (!answer.ok() && answer.error().code == Code::kInternal)
+    return Error{Code::kInternal, "checkpoint " + checkpoint_id + ": " + answer.error().message};
+  return answer;
 }
 
 Result<store::Checkpoint> run_generation_job(store::Store& store, const store::Job& job,

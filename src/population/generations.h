@@ -92,8 +92,9 @@ class Generations {
                                                       const std::string& experiment_id,
                                                       const std::string& checkpoint_id);
   // The same as the message's bytes. In esp's binary layout these are the stored bytes,
-  // answered without parsing or writing them again (a copy less of a 400 MB population).
-  Result<std::string> checkpoint_bytes(const Caller& caller,
+  // answered without parsing or writing them again (a copy less of a 400 MB population);
+  // in another, the stored bytes with each interpretation written anew (recoded_bytes).
+  Result<SharedBytes> checkpoint_bytes(const Caller& caller,
                                        const std::optional<std::string>& owner,
                                        const std::string& experiment_id,
                                        const std::string& checkpoint_id);
@@ -109,7 +110,7 @@ class Generations {
   Result<::population::PopulationResponse> load_checkpoint(const std::string& owner,
                                                            const std::string& experiment_id,
                                                            const std::string& checkpoint_id);
-  Result<std::string> answer_bytes(const std::string& owner, const std::string& experiment_id,
+  Result<SharedBytes> answer_bytes(const std::string& owner, const std::string& experiment_id,
                                    const std::string& checkpoint_id);
   Result<std::string> params_for(const Caller& caller, const GenerationRequest& request);
 

@@ -19,6 +19,7 @@
 #include <optional>
 #include <stdexcept>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "codec/candidate_json.h"
@@ -273,66 +274,72 @@ std::optional<Error> over_protobufs_limit(std::size_t size) {
       fmt::format("the population is {} bytes, over protobuf's 2 GiB message limit", size)};
 }
 
-// In a representation other than esp's layout, whose sizes are known only once encoded.
-// Each thread encodes its run of candidates one at a time straight into the block, at
-// where its run would start if every candidate before it took the most it can; the runs
-// are the answer's pieces, where they were written. Before, every candidate was encoded
-// first: at P=100,000 in the SDK's JSON those strings were another 1.6 GB at the peak,
-// all of it fresh pages. Moving the runs together after was one thread copying half the
-// answer (0.8 GB there) while the call waited.
-Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
-                                  const evolution::Population& population,
-                                  const PopulationFields& fields, const BytesOptions& options) {
-  const std::size_t count = population.candidates.size();
-  const std::size_t largest_interpretation = codec.largest_encoding();
-  std::vector<Record> records = records_of(population, fields, options.threads,
-                                           [&](std::size_t) { return largest_interpretation; });
-  const std::size_t largest = place(records) + trailer_size(population, fields);
-  const Encoder encoder(codec, population, options.bred_from, options.bred_from_texts,
-                        options.threads);
+// One candidate's fields as written; they need only live until then.
+struct CandidateFields {
+  std::string_view id;
+  std::string_view interpretation;
+  std::string_view metrics;
+  std::string_view identity;
+};
+
+// The bytes of candidates in a representation other than esp's layout, whose sizes are
+// known only once encoded, then `trailer`. Each thread writes its run of candidates one at
+// a time straight into the block, at where its run would start if every candidate before
+// it took the most it can (`offsets`, with interpretations of `largest_interpretation`
+// bytes); the runs are the answer's pieces, where they were written. Before, every
+// candidate was encoded first: at P=100,000 in the SDK's JSON those strings were another
+// 1.6 GB at the peak, all of it fresh pages. Moving the runs together after was one thread
+// copying half the answer (0.8 GB there) while the call waited.
+// fields_of(i, buffer): candidate i's fields, its interpretation perhaps in `buffer`.
+template <typename FieldsOf>
+Result<SharedBytes> write_in_runs(const std::vector<std::size_t>& offsets, std::size_t largest,
+                                  std::size_t largest_interpretation, std::string_view trailer,
+                                  unsigned threads, std::vector<std::uint64_t>* digests,
+                                  FieldsOf fields_of) {
+  const std::size_t count = offsets.size();
   core::ByteBlock block(largest);
   auto* start = reinterpret_cast<std::uint8_t*>(block.data());
   struct Run {
     std::size_t begin, end;  // bytes written
   };
   std::vector<Run> runs;
-  std::mutex runs_mutex;
-  if (options.digests != nullptr) options.digests->assign(count, 0);
-  std::atomic<bool> overran = false;
-  evolution::parallel_for(count, options.threads, [&](std::size_t first, std::size_t last) {
+  std::optional<Error> failure;
+  std::mutex mutex;  // of runs and failure
+  if (digests != nullptr) digests->assign(count, 0);
+  evolution::parallel_for(count, threads, [&](std::size_t first, std::size_t last) {
     if (first == last) return;
-    std::uint8_t* out = start + records[first].offset;
+    std::uint8_t* out = start + offsets[first];
     std::string buffer;
     for (std::size_t i = first; i < last; ++i) {
-      const auto& candidate = population.candidates[i];
-      const auto& record = records[i];
-      const std::string_view interpretation = encoder.encode(i, buffer);
+      Result<CandidateFields> fields = fields_of(i, buffer);
       // Over its bound it would write into the next run (or past the block): a codec's bug.
-      if (interpretation.size() > largest_interpretation) {
-        overran = true;
+      if (fields.ok() && fields->interpretation.size() > largest_interpretation)
+        fields = Error{Code::kInternal, "an interpretation was longer than its codec's largest"};
+      if (!fields.ok()) {
+        std::lock_guard lock(mutex);
+        if (!failure) failure = fields.error();
         return;
       }
-      if (options.digests != nullptr) (*options.digests)[i] = interpretation_digest(interpretation);
+      if (digests != nullptr) (*digests)[i] = interpretation_digest(fields->interpretation);
       const std::size_t body_size =
-          field_size(candidate.id.size()) + field_size(interpretation.size()) +
-          field_size(record.metrics.size()) + field_size(record.identity.size());
+          field_size(fields->id.size()) + field_size(fields->interpretation.size()) +
+          field_size(fields->metrics.size()) + field_size(fields->identity.size());
       out = put_header(out, Population::kPopulationFieldNumber, body_size);
-      out = put_field(out, Candidate::kIdFieldNumber, candidate.id);
-      out = stream_field(out, Candidate::kInterpretationFieldNumber, interpretation);
-      out = put_field(out, Candidate::kMetricsFieldNumber, record.metrics);
-      out = put_field(out, Candidate::kIdentityFieldNumber, record.identity);
+      out = put_field(out, Candidate::kIdFieldNumber, fields->id);
+      out = stream_field(out, Candidate::kInterpretationFieldNumber, fields->interpretation);
+      out = put_field(out, Candidate::kMetricsFieldNumber, fields->metrics);
+      out = put_field(out, Candidate::kIdentityFieldNumber, fields->identity);
     }
     core::finish_streaming();
-    std::lock_guard lock(runs_mutex);
-    runs.push_back({records[first].offset, static_cast<std::size_t>(out - start)});
+    std::lock_guard lock(mutex);
+    runs.push_back({offsets[first], static_cast<std::size_t>(out - start)});
   });
-  if (overran)
-    return Error{Code::kInternal, "an interpretation was longer than its codec's largest"};
+  if (failure) return *failure;
   std::ranges::sort(runs, {}, &Run::begin);
   if (runs.empty()) runs.push_back({0, 0});
   // The trailer goes after the last run, within what the block leaves for it.
-  put_trailer(start + runs.back().end, population, fields);
-  runs.back().end += trailer_size(population, fields);
+  put_bytes(start + runs.back().end, trailer);
+  runs.back().end += trailer.size();
   std::size_t size = 0;
   for (const Run& run : runs)
     size += run.end - run.begin;
@@ -343,6 +350,29 @@ Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
   for (const Run& run : runs)
     bytes.pieces.push_back(owner->view().substr(run.begin, run.end - run.begin));
   return bytes;
+}
+
+Result<SharedBytes> encoded_bytes(const codec::CandidateCodec& codec,
+                                  const evolution::Population& population,
+                                  const PopulationFields& fields, const BytesOptions& options) {
+  const std::size_t largest_interpretation = codec.largest_encoding();
+  std::vector<Record> records = records_of(population, fields, options.threads,
+                                           [&](std::size_t) { return largest_interpretation; });
+  std::string trailer(trailer_size(population, fields), '\0');
+  put_trailer(reinterpret_cast<std::uint8_t*>(trailer.data()), population, fields);
+  const std::size_t largest = place(records) + trailer.size();
+  std::vector<std::size_t> offsets(records.size());
+  std::ranges::transform(records, offsets.begin(), &Record::offset);
+  const Encoder encoder(codec, population, options.bred_from, options.bred_from_texts,
+                        options.threads);
+  return write_in_runs(
+      offsets, largest, largest_interpretation, trailer, options.threads, options.digests,
+      [&](std::size_t i, std::string& buffer) {
+        return Result<CandidateFields>(CandidateFields{.id = population.candidates[i].id,
+                                                       .interpretation = encoder.encode(i, buffer),
+                                                       .metrics = records[i].metrics,
+                                                       .identity = records[i].identity});
+      });
 }
 
 // Calls field(number, bytes) for each length-delimited field of a message's bytes, and
@@ -370,8 +400,8 @@ bool each_field(std::string_view message, Field field) {
 }  // namespace
 
 SharedBytes SharedBytes::of(std::string bytes) {
-  auto owner = std::make_shared<const std::string>(std::move(bytes));
-  return {owner, {*owner}};
+  auto owner = std::make_shared<std::string>(std::move(bytes));
+  return {.owner = owner, .pieces = {*owner}, .string = owner.get()};
 }
 
 SharedBytes SharedBytes::of(core::ByteBlock bytes) {
@@ -398,7 +428,12 @@ std::string_view SharedBytes::view() const {
   return pieces.empty() ? std::string_view() : pieces.front();
 }
 
-std::string SharedBytes::joined() const {
+std::string SharedBytes::joined() && {
+  if (string != nullptr && owner.use_count() == 1) return std::move(*string);
+  return std::as_const(*this).joined();
+}
+
+std::string SharedBytes::joined() const& {
   std::string bytes;
   bytes.reserve(size());
   for (std::string_view piece : pieces)
@@ -432,6 +467,81 @@ Result<std::vector<std::uint64_t>> interpretation_digests(const SharedBytes& byt
 
 std::uint64_t interpretation_digest(std::string_view interpretation) {
   return XXH3_64bits(interpretation.data(), interpretation.size());
+}
+
+Result<SharedBytes> recoded_bytes(const codec::CandidateCodec& codec,
+                                  const codec::CandidateCodec& stored_codec,
+                                  std::string_view stored, unsigned threads) {
+  const auto corrupt = [] {
+    return Error{Code::kInternal, "the stored bytes are not a PopulationResponse's"};
+  };
+  // The candidates' fields as stored, and every other field whole (tag and all), which
+  // protobuf writes after them: field 1 comes first.
+  std::vector<CandidateFields> candidates;
+  std::string trailer;
+  CodedInputStream in(reinterpret_cast<const std::uint8_t*>(stored.data()),
+                      static_cast<int>(stored.size()));
+  for (auto at = static_cast<std::size_t>(in.CurrentPosition());
+       const std::uint32_t tag = in.ReadTag();
+       at = static_cast<std::size_t>(in.CurrentPosition())) {
+    if (WireFormatLite::GetTagFieldNumber(tag) != Population::kPopulationFieldNumber) {
+      if (!WireFormatLite::SkipField(&in, tag)) return corrupt();
+      trailer += stored.substr(at, static_cast<std::size_t>(in.CurrentPosition()) - at);
+      continue;
+    }
+    std::uint32_t length = 0;
+    if (WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED ||
+        !in.ReadVarint32(&length) || length > stored.size())
+      return corrupt();
+    const auto body = static_cast<std::size_t>(in.CurrentPosition());
+    if (!in.Skip(static_cast<int>(length))) return corrupt();
+    CandidateFields& candidate = candidates.emplace_back();
+    const bool read =
+        each_field(stored.substr(body, length), [&](int number, std::string_view value) {
+          switch (number) {
+            case Candidate::kIdFieldNumber:
+              candidate.id = value;
+              break;
+            case Candidate::kInterpretationFieldNumber:
+              candidate.interpretation = value;
+              break;
+            case Candidate::kMetricsFieldNumber:
+              candidate.metrics = value;
+              break;
+            case Candidate::kIdentityFieldNumber:
+              candidate.identity = value;
+              break;
+            default:
+              break;
+          }
+        });
+    if (!read) return corrupt();
+  }
+  if (!in.ConsumedEntireMessage()) return corrupt();
+
+  const std::size_t largest_interpretation = codec.largest_encoding();
+  std::vector<std::size_t> offsets(candidates.size());
+  std::size_t largest = 0;
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const auto& candidate = candidates[i];
+    const std::size_t body_size =
+        field_size(candidate.id.size()) + field_size(largest_interpretation) +
+        field_size(candidate.metrics.size()) + field_size(candidate.identity.size());
+    offsets[i] = largest;
+    largest += 1 + CodedOutputStream::VarintSize64(body_size) + body_size;
+  }
+  largest += trailer.size();
+  return write_in_runs(offsets, largest, largest_interpretation, trailer, threads, nullptr,
+                       [&](std::size_t i, std::string& buffer) -> Result<CandidateFields> {
+                         CandidateFields fields = candidates[i];
+                         auto genome = stored_codec.decode(fields.interpretation);
+                         if (!genome.ok())
+                           return Error{Code::kInternal,
+                                        "stored candidate " + std::string(fields.id) +
+                                            " is corrupt: " + genome.error().message};
+                         fields.interpretation = codec.encode(*genome, {}, buffer);
+                         return fields;
+                       });
 }
 
 Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,

@@ -27,6 +27,7 @@ struct SharedBytes {
   std::shared_ptr<const void> owner;
   std::vector<std::string_view> pieces;
   core::ByteBlock* block = nullptr;  // the one piece's, when made of a ByteBlock
+  std::string* string = nullptr;     // the one piece's, when made of a std::string
 
   static SharedBytes of(std::string bytes);
   static SharedBytes of(core::ByteBlock bytes);
@@ -34,8 +35,10 @@ struct SharedBytes {
   std::size_t size() const;
   // The bytes of one piece, as esp's binary layout always is (std::logic_error for more).
   std::string_view view() const;
-  // All the pieces, copied together.
-  std::string joined() const;
+  // All the pieces, copied together; moved out instead when they are one string that
+  // nothing else holds.
+  std::string joined() const&;
+  std::string joined() &&;
   // Gives the memory of the first `bytes` back to the system (ByteBlock::give_back_front)
   // when nothing else holds them: a checkpoint's bytes once its call has sent them, while
   // the disk write goes on. They must not be read afterwards.
@@ -83,6 +86,15 @@ inline Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
                                             const PopulationFields& fields, unsigned threads) {
   return population_bytes(codec, population, fields, BytesOptions{.threads = threads});
 }
+
+// A stored population (`stored_codec`'s layout, as population_bytes writes it) in
+// `codec`'s representation: each interpretation written anew, every other byte as stored,
+// which is what protobuf serializes once each candidate is converted, without the message.
+// At P=100,000 in the SDK's JSON, the parsed message, every candidate's text and their
+// serialization were 3.7 GB of fresh pages; this is one block of the answer's size.
+Result<SharedBytes> recoded_bytes(const codec::CandidateCodec& codec,
+                                  const codec::CandidateCodec& stored_codec,
+                                  std::string_view stored, unsigned threads);
 
 // The interpretation_digest of each candidate in a PopulationResponse's bytes (as
 // population_bytes writes them), in candidate order: a big answer's digests are taken

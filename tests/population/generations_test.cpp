@@ -500,7 +500,7 @@ TEST(Generations, AJsonGenerationReadsItsParentsTextsOutOfTheRequest) {
     const auto& checkpoint = bred_second->job.result_checkpoint;
     auto read_back = generations.checkpoint_bytes(kAlice, std::nullopt, "e", checkpoint);
     ASSERT_TRUE(read_back.ok()) << read_back.error().message;
-    EXPECT_TRUE(*read_back == bred_second->population.joined())
+    EXPECT_TRUE(read_back->joined() == bred_second->population.joined())
         << (changed ? "changed" : "as sent");
   }
 }
@@ -540,7 +540,8 @@ TEST_P(BigPopulations, AreAnsweredBeforeTheirCheckpointIsStored) {
   s.blobs->let_through();
   auto stored = read.get();
   ASSERT_TRUE(stored.ok()) << stored.error().message;
-  EXPECT_TRUE(*stored == answered->population.joined());  // byte for byte what was handed out
+  EXPECT_TRUE(stored->joined() ==
+              answered->population.joined());  // byte for byte what was handed out
   auto second_bred = wait(generations, kAlice, second->id, std::chrono::seconds(60));
   ASSERT_TRUE(second_bred.ok());
   EXPECT_EQ(second_bred->status, store::JobStatus::kSucceeded) << second_bred->error;
@@ -790,16 +791,16 @@ TEST(Generations, AJobLetsGoOfItsCheckpointAsItIsWrittenUnlessACallStillSendsIt)
   auto smaller_stored = generations.checkpoint_bytes(kAlice, std::nullopt, "g",
                                                      answered_after->job.result_checkpoint);
   ASSERT_TRUE(smaller_stored.ok()) << smaller_stored.error().message;
-  EXPECT_TRUE(*smaller_stored == answered_after->population.joined());
+  EXPECT_TRUE(smaller_stored->joined() == answered_after->population.joined());
   const auto answer = parsed((*answered)->population);
   EXPECT_EQ(answer.population_size(), 400);
   auto checkpoint = generations.checkpoint_bytes(kAlice, std::nullopt, "f", answer.checkpoint_id());
   ASSERT_TRUE(checkpoint.ok()) << checkpoint.error().message;
-  EXPECT_TRUE(*checkpoint == (*answered)->population.joined());
+  EXPECT_TRUE(checkpoint->joined() == (*answered)->population.joined());
   auto first = generations.checkpoint_bytes(kAlice, std::nullopt, "e", stored->result_checkpoint);
   ASSERT_TRUE(first.ok()) << first.error().message;
   ::population::PopulationResponse first_population;
-  ASSERT_TRUE(first_population.ParseFromString(*first));
+  ASSERT_TRUE(first_population.ParseFromString(first->joined()));
   EXPECT_EQ(first_population.population_size(), 400);
 }
 
@@ -831,7 +832,7 @@ TEST(Generations, ACheckpointLostAfterItsPopulationWentOutIsMadeAgainTheSame) {
   EXPECT_EQ(ended->result_checkpoint, parsed(answered->population).checkpoint_id());
   auto stored = generations.checkpoint_bytes(kAlice, std::nullopt, "e", ended->result_checkpoint);
   ASSERT_TRUE(stored.ok()) << stored.error().message;
-  EXPECT_TRUE(*stored == answered->population.joined());
+  EXPECT_TRUE(stored->joined() == answered->population.joined());
   workers.stop();
 }
 

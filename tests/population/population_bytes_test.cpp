@@ -91,6 +91,67 @@ TEST_P(Representations, AreTheBytesProtobufWouldSerialize) {
   }
 }
 
+// A checkpoint is stored in esp's binary layout; read back in another representation
+// (GetPopulation, REST's protobuf download) it must be the very bytes the generation
+// answered, or a resuming client would see other weights than it was handed.
+TEST_P(Representations, AStoredPopulationIsRecodedToTheBytesItWasAnsweredWith) {
+  auto codec = codec::CandidateCodec::create(params(GetParam()));
+  ASSERT_TRUE(codec.ok()) << codec.error().message;
+  const auto stored_codec = codec::CandidateCodec::binary(params(GetParam()).network);
+  const PopulationFields fields{.experiment_id = "thermostat",
+                                .checkpoint_id = "thermostat/7/20261202-101010.000-abcdef",
+                                .evaluation_stats = R"({"server_metrics": {}})"};
+  for (std::size_t count : {std::size_t{0}, std::size_t{1}, std::size_t{40}}) {
+    const auto population = bred(*codec, count);
+    auto stored = population_bytes(stored_codec, population, fields, 1);
+    auto answered = population_bytes(*codec, population, fields, 3);
+    ASSERT_TRUE(stored.ok() && answered.ok());
+    for (unsigned threads : {1U, 3U}) {
+      auto recoded = recoded_bytes(*codec, stored_codec, stored->view(), threads);
+      ASSERT_TRUE(recoded.ok()) << recoded.error().message;
+      EXPECT_EQ(recoded->joined(), answered->joined())
+          << count << " candidates on " << threads << " threads";
+    }
+  }
+}
+
+TEST(PopulationBytes, ACorruptStoredPopulationIsAnErrorWhenRecoded) {
+  auto codec = codec::CandidateCodec::create(params("NNWeights"));
+  ASSERT_TRUE(codec.ok());
+  const auto stored_codec = codec::CandidateCodec::binary(params("NNWeights").network);
+  auto stored = population_bytes(stored_codec, bred(*codec, 5), {.experiment_id = "e"}, 1);
+  ASSERT_TRUE(stored.ok());
+  const std::string whole(stored->view());
+  // Cut short; and well formed, but with a candidate's last weight cut off.
+  auto cut =
+      recoded_bytes(*codec, stored_codec, std::string_view(whole).substr(0, whole.size() / 2), 2);
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.error().code, Code::kInternal);
+  ::population::PopulationResponse message;
+  ASSERT_TRUE(message.ParseFromString(whole));
+  message.mutable_population(3)->mutable_interpretation()->resize(
+      message.population(3).interpretation().size() - 4);
+  auto short_weights = recoded_bytes(*codec, stored_codec, message.SerializeAsString(), 2);
+  ASSERT_FALSE(short_weights.ok());
+  EXPECT_EQ(short_weights.error().code, Code::kInternal);
+  EXPECT_NE(short_weights.error().message.find("stored candidate " + message.population(3).id()),
+            std::string::npos)
+      << short_weights.error().message;
+}
+
+// Bytes made of one string go out of it without a copy once nothing else holds them.
+TEST(PopulationBytes, AreMovedOutOfTheirOneStringWhenTheLastHolderJoinsThem) {
+  auto bytes = SharedBytes::of(std::string(1 << 20, 'x'));
+  const char* data = bytes.view().data();
+  {
+    auto copy = bytes;
+    EXPECT_NE(std::move(copy).joined().data(), data) << "another still holds them";
+  }
+  std::string moved = std::move(bytes).joined();
+  EXPECT_EQ(moved.data(), data);
+  EXPECT_EQ(moved.size(), std::size_t{1} << 20);
+}
+
 // A client that sends its population back unchanged is known to, by these digests.
 TEST_P(Representations, DigestEveryInterpretationAsWritten) {
   auto codec = codec::CandidateCodec::create(params(GetParam()));

@@ -222,7 +222,7 @@ void PopulationService::get_population(Call& call, const grpc::ByteBuffer& reque
   auto population = generations_.checkpoint_bytes(*caller, owner_named(call.context()),
                                                   wanted->experiment_id(), wanted->checkpoint_id());
   if (!population.ok()) return call.fail(population.error());
-  call.answer(population::SharedBytes::of(std::move(*population)), max_message_bytes_);
+  call.answer(std::move(*population), max_message_bytes_);
 }
 
 grpc::ServerUnaryReactor* PopulationService::NextPopulation(grpc::CallbackServerContext* context,

@@ -223,7 +223,7 @@ http::Response show_checkpoint(const http::Request& request, const Caller& calle
                                                 std::string(request.param("checkpoint")));
     if (!bytes.ok()) return problem(request, bytes.error());
     auto response =
-        http::text_response(http::Status::ok, std::move(*bytes), "application/x-protobuf");
+        http::text_response(http::Status::ok, std::move(*bytes).joined(), "application/x-protobuf");
     response.set(field::field::vary, "Accept");
     return response;
   }
