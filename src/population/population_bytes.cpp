@@ -44,6 +44,11 @@ std::size_t field_size(std::size_t length) {
   return length == 0 ? 0 : 1 + CodedOutputStream::VarintSize64(length) + length;
 }
 
+// A candidate's field, which is written even when its message is empty (as protobuf does).
+std::size_t candidate_field_size(std::size_t body_size) {
+  return 1 + CodedOutputStream::VarintSize64(body_size) + body_size;
+}
+
 std::uint8_t* put_header(std::uint8_t* out, int number, std::size_t length) {
   out = WireFormatLite::WriteTagToArray(number, WireFormatLite::WIRETYPE_LENGTH_DELIMITED, out);
   return CodedOutputStream::WriteVarint64ToArray(length, out);
@@ -238,13 +243,12 @@ std::vector<Record> records_of(const evolution::Population& population,
   return records;
 }
 
-// Sets each record's offset, one field after another; returns where the last ends. Each
-// candidate is an embedded message, written even when empty (as protobuf does).
+// Sets each record's offset, one field after another; returns where the last ends.
 std::size_t place(std::vector<Record>& records) {
   std::size_t size = 0;
   for (auto& record : records) {
     record.offset = size;
-    size += 1 + CodedOutputStream::VarintSize64(record.body_size) + record.body_size;
+    size += candidate_field_size(record.body_size);
   }
   return size;
 }
@@ -429,8 +433,9 @@ std::string_view SharedBytes::view() const {
 }
 
 std::string SharedBytes::joined() && {
-  if (string != nullptr && owner.use_count() == 1) return std::move(*string);
-  return std::as_const(*this).joined();
+  if (string == nullptr || owner.use_count() != 1) return std::as_const(*this).joined();
+  pieces.clear();  // their views are of the string moved out
+  return std::move(*string);
 }
 
 std::string SharedBytes::joined() const& {
@@ -528,7 +533,7 @@ Result<SharedBytes> recoded_bytes(const codec::CandidateCodec& codec,
         field_size(candidate.id.size()) + field_size(largest_interpretation) +
         field_size(candidate.metrics.size()) + field_size(candidate.identity.size());
     offsets[i] = largest;
-    largest += 1 + CodedOutputStream::VarintSize64(body_size) + body_size;
+    largest += candidate_field_size(body_size);
   }
   largest += trailer.size();
   return write_in_runs(offsets, largest, largest_interpretation, trailer, threads, nullptr,
