@@ -85,12 +85,15 @@ class Generations {
   // Ends the caller's queued or running job as cancelled; an ended job stays as it was.
   Result<store::Job> cancel(const Caller& caller, const std::string& job_id);
 
+  // Whether a checkpoint is read with its candidates' networks, or for a view of their
+  // ids, identities and metrics only (the dashboard's), which is spared writing them.
+  enum class Interpretations { kIncluded, kLeftOut };
   // The population of a checkpoint exactly as it was handed out: the caller's own, or
-  // `owner`'s for an admin (owner_for).
-  Result<::population::PopulationResponse> checkpoint(const Caller& caller,
-                                                      const std::optional<std::string>& owner,
-                                                      const std::string& experiment_id,
-                                                      const std::string& checkpoint_id);
+  // `owner`'s for an admin (owner_for). Left out, every interpretation is empty.
+  Result<::population::PopulationResponse> checkpoint(
+      const Caller& caller, const std::optional<std::string>& owner,
+      const std::string& experiment_id, const std::string& checkpoint_id,
+      Interpretations interpretations = Interpretations::kIncluded);
   // The same as the message's bytes. In esp's binary layout these are the stored bytes,
   // answered without parsing or writing them again (a copy less of a 400 MB population);
   // in another, the stored bytes with each interpretation written anew (recoded_bytes).
@@ -109,7 +112,8 @@ class Generations {
                                 const std::string& checkpoint_id);
   Result<::population::PopulationResponse> load_checkpoint(const std::string& owner,
                                                            const std::string& experiment_id,
-                                                           const std::string& checkpoint_id);
+                                                           const std::string& checkpoint_id,
+                                                           Interpretations interpretations);
   Result<SharedBytes> answer_bytes(const std::string& owner, const std::string& experiment_id,
                                    const std::string& checkpoint_id);
   Result<std::string> params_for(const Caller& caller, const GenerationRequest& request);

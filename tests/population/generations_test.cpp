@@ -171,6 +171,24 @@ TEST(Generations, OnlyAnAdminReadsAnotherOwnersCheckpoint) {
   EXPECT_EQ(own.error().code, Code::kNotFound);
 }
 
+// A view of ids, identities and metrics (the dashboard's) reads a checkpoint without its
+// networks, and otherwise as it was handed out.
+TEST(Generations, ACheckpointReadWithoutItsNetworksIsOtherwiseTheSame) {
+  EmbeddedStore s;
+  Generations generations(s.store, s.board, s.fresh, s.pool);
+  const auto ended = seed_bred(s, generations, "e");
+  auto whole = generations.checkpoint(kAlice, std::nullopt, "e", ended.result_checkpoint);
+  auto light = generations.checkpoint(kAlice, std::nullopt, "e", ended.result_checkpoint,
+                                      Generations::Interpretations::kLeftOut);
+  ASSERT_TRUE(whole.ok() && light.ok());
+  ASSERT_GT(light->population_size(), 0);
+  for (auto& candidate : *whole->mutable_population()) {
+    EXPECT_FALSE(candidate.interpretation().empty());
+    candidate.clear_interpretation();
+  }
+  EXPECT_EQ(light->SerializeAsString(), whole->SerializeAsString());
+}
+
 TEST(Generations, ACheckpointTooBigToAnswerHereIsRefusedNamingBothSizes) {
   EmbeddedStore s;
   Generations roomy(s.store, s.board, s.fresh, s.pool);

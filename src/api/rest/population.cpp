@@ -227,13 +227,11 @@ http::Response show_checkpoint(const http::Request& request, const Caller& calle
     response.set(field::field::vary, "Accept");
     return response;
   }
-  auto population = s.generations.checkpoint(caller, owner_named(request), experiment_id,
-                                             std::string(request.param("checkpoint")));
+  auto population = s.generations.checkpoint(
+      caller, owner_named(request), experiment_id, std::string(request.param("checkpoint")),
+      interpretations == "true" ? population::Generations::Interpretations::kIncluded
+                                : population::Generations::Interpretations::kLeftOut);
   if (!population.ok()) return problem(request, population.error());
-  if (interpretations == "false") {
-    for (auto& candidate : *population->mutable_population())
-      candidate.clear_interpretation();
-  }
   http::Response response;
   if (protobuf) {
     response = http::text_response(http::Status::ok, population->SerializeAsString(),
