@@ -401,6 +401,61 @@ bool each_field(std::string_view message, Field field) {
   return in.ConsumedEntireMessage();
 }
 
+// A stored population's candidates' fields, and every other field whole (tag and all),
+// which protobuf writes after them (field 1 comes first): views into its bytes.
+struct StoredPopulation {
+  std::vector<CandidateFields> candidates;
+  std::string trailer;
+};
+
+Result<StoredPopulation> read_stored(std::string_view stored) {
+  const auto corrupt = [] {
+    return Error{Code::kInternal, "the stored bytes are not a PopulationResponse's"};
+  };
+  if (stored.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) return corrupt();
+  StoredPopulation population;
+  CodedInputStream in(reinterpret_cast<const std::uint8_t*>(stored.data()),
+                      static_cast<int>(stored.size()));
+  for (auto at = static_cast<std::size_t>(in.CurrentPosition());
+       const std::uint32_t tag = in.ReadTag();
+       at = static_cast<std::size_t>(in.CurrentPosition())) {
+    if (WireFormatLite::GetTagFieldNumber(tag) != Population::kPopulationFieldNumber) {
+      if (!WireFormatLite::SkipField(&in, tag)) return corrupt();
+      population.trailer += stored.substr(at, static_cast<std::size_t>(in.CurrentPosition()) - at);
+      continue;
+    }
+    std::uint32_t length = 0;
+    if (WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED ||
+        !in.ReadVarint32(&length) || length > stored.size())
+      return corrupt();
+    const auto body = static_cast<std::size_t>(in.CurrentPosition());
+    if (!in.Skip(static_cast<int>(length))) return corrupt();
+    CandidateFields& candidate = population.candidates.emplace_back();
+    const bool read =
+        each_field(stored.substr(body, length), [&](int number, std::string_view value) {
+          switch (number) {
+            case Candidate::kIdFieldNumber:
+              candidate.id = value;
+              break;
+            case Candidate::kInterpretationFieldNumber:
+              candidate.interpretation = value;
+              break;
+            case Candidate::kMetricsFieldNumber:
+              candidate.metrics = value;
+              break;
+            case Candidate::kIdentityFieldNumber:
+              candidate.identity = value;
+              break;
+            default:
+              break;
+          }
+        });
+    if (!read) return corrupt();
+  }
+  if (!in.ConsumedEntireMessage()) return corrupt();
+  return population;
+}
+
 }  // namespace
 
 SharedBytes SharedBytes::of(std::string bytes) {
@@ -477,53 +532,11 @@ std::uint64_t interpretation_digest(std::string_view interpretation) {
 Result<SharedBytes> recoded_bytes(const codec::CandidateCodec& codec,
                                   const codec::CandidateCodec& stored_codec,
                                   std::string_view stored, unsigned threads) {
-  const auto corrupt = [] {
-    return Error{Code::kInternal, "the stored bytes are not a PopulationResponse's"};
-  };
-  // The candidates' fields as stored, and every other field whole (tag and all), which
-  // protobuf writes after them: field 1 comes first.
-  std::vector<CandidateFields> candidates;
-  std::string trailer;
-  CodedInputStream in(reinterpret_cast<const std::uint8_t*>(stored.data()),
-                      static_cast<int>(stored.size()));
-  for (auto at = static_cast<std::size_t>(in.CurrentPosition());
-       const std::uint32_t tag = in.ReadTag();
-       at = static_cast<std::size_t>(in.CurrentPosition())) {
-    if (WireFormatLite::GetTagFieldNumber(tag) != Population::kPopulationFieldNumber) {
-      if (!WireFormatLite::SkipField(&in, tag)) return corrupt();
-      trailer += stored.substr(at, static_cast<std::size_t>(in.CurrentPosition()) - at);
-      continue;
-    }
-    std::uint32_t length = 0;
-    if (WireFormatLite::GetTagWireType(tag) != WireFormatLite::WIRETYPE_LENGTH_DELIMITED ||
-        !in.ReadVarint32(&length) || length > stored.size())
-      return corrupt();
-    const auto body = static_cast<std::size_t>(in.CurrentPosition());
-    if (!in.Skip(static_cast<int>(length))) return corrupt();
-    CandidateFields& candidate = candidates.emplace_back();
-    const bool read =
-        each_field(stored.substr(body, length), [&](int number, std::string_view value) {
-          switch (number) {
-            case Candidate::kIdFieldNumber:
-              candidate.id = value;
-              break;
-            case Candidate::kInterpretationFieldNumber:
-              candidate.interpretation = value;
-              break;
-            case Candidate::kMetricsFieldNumber:
-              candidate.metrics = value;
-              break;
-            case Candidate::kIdentityFieldNumber:
-              candidate.identity = value;
-              break;
-            default:
-              break;
-          }
-        });
-    if (!read) return corrupt();
-  }
-  if (!in.ConsumedEntireMessage()) return corrupt();
-
+  auto read = read_stored(stored);
+  if (!read.ok()) return read.error();
+  // Not a structured binding: clang before 16 cannot capture one in a lambda.
+  const std::vector<CandidateFields>& candidates = read->candidates;
+  const std::string& trailer = read->trailer;
   const std::size_t largest_interpretation = codec.largest_encoding();
   std::vector<std::size_t> offsets(candidates.size());
   std::size_t largest = 0;
