@@ -416,9 +416,10 @@ Result<StoredPopulation> read_stored(std::string_view stored) {
   StoredPopulation population;
   CodedInputStream in(reinterpret_cast<const std::uint8_t*>(stored.data()),
                       static_cast<int>(stored.size()));
-  for (auto at = static_cast<std::size_t>(in.CurrentPosition());
-       const std::uint32_t tag = in.ReadTag();
-       at = static_cast<std::size_t>(in.CurrentPosition())) {
+  while (true) {
+    const auto at = static_cast<std::size_t>(in.CurrentPosition());
+    const std::uint32_t tag = in.ReadTag();
+    if (tag == 0) break;  // the end, or bytes that are no tag (ConsumedEntireMessage)
     if (WireFormatLite::GetTagFieldNumber(tag) != Population::kPopulationFieldNumber) {
       if (!WireFormatLite::SkipField(&in, tag)) return corrupt();
       population.trailer += stored.substr(at, static_cast<std::size_t>(in.CurrentPosition()) - at);
