@@ -461,7 +461,7 @@ Result<StoredPopulation> read_stored(std::string_view stored) {
 
 SharedBytes SharedBytes::of(std::string bytes) {
   auto owner = std::make_shared<std::string>(std::move(bytes));
-  return {.owner = owner, .pieces = {*owner}, .string = owner.get()};
+  return {.owner = owner, .pieces = {*owner}};
 }
 
 SharedBytes SharedBytes::of(core::ByteBlock bytes) {
@@ -488,13 +488,7 @@ std::string_view SharedBytes::view() const {
   return pieces.empty() ? std::string_view() : pieces.front();
 }
 
-std::string SharedBytes::joined() && {
-  if (string == nullptr || owner.use_count() != 1) return std::as_const(*this).joined();
-  pieces.clear();  // their views are of the string moved out
-  return std::move(*string);
-}
-
-std::string SharedBytes::joined() const& {
+std::string SharedBytes::joined() const {
   std::string bytes;
   bytes.reserve(size());
   for (std::string_view piece : pieces)

@@ -27,7 +27,6 @@ struct SharedBytes {
   std::shared_ptr<const void> owner;
   std::vector<std::string_view> pieces;
   core::ByteBlock* block = nullptr;  // the one piece's, when made of a ByteBlock
-  std::string* string = nullptr;     // the one piece's, when made of a std::string
 
   static SharedBytes of(std::string bytes);
   static SharedBytes of(core::ByteBlock bytes);
@@ -35,10 +34,8 @@ struct SharedBytes {
   std::size_t size() const;
   // The bytes of one piece, as esp's binary layout always is (std::logic_error for more).
   std::string_view view() const;
-  // All the pieces, copied together; moved out instead when they are one string that
-  // nothing else holds.
-  std::string joined() const&;
-  std::string joined() &&;
+  // All the pieces, copied together.
+  std::string joined() const;
   // Gives the memory of the first `bytes` back to the system (ByteBlock::give_back_front)
   // when nothing else holds them: a checkpoint's bytes once its call has sent them, while
   // the disk write goes on. They must not be read afterwards.

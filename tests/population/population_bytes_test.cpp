@@ -139,19 +139,6 @@ TEST(PopulationBytes, ACorruptStoredPopulationIsAnErrorWhenRecoded) {
       << short_weights.error().message;
 }
 
-// Bytes made of one string go out of it without a copy once nothing else holds them.
-TEST(PopulationBytes, AreMovedOutOfTheirOneStringWhenTheLastHolderJoinsThem) {
-  auto bytes = SharedBytes::of(std::string(1 << 20, 'x'));
-  const char* data = bytes.view().data();
-  {
-    auto copy = bytes;
-    EXPECT_NE(std::move(copy).joined().data(), data) << "another still holds them";
-  }
-  std::string moved = std::move(bytes).joined();
-  EXPECT_EQ(moved.data(), data);
-  EXPECT_EQ(moved.size(), std::size_t{1} << 20);
-}
-
 // A client that sends its population back unchanged is known to, by these digests.
 TEST_P(Representations, DigestEveryInterpretationAsWritten) {
   auto codec = codec::CandidateCodec::create(params(GetParam()));

@@ -74,7 +74,15 @@ Handler sync(std::function<Response(const Request&)> handler) {
 Response text_response(Status status, std::string body, std::string_view content_type) {
   Response response{status, 11};
   response.set(beast_http::field::content_type, content_type);
-  response.body() = std::move(body);
+  response.body() = ResponseBytes(std::move(body));
+  return response;
+}
+
+Response bytes_response(Status status, std::shared_ptr<const void> owner,
+                        std::vector<std::string_view> pieces, std::string_view content_type) {
+  Response response{status, 11};
+  response.set(beast_http::field::content_type, content_type);
+  response.body() = ResponseBytes(std::move(owner), std::move(pieces));
   return response;
 }
 

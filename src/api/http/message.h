@@ -4,6 +4,7 @@
 
 #include <boost/beast/http.hpp>
 #include <functional>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -11,13 +12,15 @@
 #include <utility>
 #include <vector>
 
+#include "api/http/body.h"
+
 namespace esp::http {
 
 namespace beast_http = boost::beast::http;
 using Verb = beast_http::verb;
 using Status = beast_http::status;
 using RawRequest = beast_http::request<beast_http::string_body>;
-using Response = beast_http::response<beast_http::string_body>;
+using Response = beast_http::response<ResponseBody>;
 
 struct PathParam {
   std::string_view name;  // points into the router's pattern
@@ -57,6 +60,10 @@ Response text_response(Status status, std::string body,
                        std::string_view content_type = "text/plain; charset=utf-8");
 
 Response json_response(Status status, const nlohmann::json& body);
+
+// Bytes held by `owner` (a population's), sent in their pieces without being copied.
+Response bytes_response(Status status, std::shared_ptr<const void> owner,
+                        std::vector<std::string_view> pieces, std::string_view content_type);
 
 // Decodes %XX escapes (and '+' as space when `plus_is_space`); nullopt when malformed.
 std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space = false);

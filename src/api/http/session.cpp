@@ -336,7 +336,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<beast_http::request_parser<beast_http::string_body>> parser_;
   Request request_;
   Response response_;
-  std::optional<beast_http::response_serializer<beast_http::string_body>> serializer_;
+  std::optional<beast_http::response_serializer<ResponseBody>> serializer_;
   std::size_t response_body_bytes_ = 0;
   bool close_after_response_ = false;
   Phase phase_ = Phase::kIdle;

@@ -222,8 +222,8 @@ http::Response show_checkpoint(const http::Request& request, const Caller& calle
     auto bytes = s.generations.checkpoint_bytes(caller, owner_named(request), experiment_id,
                                                 std::string(request.param("checkpoint")));
     if (!bytes.ok()) return problem(request, bytes.error());
-    auto response =
-        http::text_response(http::Status::ok, std::move(*bytes).joined(), "application/x-protobuf");
+    auto response = http::bytes_response(http::Status::ok, std::move(bytes->owner),
+                                         std::move(bytes->pieces), "application/x-protobuf");
     response.set(field::field::vary, "Accept");
     return response;
   }
