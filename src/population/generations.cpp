@@ -800,15 +800,19 @@ Result<pb::PopulationResponse> Generations::load_checkpoint(const std::string& o
                                                             Interpretations interpretations) {
   auto found = find_checkpoint(owner, experiment_id, checkpoint_id);
   if (!found.ok()) return found.error();
-  auto stored = load_population(store_, found->record);
-  if (!stored.ok()) return stored.error();
-  if (interpretations == Interpretations::kIncluded)
+  if (interpretations == Interpretations::kIncluded) {
+    auto stored = load_population(store_, found->record);
+    if (!stored.ok()) return stored.error();
     return for_client(std::move(*stored), found->params);
-  // Not written in the caller's representation only to be dropped: in the SDK's JSON that
-  // was every weight formatted, 1.6 GB at P=100,000, for a view of ids and metrics.
-  for (auto& candidate : *stored->mutable_population())
-    candidate.clear_interpretation();
-  return stored;
+  }
+  // Neither copied out of the stored bytes nor written in the caller's representation
+  // only to be dropped: in the SDK's JSON that was every weight formatted, 1.6 GB at
+  // P=100,000, for a view of ids and metrics.
+  auto bytes = store_.blobs->get(found->record.blob_key);
+  if (!bytes.ok()) return bytes.error();
+  auto lean = population_without_interpretations(*bytes);
+  if (!lean.ok()) return Error{Code::kInternal, "checkpoint " + checkpoint_id + " is corrupt"};
+  return lean;
 }
 
 Result<SharedBytes> Generations::checkpoint_bytes(const Caller& caller,

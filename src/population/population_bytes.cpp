@@ -524,6 +524,22 @@ std::uint64_t interpretation_digest(std::string_view interpretation) {
   return XXH3_64bits(interpretation.data(), interpretation.size());
 }
 
+Result<Population> population_without_interpretations(std::string_view stored) {
+  auto read = read_stored(stored);
+  if (!read.ok()) return read.error();
+  Population population;
+  if (!population.ParseFromString(read->trailer))
+    return Error{Code::kInternal, "the stored bytes are not a PopulationResponse's"};
+  population.mutable_population()->Reserve(static_cast<int>(read->candidates.size()));
+  for (const CandidateFields& fields : read->candidates) {
+    Candidate& candidate = *population.add_population();
+    candidate.set_id(std::string(fields.id));
+    candidate.set_metrics(std::string(fields.metrics));
+    candidate.set_identity(std::string(fields.identity));
+  }
+  return population;
+}
+
 Result<SharedBytes> recoded_bytes(const codec::CandidateCodec& codec,
                                   const codec::CandidateCodec& stored_codec,
                                   std::string_view stored, unsigned threads) {

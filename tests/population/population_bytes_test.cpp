@@ -139,6 +139,38 @@ TEST(PopulationBytes, ACorruptStoredPopulationIsAnErrorWhenRecoded) {
       << short_weights.error().message;
 }
 
+// A view of ids, identity and metrics reads the stored bytes without copying any network.
+TEST(PopulationBytes, AStoredPopulationReadWithoutInterpretationsIsOtherwiseItsMessage) {
+  auto codec = codec::CandidateCodec::create(params("NNWeights"));
+  ASSERT_TRUE(codec.ok());
+  const auto stored_codec = codec::CandidateCodec::binary(params("NNWeights").network);
+  auto population = bred(*codec, 6);
+  population.candidates[2].elite = true;  // an elite's metrics travel with it
+  population.candidates[2].metrics = {{"score", 0.5}};
+  auto stored = population_bytes(stored_codec, population,
+                                 {.experiment_id = "e",
+                                  .checkpoint_id = "e/3/20261204-101010.000-abcdef",
+                                  .evaluation_stats = R"({"server_metrics": {}})"},
+                                 1);
+  ASSERT_TRUE(stored.ok());
+  auto lean = population_without_interpretations(stored->view());
+  ASSERT_TRUE(lean.ok()) << lean.error().message;
+  ::population::PopulationResponse whole;
+  ASSERT_TRUE(whole.ParseFromString(std::string(stored->view())));
+  for (auto& candidate : *whole.mutable_population()) {
+    EXPECT_FALSE(candidate.interpretation().empty());
+    candidate.clear_interpretation();
+  }
+  EXPECT_FALSE(lean->population(2).metrics().empty());
+  EXPECT_EQ(lean->checkpoint_id(), "e/3/20261204-101010.000-abcdef");
+  EXPECT_EQ(lean->SerializeAsString(), whole.SerializeAsString());
+
+  const std::string cut(stored->view().substr(0, stored->size() - 7));
+  auto corrupt = population_without_interpretations(cut);
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_EQ(corrupt.error().code, Code::kInternal);
+}
+
 // A client that sends its population back unchanged is known to, by these digests.
 TEST_P(Representations, DigestEveryInterpretationAsWritten) {
   auto codec = codec::CandidateCodec::create(params(GetParam()));
