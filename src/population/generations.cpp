@@ -139,10 +139,11 @@ std::string metrics_input(const EvaluatedPopulation& evaluated) {
 
 Result<pb::PopulationResponse> load_population(store::Store& store,
                                                const store::Checkpoint& checkpoint) {
-  auto bytes = store.blobs->get(checkpoint.blob_key);
-  if (!bytes.ok()) return bytes.error();
+  auto stored = store.blobs->view(checkpoint.blob_key);
+  if (!stored.ok()) return stored.error();
   pb::PopulationResponse population;
-  if (!population.ParseFromString(*bytes))
+  if (stored->bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
+      !population.ParseFromArray(stored->bytes.data(), static_cast<int>(stored->bytes.size())))
     return Error{Code::kInternal, "checkpoint " + checkpoint.checkpoint_id + " is corrupt"};
   return population;
 }
@@ -808,9 +809,9 @@ Result<pb::PopulationResponse> Generations::load_checkpoint(const std::string& o
   // Neither copied out of the stored bytes nor written in the caller's representation
   // only to be dropped: in the SDK's JSON that was every weight formatted, 1.6 GB at
   // P=100,000, for a view of ids and metrics.
-  auto bytes = store_.blobs->get(found->record.blob_key);
-  if (!bytes.ok()) return bytes.error();
-  auto lean = population_without_interpretations(*bytes);
+  auto stored = store_.blobs->view(found->record.blob_key);
+  if (!stored.ok()) return stored.error();
+  auto lean = population_without_interpretations(stored->bytes);
   if (!lean.ok()) return Error{Code::kInternal, "checkpoint " + checkpoint_id + " is corrupt"};
   return lean;
 }
@@ -831,11 +832,11 @@ Result<SharedBytes> Generations::answer_bytes(const std::string& owner,
   if (!found.ok()) return found.error();
   auto codec = codec::CandidateCodec::create(found->params);
   if (!codec.ok()) return codec.error();
-  auto stored = store_.blobs->get(found->record.blob_key);
+  auto stored = store_.blobs->view(found->record.blob_key);
   if (!stored.ok()) return stored.error();
-  if (codec->is_binary()) return SharedBytes::of(std::move(*stored));
-  auto answer = recoded_bytes(*codec, codec::CandidateCodec::binary(found->params.network), *stored,
-                              std::max(1U, std::thread::hardware_concurrency()));
+  if (codec->is_binary()) return SharedBytes{.owner = stored->owner, .pieces = {stored->bytes}};
+  auto answer = recoded_bytes(*codec, codec::CandidateCodec::binary(found->params.network),
+                              stored->bytes, std::max(1U, std::thread::hardware_concurrency()));
   if (!answer.ok() && answer.error().code == Code::kInternal)
     return Error{Code::kInternal, "checkpoint " + checkpoint_id + ": " + answer.error().message};
   return answer;

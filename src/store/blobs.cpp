@@ -1,5 +1,11 @@
 #include "store/blobs.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <fstream>
 
 #include "core/files.h"
@@ -54,6 +60,28 @@ Result<std::string> FileBlobs::get(const std::string& key) {
   if (!file.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
     return Error{Code::kUnavailable, "cannot read blob " + key};
   return bytes;
+}
+
+Result<BlobView> FileBlobs::view(const std::string& key) {
+  auto path = path_of(key);
+  if (!path.ok()) return path.error();
+  const int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Error{Code::kNotFound, "no blob " + key};
+    return Error{Code::kUnavailable, "cannot read blob " + key};
+  }
+  struct stat status {};
+  const bool sized = ::fstat(fd, &status) == 0;
+  const auto size = sized ? static_cast<std::size_t>(status.st_size) : 0;
+  void* mapped = sized && size > 0 ? ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0) : nullptr;
+  ::close(fd);  // the mapping holds the file
+  if (!sized || mapped == MAP_FAILED) return Error{Code::kUnavailable, "cannot read blob " + key};
+  if (size == 0) return BlobView{};
+  // Read front to back by whoever parses it: the kernel reads ahead further.
+  ::madvise(mapped, size, MADV_SEQUENTIAL);  // advisory
+  std::shared_ptr<const void> owner(
+      mapped, [size](const void* at) { ::munmap(const_cast<void*>(at), size); });
+  return BlobView{std::move(owner), {static_cast<const char*>(mapped), size}};
 }
 
 Result<bool> FileBlobs::remove(const std::string& key) {

@@ -3,13 +3,21 @@
 #pragma once
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/error.h"
 #include "core/files.h"
 
 namespace esp::store {
+
+// A blob's bytes where they lie, alive while `owner` is: a file's mapping, or a string.
+struct BlobView {
+  std::shared_ptr<const void> owner;
+  std::string_view bytes;
+};
 
 class Blobs {
  public:
@@ -23,6 +31,14 @@ class Blobs {
     return put(key, bytes);
   }
   virtual Result<std::string> get(const std::string& key) = 0;
+  // As get, without a copy where the store can: a file is mapped rather than read. A
+  // checkpoint read to be answered or parsed is 490 MB at P=100,000.
+  virtual Result<BlobView> view(const std::string& key) {
+    auto bytes = get(key);
+    if (!bytes.ok()) return bytes.error();
+    auto owner = std::make_shared<const std::string>(std::move(*bytes));
+    return BlobView{owner, *owner};
+  }
   // Deleting a missing key is not an error: deletes are retried after crashes.
   virtual Result<bool> remove(const std::string& key) = 0;
 };
@@ -35,6 +51,9 @@ class FileBlobs final : public Blobs {
   Result<bool> put_in_pieces(const std::string& key, std::string_view bytes,
                              const WrittenSoFar& written) override;
   Result<std::string> get(const std::string& key) override;
+  // Safe to hold while the blob is replaced or removed: a put renames a new file over
+  // it and a remove unlinks it, and neither touches the file mapped.
+  Result<BlobView> view(const std::string& key) override;
   Result<bool> remove(const std::string& key) override;
 
  private:

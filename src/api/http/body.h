@@ -33,10 +33,8 @@ class ResponseBytes {
       size += piece.size();
     return size;
   }
-  // The body when it is text of its own; empty for shared pieces.
+  // What is sent: the text (empty for shared pieces), then the pieces.
   const std::string& text() const { return text_; }
-  // What is sent: the text, then the pieces.
-  std::string_view text_piece() const { return text_; }
   std::span<const std::string_view> shared_pieces() const { return pieces_; }
   void clear() { *this = ResponseBytes(); }
 
@@ -67,7 +65,7 @@ struct ResponseBody {
       ec = {};
       while (next_ <= body_.shared_pieces().size()) {
         const std::string_view piece =
-            next_ == 0 ? body_.text_piece() : body_.shared_pieces()[next_ - 1];
+            next_ == 0 ? std::string_view(body_.text()) : body_.shared_pieces()[next_ - 1];
         ++next_;
         if (!piece.empty())
           return std::pair{boost::asio::const_buffer(piece.data(), piece.size()), more()};
