@@ -7,10 +7,10 @@ namespace esp::codec {
 
 using Json = nlohmann::json;
 
-Json embedded_json(const std::string& bytes) {
+Json embedded_json(std::string_view bytes) {
   // Stored before bounds were enforced, a hostile document comes back as its text.
   auto parsed = json::parse(bytes);
-  return parsed.ok() ? std::move(parsed.value) : Json(bytes);
+  return parsed.ok() ? std::move(parsed.value) : Json(std::string(bytes));
 }
 
 Json population_json(const std::string& experiment_id,
@@ -34,15 +34,29 @@ Json population_json(const std::string& experiment_id,
 
 std::string population_json_text(const std::string& experiment_id,
                                  const ::population::PopulationResponse& population) {
+  std::vector<CandidateView> candidates;
+  candidates.reserve(static_cast<std::size_t>(population.population_size()));
+  for (const auto& candidate : population.population()) {
+    candidates.push_back({.id = candidate.id(),
+                          .interpretation = candidate.interpretation(),
+                          .metrics = candidate.metrics(),
+                          .identity = candidate.identity()});
+  }
+  return population_json_text(experiment_id, population, candidates);
+}
+
+std::string population_json_text(const std::string& experiment_id,
+                                 const ::population::PopulationResponse& population,
+                                 std::span<const CandidateView> candidates) {
   // As json_response writes a document: bytes that are not UTF-8 become U+FFFD.
   auto text = [](const Json& value) {
     return value.dump(-1, ' ', false, Json::error_handler_t::replace);
   };
   // Members in the order nlohmann's objects (sorted maps) write them.
   std::size_t size = 256 + population.evaluation_stats().size();
-  for (const auto& candidate : population.population()) {
-    size += 64 + candidate.id().size() + candidate.identity().size() + candidate.metrics().size() +
-            (candidate.interpretation().size() + 2) / 3 * 4;
+  for (const CandidateView& candidate : candidates) {
+    size += 64 + candidate.id.size() + candidate.identity.size() + candidate.metrics.size() +
+            (candidate.interpretation.size() + 2) / 3 * 4;
   }
   std::string out;
   out.reserve(size);
@@ -58,18 +72,18 @@ std::string population_json_text(const std::string& experiment_id,
   out += std::to_string(population.generation_count());
   out += ",\"population\":[";
   bool first = true;
-  for (const auto& candidate : population.population()) {
+  for (const CandidateView& candidate : candidates) {
     out += first ? "{\"id\":" : ",{\"id\":";
     first = false;
-    out += text(Json(candidate.id()));
+    out += text(Json(candidate.id));
     out += ",\"identity\":";
-    out += text(embedded_json(candidate.identity()));
+    out += text(embedded_json(candidate.identity));
     out += ",\"interpretation\":\"";
-    out += base64_encode(candidate.interpretation());
+    out += base64_encode(candidate.interpretation);
     out += '"';
-    if (!candidate.metrics().empty()) {
+    if (!candidate.metrics.empty()) {
       out += ",\"metrics\":";
-      out += text(embedded_json(candidate.metrics()));
+      out += text(embedded_json(candidate.metrics));
     }
     out += '}';
   }

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "core/error.h"
 #include "population_structs.pb.h"
@@ -12,7 +15,7 @@
 namespace esp::codec {
 
 // A JSON member stored as bytes: parsed back when it is JSON, kept as text otherwise.
-nlohmann::json embedded_json(const std::string& bytes);
+nlohmann::json embedded_json(std::string_view bytes);
 
 nlohmann::json population_json(const std::string& experiment_id,
                                const ::population::PopulationResponse& population);
@@ -22,6 +25,20 @@ nlohmann::json population_json(const std::string& experiment_id,
 // gigabytes that is two copies fewer.
 std::string population_json_text(const std::string& experiment_id,
                                  const ::population::PopulationResponse& population);
+
+// A candidate's fields where they lie: in a message, or in its bytes.
+struct CandidateView {
+  std::string_view id;
+  std::string_view interpretation;
+  std::string_view metrics;
+  std::string_view identity;
+};
+
+// The same text of `candidates` and the rest of `population` (its own candidates left
+// out): a population read from its bytes without being parsed into a message first.
+std::string population_json_text(const std::string& experiment_id,
+                                 const ::population::PopulationResponse& population,
+                                 std::span<const CandidateView> candidates);
 
 // The message back from that JSON (metrics as filled in by a client); kInvalidArgument
 // names the first bad member.

@@ -2,6 +2,7 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -148,6 +149,24 @@ Result<pb::PopulationResponse> load_population(store::Store& store,
   return population;
 }
 
+// A population's bytes, in their pieces, as its message.
+Result<pb::PopulationResponse> parsed(const SharedBytes& bytes, const std::string& checkpoint_id) {
+  using google::protobuf::io::ArrayInputStream;
+  std::vector<std::unique_ptr<ArrayInputStream>> pieces;
+  std::vector<google::protobuf::io::ZeroCopyInputStream*> streams;
+  for (std::string_view piece : bytes.pieces) {
+    pieces.push_back(
+        std::make_unique<ArrayInputStream>(piece.data(), static_cast<int>(piece.size())));
+    streams.push_back(pieces.back().get());
+  }
+  google::protobuf::io::ConcatenatingInputStream whole(streams.data(),
+                                                       static_cast<int>(streams.size()));
+  pb::PopulationResponse population;
+  if (!population.ParseFromZeroCopyStream(&whole))
+    return Error{Code::kInternal, "checkpoint " + checkpoint_id + " is corrupt"};
+  return population;
+}
+
 // The stored population back as an engine population (weights from the checkpoint).
 // Decoded on `threads` threads (the SDK's JSON reads at about 27 ns a weight).
 Result<evolution::Population> to_engine(const codec::CandidateCodec& codec,
@@ -177,39 +196,10 @@ Result<evolution::Population> to_engine(const codec::CandidateCodec& codec,
   return population;
 }
 
-// A stored population (esp's binary layout) as callers get it: in the representation
-// its parameters name, every other byte unchanged.
-Result<pb::PopulationResponse> for_client(pb::PopulationResponse stored,
-                                          const evolution::ExperimentParams& params) {
-  auto codec = codec::CandidateCodec::create(params);
-  if (!codec.ok()) return codec.error();
-  if (codec->is_binary()) return stored;
-  const auto binary = codec::CandidateCodec::binary(params.network);
-  const auto count = static_cast<std::size_t>(stored.population_size());
-  std::vector<std::optional<Error>> failures(count);
-  evolution::parallel_for(count, std::max(1U, std::thread::hardware_concurrency()),
-                          [&](std::size_t begin, std::size_t end) {
-                            for (std::size_t i = begin; i < end; ++i) {
-                              auto* candidate = stored.mutable_population(static_cast<int>(i));
-                              auto genome = binary.decode(candidate->interpretation());
-                              if (!genome.ok()) {
-                                failures[i] = genome.error();
-                                continue;
-                              }
-                              candidate->set_interpretation(codec->encode(*genome));
-                            }
-                          });
-  for (auto& failure : failures) {
-    if (failure)
-      return Error{Code::kInternal, "a stored candidate is corrupt: " + failure->message};
-  }
-  return stored;
-}
-
-// Answering a checkpoint holds its stored bytes and message, the population in the
-// caller's representation and its serialized form (or REST's JSON text, a third more):
-// kResourceExhausted when that is over this server's budget. A checkpoint made under the
-// same limit always fits; one made by a replica with more memory may not.
+// Answering a checkpoint holds its stored bytes, the population in the caller's
+// representation and REST's JSON text of it (a third larger) or the message parsed from
+// it, with room to spare: kResourceExhausted when that is over this server's budget. A checkpoint
+// made under the same limit always fits; one made by a replica with more memory may not.
 std::optional<Error> check_answer_size(const store::Checkpoint& checkpoint,
                                        const evolution::ExperimentParams& params,
                                        std::uint64_t max_memory_bytes) {
@@ -799,13 +789,13 @@ Result<pb::PopulationResponse> Generations::load_checkpoint(const std::string& o
                                                             const std::string& experiment_id,
                                                             const std::string& checkpoint_id,
                                                             Interpretations interpretations) {
+  if (interpretations == Interpretations::kIncluded) {
+    auto bytes = answer_bytes(owner, experiment_id, checkpoint_id);
+    if (!bytes.ok()) return bytes.error();
+    return parsed(*bytes, checkpoint_id);
+  }
   auto found = find_checkpoint(owner, experiment_id, checkpoint_id);
   if (!found.ok()) return found.error();
-  if (interpretations == Interpretations::kIncluded) {
-    auto stored = load_population(store_, found->record);
-    if (!stored.ok()) return stored.error();
-    return for_client(std::move(*stored), found->params);
-  }
   // Neither copied out of the stored bytes nor written in the caller's representation
   // only to be dropped: in the SDK's JSON that was every weight formatted, 1.6 GB at
   // P=100,000, for a view of ids and metrics.

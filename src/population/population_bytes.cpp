@@ -24,6 +24,7 @@
 
 #include "codec/candidate_json.h"
 #include "codec/interpretation.h"
+#include "codec/population_json.h"
 #include "evolution/parallel.h"
 #include "population_structs.pb.h"
 
@@ -279,12 +280,7 @@ std::optional<Error> over_protobufs_limit(std::size_t size) {
 }
 
 // One candidate's fields as written; they need only live until then.
-struct CandidateFields {
-  std::string_view id;
-  std::string_view interpretation;
-  std::string_view metrics;
-  std::string_view identity;
-};
+using CandidateFields = codec::CandidateView;
 
 // The bytes of candidates in a representation other than esp's layout, whose sizes are
 // known only once encoded, then `trailer`. Each thread writes its run of candidates one at
@@ -538,6 +534,22 @@ Result<Population> population_without_interpretations(std::string_view stored) {
     candidate.set_identity(std::string(fields.identity));
   }
   return population;
+}
+
+Result<PopulationView> read_population(SharedBytes bytes) {
+  PopulationView view;
+  std::string trailer;
+  // Each piece is whole fields: runs of candidates, the last one with the other fields.
+  for (std::string_view piece : bytes.pieces) {
+    auto read = read_stored(piece);
+    if (!read.ok()) return read.error();
+    view.candidates.insert(view.candidates.end(), read->candidates.begin(), read->candidates.end());
+    trailer += read->trailer;
+  }
+  if (!view.others.ParseFromString(trailer))
+    return Error{Code::kInternal, "the stored bytes are not a PopulationResponse's"};
+  view.bytes = std::move(bytes);
+  return view;
 }
 
 Result<SharedBytes> recoded_bytes(const codec::CandidateCodec& codec,

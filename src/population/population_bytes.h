@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "codec/candidate_codec.h"
+#include "codec/population_json.h"
 #include "core/error.h"
 #include "core/large_blocks.h"
 #include "evolution/engine.h"
@@ -100,6 +101,16 @@ Result<SharedBytes> recoded_bytes(const codec::CandidateCodec& codec,
 // strings, which the heap kept after.
 Result<::population::PopulationResponse> population_without_interpretations(
     std::string_view stored);
+
+// A population's bytes (in pieces, as answered) read where they lie: its candidates'
+// fields as views into them, and its other fields parsed. For writing it in another form
+// (REST's JSON) without a message of every candidate first.
+struct PopulationView {
+  SharedBytes bytes;  // what the candidates' views are into
+  std::vector<codec::CandidateView> candidates;
+  ::population::PopulationResponse others;  // every field but the candidates
+};
+Result<PopulationView> read_population(SharedBytes bytes);
 
 // The interpretation_digest of each candidate in a PopulationResponse's bytes (as
 // population_bytes writes them), in candidate order: a big answer's digests are taken

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "codec/candidate_json.h"
+#include "codec/population_json.h"
 #include "population_structs.pb.h"
 
 namespace esp::population {
@@ -167,6 +168,37 @@ TEST(PopulationBytes, AStoredPopulationReadWithoutInterpretationsIsOtherwiseItsM
 
   const std::string cut(stored->view().substr(0, stored->size() - 7));
   auto corrupt = population_without_interpretations(cut);
+  ASSERT_FALSE(corrupt.ok());
+  EXPECT_EQ(corrupt.error().code, Code::kInternal);
+}
+
+// REST's JSON of a checkpoint is written from its answer's bytes, in their pieces, as it
+// was from the parsed message.
+TEST(PopulationBytes, APopulationReadInItsPiecesIsTheSameJsonAsItsMessage) {
+  auto codec = codec::CandidateCodec::create(params("NNWeights"));
+  ASSERT_TRUE(codec.ok());
+  auto population = bred(*codec, 9);
+  population.candidates[4].elite = true;
+  population.candidates[4].metrics = {{"score", 0.25}};
+  auto bytes = population_bytes(*codec, population,
+                                {.experiment_id = "e",
+                                 .checkpoint_id = "e/3/20261204-101010.000-abcdef",
+                                 .evaluation_stats = R"({"server_metrics": {}})"},
+                                3);
+  ASSERT_TRUE(bytes.ok());
+  ASSERT_GT(bytes->pieces.size(), 1U);
+  ::population::PopulationResponse message;
+  ASSERT_TRUE(message.ParseFromString(bytes->joined()));
+  auto read = read_population(*bytes);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  EXPECT_EQ(read->candidates.size(), 9U);
+  EXPECT_EQ(read->others.population_size(), 0);
+  EXPECT_EQ(codec::population_json_text("e", read->others, read->candidates),
+            codec::population_json_text("e", message));
+
+  SharedBytes cut = *bytes;
+  cut.pieces.back().remove_suffix(3);
+  auto corrupt = read_population(cut);
   ASSERT_FALSE(corrupt.ok());
   EXPECT_EQ(corrupt.error().code, Code::kInternal);
 }
