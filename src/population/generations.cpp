@@ -187,8 +187,9 @@ Result<evolution::Population> to_engine(const codec::CandidateCodec& codec,
 
 // Answering a checkpoint holds its stored bytes, the population in the caller's
 // representation and REST's JSON text of it (a third larger) or the message parsed from
-// it, with room to spare: kResourceExhausted when that is over this server's budget. A checkpoint
-// made under the same limit always fits; one made by a replica with more memory may not.
+// it, with room to spare: kResourceExhausted when that is over this server's budget. A
+// checkpoint made under the same limit always fits; one made by a replica with more
+// memory may not.
 std::optional<Error> check_answer_size(const store::Checkpoint& checkpoint,
                                        const evolution::ExperimentParams& params,
                                        std::uint64_t max_memory_bytes) {
