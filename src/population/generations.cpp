@@ -800,6 +800,19 @@ Result<pb::PopulationResponse> Generations::load_checkpoint(const std::string& o
   return lean;
 }
 
+Result<PopulationView> Generations::checkpoint_view(const Caller& caller,
+                                                    const std::optional<std::string>& owner,
+                                                    const std::string& experiment_id,
+                                                    const std::string& checkpoint_id) {
+  auto bytes = checkpoint_bytes(caller, owner, experiment_id, checkpoint_id);
+  if (!bytes.ok()) return bytes.error();
+  auto view = read_population(std::move(*bytes));
+  if (!view.ok())
+    return Error{Code::kInternal,
+                 "checkpoint " + checkpoint_id + " is corrupt: " + view.error().message};
+  return view;
+}
+
 Result<SharedBytes> Generations::checkpoint_bytes(const Caller& caller,
                                                   const std::optional<std::string>& owner,
                                                   const std::string& experiment_id,
@@ -822,7 +835,8 @@ Result<SharedBytes> Generations::answer_bytes(const std::string& owner,
   auto answer = recoded_bytes(*codec, codec::CandidateCodec::binary(found->params.network),
                               stored->bytes, std::max(1U, std::thread::hardware_concurrency()));
   if (!answer.ok() && answer.error().code == Code::kInternal)
-    return Error{Code::kInternal, "checkpoint " + checkpoint_id + ": " + answer.error().message};
+    return Error{Code::kInternal,
+                 "checkpoint " + checkpoint_id + " is corrupt: " + answer.error().message};
   return answer;
 }
 

@@ -101,6 +101,12 @@ class Generations {
                                        const std::optional<std::string>& owner,
                                        const std::string& experiment_id,
                                        const std::string& checkpoint_id);
+  // Those bytes read where they lie (read_population), to be written in another form
+  // (REST's JSON) without a message of every candidate first.
+  Result<PopulationView> checkpoint_view(const Caller& caller,
+                                         const std::optional<std::string>& owner,
+                                         const std::string& experiment_id,
+                                         const std::string& checkpoint_id);
 
  private:
   struct Found {

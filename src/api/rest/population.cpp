@@ -218,42 +218,42 @@ http::Response show_checkpoint(const http::Request& request, const Caller& calle
                        {{"interpretations", "must be true or false"}});
   const bool protobuf =
       header(request, field::field::accept).find("application/x-protobuf") != std::string::npos;
-  if (interpretations == "true") {
-    // From the bytes the gRPC answer is, not from a parsed message: at P=100,000 in the
-    // SDK's JSON the message and its candidates' texts were 3.7 GB of fresh pages.
-    auto bytes = s.generations.checkpoint_bytes(caller, owner_named(request), experiment_id,
-                                                std::string(request.param("checkpoint")));
-    if (!bytes.ok()) return problem(request, bytes.error());
-    http::Response response;
-    if (protobuf) {
-      response = http::bytes_response(http::Status::ok, std::move(bytes->owner),
-                                      std::move(bytes->pieces), "application/x-protobuf");
-    } else {
-      auto read = population::read_population(std::move(*bytes));
-      if (!read.ok()) return problem(request, read.error());
-      response = http::text_response(
-          http::Status::ok,
-          codec::population_json_text(experiment_id, read->others, read->candidates),
-          "application/json");
-    }
+  // The body depends on Accept, which caches must key on.
+  const auto varying = [](http::Response response) {
     response.set(field::field::vary, "Accept");
     return response;
+  };
+  // With the networks, from the bytes the gRPC answer is rather than a parsed message: at
+  // P=100,000 in the SDK's JSON the message and its candidates' texts were 3.7 GB of fresh
+  // pages.
+  const std::string checkpoint_id(request.param("checkpoint"));
+  if (interpretations == "true" && protobuf) {
+    auto bytes =
+        s.generations.checkpoint_bytes(caller, owner_named(request), experiment_id, checkpoint_id);
+    if (!bytes.ok()) return problem(request, bytes.error());
+    return varying(http::bytes_response(http::Status::ok, std::move(bytes->owner),
+                                        std::move(bytes->pieces), "application/x-protobuf"));
   }
-  auto population = s.generations.checkpoint(caller, owner_named(request), experiment_id,
-                                             std::string(request.param("checkpoint")),
-                                             population::Generations::Interpretations::kLeftOut);
+  if (interpretations == "true") {
+    auto view =
+        s.generations.checkpoint_view(caller, owner_named(request), experiment_id, checkpoint_id);
+    if (!view.ok()) return problem(request, view.error());
+    return varying(http::text_response(
+        http::Status::ok,
+        codec::population_json_text(experiment_id, view->others, view->candidates),
+        "application/json"));
+  }
+  auto population =
+      s.generations.checkpoint(caller, owner_named(request), experiment_id, checkpoint_id,
+                               population::Generations::Interpretations::kLeftOut);
   if (!population.ok()) return problem(request, population.error());
-  http::Response response;
   if (protobuf) {
-    response = http::text_response(http::Status::ok, population->SerializeAsString(),
-                                   "application/x-protobuf");
-  } else {
-    response = http::text_response(http::Status::ok,
-                                   codec::population_json_text(experiment_id, *population),
-                                   "application/json");
+    return varying(http::text_response(http::Status::ok, population->SerializeAsString(),
+                                       "application/x-protobuf"));
   }
-  response.set(field::field::vary, "Accept");
-  return response;
+  return varying(http::text_response(http::Status::ok,
+                                     codec::population_json_text(experiment_id, *population),
+                                     "application/json"));
 }
 
 // GET /v1/operations/{id}[?wait=SECONDS]: at once, or when the operation ends.
