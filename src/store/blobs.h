@@ -52,7 +52,8 @@ class FileBlobs final : public Blobs {
                              const WrittenSoFar& written) override;
   Result<std::string> get(const std::string& key) override;
   // Safe to hold while the blob is replaced or removed: a put renames a new file over
-  // it and a remove unlinks it, and neither touches the file mapped.
+  // it and a remove unlinks it, and neither touches the file mapped. Only a file cut short
+  // in place by another process, which could as well rewrite the database, would fault.
   Result<BlobView> view(const std::string& key) override;
   Result<bool> remove(const std::string& key) override;
 
