@@ -144,6 +144,9 @@ Result<pb::PopulationResponse> parsed(const SharedBytes& bytes, const std::strin
   std::vector<std::unique_ptr<ArrayInputStream>> pieces;
   std::vector<google::protobuf::io::ZeroCopyInputStream*> streams;
   for (std::string_view piece : bytes.pieces) {
+    // A file grown past protobuf's limit since it was stored would read as nothing.
+    if (piece.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+      return Error{Code::kInternal, "checkpoint " + checkpoint_id + " is corrupt"};
     pieces.push_back(
         std::make_unique<ArrayInputStream>(piece.data(), static_cast<int>(piece.size())));
     streams.push_back(pieces.back().get());
