@@ -2,7 +2,6 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
-#include <google/protobuf/io/zero_copy_stream_impl.h>
 
 #include <algorithm>
 #include <atomic>
@@ -138,25 +137,16 @@ std::string metrics_input(const EvaluatedPopulation& evaluated) {
   return out;
 }
 
-// A population's bytes, in their pieces, as its message.
-Result<pb::PopulationResponse> parsed(const SharedBytes& bytes, const std::string& checkpoint_id) {
-  using google::protobuf::io::ArrayInputStream;
-  std::vector<std::unique_ptr<ArrayInputStream>> pieces;
-  std::vector<google::protobuf::io::ZeroCopyInputStream*> streams;
-  for (std::string_view piece : bytes.pieces) {
-    // A file grown past protobuf's limit since it was stored would read as nothing.
-    if (piece.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-      return Error{Code::kInternal, "checkpoint " + checkpoint_id + " is corrupt"};
-    pieces.push_back(
-        std::make_unique<ArrayInputStream>(piece.data(), static_cast<int>(piece.size())));
-    streams.push_back(pieces.back().get());
-  }
-  google::protobuf::io::ConcatenatingInputStream whole(streams.data(),
-                                                       static_cast<int>(streams.size()));
-  pb::PopulationResponse population;
-  if (!population.ParseFromZeroCopyStream(&whole))
-    return Error{Code::kInternal, "checkpoint " + checkpoint_id + " is corrupt"};
-  return population;
+// A checkpoint whose stored bytes no longer read: the server's fault, named for its log.
+Error corrupt(const std::string& checkpoint_id, const Error& detail) {
+  return Error{Code::kInternal, "checkpoint " + checkpoint_id + " is corrupt: " + detail.message};
+}
+
+// A stored blob's bytes where they lie (a file's mapping), as bytes to answer or read.
+Result<SharedBytes> stored_bytes(store::Store& store, const std::string& blob_key) {
+  auto stored = store.blobs->view(blob_key);
+  if (!stored.ok()) return stored.error();
+  return SharedBytes{.owner = std::move(stored->owner), .pieces = {stored->bytes}};
 }
 
 // The stored population back as an engine population (weights from the checkpoint).
@@ -218,11 +208,10 @@ std::string strategy_key(const std::string& blob_key) {
 Result<std::shared_ptr<const evolution::Population>> stored_population(
     store::Store& store, const store::Checkpoint& source, const evolution::ExperimentParams& params,
     const codec::CandidateCodec& codec, unsigned threads) {
-  auto bytes = store.blobs->view(source.blob_key);
+  auto bytes = stored_bytes(store, source.blob_key);
   if (!bytes.ok()) return bytes.error();
-  auto stored = read_population(SharedBytes{.owner = bytes->owner, .pieces = {bytes->bytes}});
-  if (!stored.ok())
-    return Error{Code::kInternal, "checkpoint " + source.checkpoint_id + " is corrupt"};
+  auto stored = read_population(std::move(*bytes));
+  if (!stored.ok()) return corrupt(source.checkpoint_id, stored.error());
   auto population = to_engine(codec, *stored, threads);
   if (!population.ok()) return population.error();
   if (params.evolution.algorithm != evolution::Algorithm::kGa) {
@@ -786,21 +775,16 @@ Result<pb::PopulationResponse> Generations::load_checkpoint(const std::string& o
                                                             const std::string& experiment_id,
                                                             const std::string& checkpoint_id,
                                                             Interpretations interpretations) {
-  if (interpretations == Interpretations::kIncluded) {
-    auto bytes = answer_bytes(owner, experiment_id, checkpoint_id);
-    if (!bytes.ok()) return bytes.error();
-    return parsed(*bytes, checkpoint_id);
-  }
-  auto found = find_checkpoint(owner, experiment_id, checkpoint_id);
-  if (!found.ok()) return found.error();
-  // Neither copied out of the stored bytes nor written in the caller's representation
-  // only to be dropped: in the SDK's JSON that was every weight formatted, 1.6 GB at
-  // P=100,000, for a view of ids and metrics.
-  auto stored = store_.blobs->view(found->record.blob_key);
-  if (!stored.ok()) return stored.error();
-  auto lean = population_without_interpretations(stored->bytes);
-  if (!lean.ok()) return Error{Code::kInternal, "checkpoint " + checkpoint_id + " is corrupt"};
-  return lean;
+  const bool included = interpretations == Interpretations::kIncluded;
+  // Left out, they are neither copied out of the stored bytes nor written in the caller's
+  // representation only to be dropped: in the SDK's JSON that was every weight formatted,
+  // 1.6 GB at P=100,000, for a view of ids and metrics.
+  auto bytes = included ? answer_bytes(owner, experiment_id, checkpoint_id)
+                        : stored_checkpoint(owner, experiment_id, checkpoint_id);
+  if (!bytes.ok()) return bytes.error();
+  auto view = read_population(std::move(*bytes));
+  if (!view.ok()) return corrupt(checkpoint_id, view.error());
+  return population_message(*view, included);
 }
 
 Result<PopulationView> Generations::checkpoint_view(const Caller& caller,
@@ -810,9 +794,7 @@ Result<PopulationView> Generations::checkpoint_view(const Caller& caller,
   auto bytes = checkpoint_bytes(caller, owner, experiment_id, checkpoint_id);
   if (!bytes.ok()) return bytes.error();
   auto view = read_population(std::move(*bytes));
-  if (!view.ok())
-    return Error{Code::kInternal,
-                 "checkpoint " + checkpoint_id + " is corrupt: " + view.error().message};
+  if (!view.ok()) return corrupt(checkpoint_id, view.error());
   return view;
 }
 
@@ -832,15 +814,21 @@ Result<SharedBytes> Generations::answer_bytes(const std::string& owner,
   if (!found.ok()) return found.error();
   auto codec = codec::CandidateCodec::create(found->params);
   if (!codec.ok()) return codec.error();
-  auto stored = store_.blobs->view(found->record.blob_key);
-  if (!stored.ok()) return stored.error();
-  if (codec->is_binary()) return SharedBytes{.owner = stored->owner, .pieces = {stored->bytes}};
+  auto stored = stored_bytes(store_, found->record.blob_key);
+  if (!stored.ok() || codec->is_binary()) return stored;
   auto answer = recoded_bytes(*codec, codec::CandidateCodec::binary(found->params.network),
-                              stored->bytes, std::max(1U, std::thread::hardware_concurrency()));
+                              stored->view(), std::max(1U, std::thread::hardware_concurrency()));
   if (!answer.ok() && answer.error().code == Code::kInternal)
-    return Error{Code::kInternal,
-                 "checkpoint " + checkpoint_id + " is corrupt: " + answer.error().message};
+    return corrupt(checkpoint_id, answer.error());
   return answer;
+}
+
+Result<SharedBytes> Generations::stored_checkpoint(const std::string& owner,
+                                                   const std::string& experiment_id,
+                                                   const std::string& checkpoint_id) {
+  auto found = find_checkpoint(owner, experiment_id, checkpoint_id);
+  if (!found.ok()) return found.error();
+  return stored_bytes(store_, found->record.blob_key);
 }
 
 Result<store::Checkpoint> run_generation_job(store::Store& store, const store::Job& job,

@@ -456,7 +456,7 @@ Result<StoredPopulation> read_stored(std::string_view stored) {
 }  // namespace
 
 SharedBytes SharedBytes::of(std::string bytes) {
-  auto owner = std::make_shared<std::string>(std::move(bytes));
+  auto owner = std::make_shared<const std::string>(std::move(bytes));
   return {.owner = owner, .pieces = {*owner}};
 }
 
@@ -520,22 +520,6 @@ std::uint64_t interpretation_digest(std::string_view interpretation) {
   return XXH3_64bits(interpretation.data(), interpretation.size());
 }
 
-Result<Population> population_without_interpretations(std::string_view stored) {
-  auto read = read_stored(stored);
-  if (!read.ok()) return read.error();
-  Population population;
-  if (!population.ParseFromString(read->trailer))
-    return Error{Code::kInternal, "the stored bytes are not a PopulationResponse's"};
-  population.mutable_population()->Reserve(static_cast<int>(read->candidates.size()));
-  for (const CandidateFields& fields : read->candidates) {
-    Candidate& candidate = *population.add_population();
-    candidate.set_id(std::string(fields.id));
-    candidate.set_metrics(std::string(fields.metrics));
-    candidate.set_identity(std::string(fields.identity));
-  }
-  return population;
-}
-
 Result<PopulationView> read_population(SharedBytes bytes) {
   PopulationView view;
   std::string trailer;
@@ -550,6 +534,19 @@ Result<PopulationView> read_population(SharedBytes bytes) {
     return Error{Code::kInternal, "the stored bytes are not a PopulationResponse's"};
   view.bytes = std::move(bytes);
   return view;
+}
+
+Population population_message(const PopulationView& view, bool with_interpretations) {
+  Population population = view.others;
+  population.mutable_population()->Reserve(static_cast<int>(view.candidates.size()));
+  for (const CandidateFields& fields : view.candidates) {
+    Candidate& candidate = *population.add_population();
+    candidate.set_id(std::string(fields.id));
+    if (with_interpretations) candidate.set_interpretation(std::string(fields.interpretation));
+    candidate.set_metrics(std::string(fields.metrics));
+    candidate.set_identity(std::string(fields.identity));
+  }
+  return population;
 }
 
 Result<SharedBytes> recoded_bytes(const codec::CandidateCodec& codec,

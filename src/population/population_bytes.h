@@ -95,13 +95,6 @@ Result<SharedBytes> recoded_bytes(const codec::CandidateCodec& codec,
                                   const codec::CandidateCodec& stored_codec,
                                   std::string_view stored, unsigned threads);
 
-// A stored population as its message without the candidates' interpretations, for views
-// of ids, identity and metrics (the dashboard's). Parsed whole, every interpretation was
-// copied into a string of its own only to be dropped: at P=100,000, 490 MB in 100,000
-// strings, which the heap kept after.
-Result<::population::PopulationResponse> population_without_interpretations(
-    std::string_view stored);
-
 // A population's bytes (in pieces, as answered) read where they lie: its candidates'
 // fields as views into them, and its other fields parsed. For writing it in another form
 // (REST's JSON) without a message of every candidate first.
@@ -111,6 +104,12 @@ struct PopulationView {
   ::population::PopulationResponse others;  // every field but the candidates
 };
 Result<PopulationView> read_population(SharedBytes bytes);
+
+// The view as its message; without interpretations for views of ids, identity and metrics
+// (the dashboard's). Parsed whole, every interpretation was copied into a string of its
+// own only to be dropped: at P=100,000, 490 MB in 100,000 strings, which the heap kept.
+::population::PopulationResponse population_message(const PopulationView& view,
+                                                    bool with_interpretations);
 
 // The interpretation_digest of each candidate in a PopulationResponse's bytes (as
 // population_bytes writes them), in candidate order: a big answer's digests are taken

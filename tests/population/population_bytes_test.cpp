@@ -154,20 +154,22 @@ TEST(PopulationBytes, AStoredPopulationReadWithoutInterpretationsIsOtherwiseItsM
                                   .evaluation_stats = R"({"server_metrics": {}})"},
                                  1);
   ASSERT_TRUE(stored.ok());
-  auto lean = population_without_interpretations(stored->view());
-  ASSERT_TRUE(lean.ok()) << lean.error().message;
+  auto read = read_population(*stored);
+  ASSERT_TRUE(read.ok()) << read.error().message;
+  const auto lean = population_message(*read, false);
   ::population::PopulationResponse whole;
   ASSERT_TRUE(whole.ParseFromString(std::string(stored->view())));
   for (auto& candidate : *whole.mutable_population()) {
     EXPECT_FALSE(candidate.interpretation().empty());
     candidate.clear_interpretation();
   }
-  EXPECT_FALSE(lean->population(2).metrics().empty());
-  EXPECT_EQ(lean->checkpoint_id(), "e/3/20261204-101010.000-abcdef");
-  EXPECT_EQ(lean->SerializeAsString(), whole.SerializeAsString());
+  EXPECT_FALSE(lean.population(2).metrics().empty());
+  EXPECT_EQ(lean.checkpoint_id(), "e/3/20261204-101010.000-abcdef");
+  EXPECT_EQ(lean.SerializeAsString(), whole.SerializeAsString());
+  EXPECT_EQ(population_message(*read, true).SerializeAsString(), stored->view());
 
   const std::string cut(stored->view().substr(0, stored->size() - 7));
-  auto corrupt = population_without_interpretations(cut);
+  auto corrupt = read_population(SharedBytes::of(cut));
   ASSERT_FALSE(corrupt.ok());
   EXPECT_EQ(corrupt.error().code, Code::kInternal);
 }
