@@ -39,4 +39,9 @@ unsigned threads_for(std::size_t count, std::size_t enough) {
   return count >= enough ? std::max(1U, std::thread::hardware_concurrency()) : 1;
 }
 
+unsigned threads_for_work(std::size_t work, std::size_t per_thread, unsigned most) {
+  const std::size_t wanted = work / std::max<std::size_t>(per_thread, 1);
+  return static_cast<unsigned>(std::clamp<std::size_t>(wanted, 1, std::max(most, 1U)));
+}
+
 }  // namespace esp::evolution

@@ -15,4 +15,8 @@ void parallel_for(std::size_t count, unsigned threads,
 // that, starting threads costs more than the work.
 unsigned threads_for(std::size_t count, std::size_t enough);
 
+// One thread for each `per_thread` items of `work`, from 1 to `most`: work that grows
+// with its input (a generation's weights), so that a small one starts few threads.
+unsigned threads_for_work(std::size_t work, std::size_t per_thread, unsigned most);
+
 }  // namespace esp::evolution

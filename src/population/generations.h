@@ -151,11 +151,11 @@ struct JobReport {
 };
 
 // Runs one claimed job to a checkpoint: breeds the generation and stores it.
-// `threads` is the engine's parallelism; `recent` supplies the source population when
-// this process bred it and keeps the new one; `fresh` gets the population message for a
-// call in this process that awaits the job.
+// `cores` bounds its parallelism (a small generation uses fewer); `recent` supplies the
+// source population when this process bred it and keeps the new one; `fresh` gets the
+// population message for a call in this process that awaits the job.
 Result<store::Checkpoint> run_generation_job(store::Store& store, const store::Job& job,
-                                             unsigned threads, RecentPopulations& recent,
-                                             FreshPopulations& fresh, JobReport& timings);
+                                             unsigned cores, RecentPopulations& recent,
+                                             FreshPopulations& fresh, JobReport& report);
 
 }  // namespace esp::population
