@@ -1,7 +1,10 @@
 #include "codec/population_json.h"
 
+#include <algorithm>
+
 #include "core/base64url.h"
 #include "core/json.h"
+#include "evolution/parallel.h"
 
 namespace esp::codec {
 
@@ -45,21 +48,27 @@ std::string population_json_text(const std::string& experiment_id,
   return population_json_text(experiment_id, population, candidates);
 }
 
-std::string population_json_text(const std::string& experiment_id,
-                                 const ::population::PopulationResponse& population,
-                                 std::span<const CandidateView> candidates) {
-  // As json_response writes a document: bytes that are not UTF-8 become U+FFFD.
-  auto text = [](const Json& value) {
-    return value.dump(-1, ' ', false, Json::error_handler_t::replace);
-  };
-  // Members in the order nlohmann's objects (sorted maps) write them.
-  std::size_t size = 256 + population.evaluation_stats().size();
+namespace {
+
+// As json_response writes a document: bytes that are not UTF-8 become U+FFFD.
+std::string text(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// At least the text of `candidates` (their base64 and fields, with room for the names).
+std::size_t text_size(std::span<const CandidateView> candidates) {
+  std::size_t size = 0;
   for (const CandidateView& candidate : candidates) {
     size += 64 + candidate.id.size() + candidate.identity.size() + candidate.metrics.size() +
             (candidate.interpretation.size() + 2) / 3 * 4;
   }
-  std::string out;
-  out.reserve(size);
+  return size;
+}
+
+// Members in the order nlohmann's objects (sorted maps) write them, up to the population's
+// opening bracket.
+void append_head(std::string& out, const std::string& experiment_id,
+                 const ::population::PopulationResponse& population) {
   out += "{\"checkpoint_id\":";
   out += text(Json(population.checkpoint_id()));
   if (!population.evaluation_stats().empty()) {
@@ -71,10 +80,17 @@ std::string population_json_text(const std::string& experiment_id,
   out += ",\"generation\":";
   out += std::to_string(population.generation_count());
   out += ",\"population\":[";
-  bool first = true;
-  for (const CandidateView& candidate : candidates) {
-    out += first ? "{\"id\":" : ",{\"id\":";
-    first = false;
+}
+
+constexpr std::string_view kTail = "]}";
+
+// Candidates [begin, end) of the population's array, the first one after a comma unless
+// it is the array's first.
+void append_candidates(std::string& out, std::span<const CandidateView> candidates,
+                       std::size_t begin, std::size_t end) {
+  for (std::size_t i = begin; i < end; ++i) {
+    const CandidateView& candidate = candidates[i];
+    out += i == 0 ? "{\"id\":" : ",{\"id\":";
     out += text(Json(candidate.id));
     out += ",\"identity\":";
     out += text(embedded_json(candidate.identity));
@@ -87,8 +103,45 @@ std::string population_json_text(const std::string& experiment_id,
     }
     out += '}';
   }
-  out += "]}";
+}
+
+}  // namespace
+
+std::string population_json_text(const std::string& experiment_id,
+                                 const ::population::PopulationResponse& population,
+                                 std::span<const CandidateView> candidates) {
+  std::string out;
+  out.reserve(256 + population.evaluation_stats().size() + text_size(candidates));
+  append_head(out, experiment_id, population);
+  append_candidates(out, candidates, 0, candidates.size());
+  out += kTail;
   return out;
+}
+
+std::vector<std::string> population_json_pieces(const std::string& experiment_id,
+                                                const ::population::PopulationResponse& population,
+                                                std::span<const CandidateView> candidates,
+                                                unsigned threads) {
+  // A run of at least 1 MiB of text (about 1 ms), so a small document starts no thread.
+  const std::size_t runs =
+      std::min<std::size_t>(evolution::threads_for_work(text_size(candidates), 1U << 20, threads),
+                            std::max<std::size_t>(candidates.size(), 1));
+  std::vector<std::string> pieces(runs + 2);
+  append_head(pieces.front(), experiment_id, population);
+  auto write_run = [&](std::size_t run) {
+    const std::size_t begin = candidates.size() * run / runs;
+    const std::size_t end = candidates.size() * (run + 1) / runs;
+    std::string& out = pieces[run + 1];
+    out.reserve(text_size(candidates.subspan(begin, end - begin)));
+    append_candidates(out, candidates, begin, end);
+  };
+  evolution::parallel_for(runs, static_cast<unsigned>(runs),
+                          [&](std::size_t first, std::size_t last) {
+                            for (std::size_t run = first; run < last; ++run)
+                              write_run(run);
+                          });
+  pieces.back() = kTail;
+  return pieces;
 }
 
 Result<::population::PopulationResponse> population_from_json(const Json& json) {

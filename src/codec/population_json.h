@@ -40,6 +40,14 @@ std::string population_json_text(const std::string& experiment_id,
                                  const ::population::PopulationResponse& population,
                                  std::span<const CandidateView> candidates);
 
+// The same text in pieces, sent one after another and never joined: the document's head,
+// runs of candidates written side by side on up to `threads` threads (one per MiB of
+// text), and its closing brackets. At P=100,000 in the SDK's JSON the document is 2.2 GB.
+std::vector<std::string> population_json_pieces(const std::string& experiment_id,
+                                                const ::population::PopulationResponse& population,
+                                                std::span<const CandidateView> candidates,
+                                                unsigned threads);
+
 // The message back from that JSON (metrics as filled in by a client); kInvalidArgument
 // names the first bad member.
 Result<::population::PopulationResponse> population_from_json(const nlohmann::json& json);

@@ -33,5 +33,53 @@ TEST(PopulationJsonText, IsTheDocumentsDumpByteForByte) {
   EXPECT_EQ(population_json_text("e", empty), population_json("e", empty).dump());
 }
 
+std::vector<CandidateView> views_of(const ::population::PopulationResponse& message) {
+  std::vector<CandidateView> views;
+  for (const auto& candidate : message.population())
+    views.push_back({.id = candidate.id(),
+                     .interpretation = candidate.interpretation(),
+                     .metrics = candidate.metrics(),
+                     .identity = candidate.identity()});
+  return views;
+}
+
+std::string joined(const std::vector<std::string>& pieces) {
+  std::string all;
+  for (const auto& piece : pieces)
+    all += piece;
+  return all;
+}
+
+// REST sends these pieces one after another: together they must be the document.
+TEST(PopulationJsonPieces, AreTheDocumentInOrderWhateverTheThreads) {
+  auto message = population();
+  // Enough text for several runs of 1 MiB: threads only split documents that large.
+  for (int i = 0; i < 40; ++i) {
+    auto* candidate = message.add_population();
+    candidate->set_id("3_" + std::to_string(i + 3));
+    candidate->set_interpretation(std::string(100'000 + i, static_cast<char>(i)));
+    candidate->set_identity(R"({"unique_id":"3_)" + std::to_string(i + 3) + R"("})");
+    if (i % 2 == 0) candidate->set_metrics(R"({"score":)" + std::to_string(i) + "}");
+  }
+  const auto views = views_of(message);
+  const std::string expected = population_json_text("e", message);
+  for (unsigned threads : {1U, 2U, 3U, 7U, 64U}) {
+    const auto pieces = population_json_pieces("e", message, views, threads);
+    EXPECT_TRUE(joined(pieces) == expected) << threads << " threads";  // 5 MB: not printed
+    EXPECT_LE(pieces.size(), threads + 2);
+  }
+  // Over 5 MB of base64: more than one run when threads are given.
+  EXPECT_GT(population_json_pieces("e", message, views, 4).size(), 3U);
+}
+
+TEST(PopulationJsonPieces, OfASmallOrEmptyPopulationAreOneRun) {
+  const auto message = population();
+  EXPECT_EQ(population_json_pieces("e", message, views_of(message), 16).size(), 3U);
+  EXPECT_EQ(joined(population_json_pieces("e", message, views_of(message), 16)),
+            population_json_text("e", message));
+  ::population::PopulationResponse empty;
+  EXPECT_EQ(joined(population_json_pieces("e", empty, {}, 16)), population_json("e", empty).dump());
+}
+
 }  // namespace
 }  // namespace esp::codec

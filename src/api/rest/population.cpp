@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "api/http/problem.h"
 #include "api/rest/bearer.h"
@@ -238,10 +239,12 @@ http::Response show_checkpoint(const http::Request& request, const Caller& calle
     auto view =
         s.generations.checkpoint_view(caller, owner_named(request), experiment_id, checkpoint_id);
     if (!view.ok()) return problem(request, view.error());
-    return varying(http::text_response(
-        http::Status::ok,
-        codec::population_json_text(experiment_id, view->others, view->candidates),
-        "application/json"));
+    auto pieces = std::make_shared<const std::vector<std::string>>(
+        codec::population_json_pieces(experiment_id, view->others, view->candidates,
+                                      std::max(1U, std::thread::hardware_concurrency())));
+    std::vector<std::string_view> texts(pieces->begin(), pieces->end());
+    return varying(http::bytes_response(http::Status::ok, std::move(pieces), std::move(texts),
+                                        "application/json"));
   }
   auto population =
       s.generations.checkpoint(caller, owner_named(request), experiment_id, checkpoint_id,
