@@ -1,6 +1,7 @@
 #include "codec/population_json.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "core/base64url.h"
 #include "core/json.h"
@@ -56,11 +57,14 @@ std::string text(const Json& value) {
 }
 
 // At least the text of `candidates` (their base64 and fields, with room for the names).
-std::size_t text_size(std::span<const CandidateView> candidates) {
+std::size_t text_size(std::span<const CandidateView> candidates,
+                      const Interpretation& interpretation = {}) {
   std::size_t size = 0;
   for (const CandidateView& candidate : candidates) {
+    const std::size_t bytes =
+        interpretation.write ? interpretation.largest : candidate.interpretation.size();
     size += 64 + candidate.id.size() + candidate.identity.size() + candidate.metrics.size() +
-            (candidate.interpretation.size() + 2) / 3 * 4;
+            (bytes + 2) / 3 * 4;
   }
   return size;
 }
@@ -85,17 +89,25 @@ void append_head(std::string& out, const std::string& experiment_id,
 constexpr std::string_view kTail = "]}";
 
 // Candidates [begin, end) of the population's array, the first one after a comma unless
-// it is the array's first.
-void append_candidates(std::string& out, std::span<const CandidateView> candidates,
-                       std::size_t begin, std::size_t end) {
+// it is the array's first; each interpretation through `interpretation` when given.
+std::optional<Error> append_candidates(std::string& out, std::span<const CandidateView> candidates,
+                                       std::size_t begin, std::size_t end,
+                                       const Interpretation& interpretation = {}) {
+  std::string buffer;
   for (std::size_t i = begin; i < end; ++i) {
     const CandidateView& candidate = candidates[i];
+    std::string_view bytes = candidate.interpretation;
+    if (interpretation.write) {
+      auto written = interpretation.write(bytes, buffer);
+      if (!written.ok()) return written.error();
+      bytes = *written;
+    }
     out += i == 0 ? "{\"id\":" : ",{\"id\":";
     out += text(Json(candidate.id));
     out += ",\"identity\":";
     out += text(embedded_json(candidate.identity));
     out += ",\"interpretation\":\"";
-    out += base64_encode(candidate.interpretation);
+    out += base64_encode(bytes);
     out += '"';
     if (!candidate.metrics.empty()) {
       out += ",\"metrics\":";
@@ -103,6 +115,7 @@ void append_candidates(std::string& out, std::span<const CandidateView> candidat
     }
     out += '}';
   }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -113,33 +126,38 @@ std::string population_json_text(const std::string& experiment_id,
   std::string out;
   out.reserve(256 + population.evaluation_stats().size() + text_size(candidates));
   append_head(out, experiment_id, population);
-  append_candidates(out, candidates, 0, candidates.size());
+  append_candidates(out, candidates, 0, candidates.size());  // no interpretation to fail
   out += kTail;
   return out;
 }
 
-std::vector<std::string> population_json_pieces(const std::string& experiment_id,
-                                                const ::population::PopulationResponse& population,
-                                                std::span<const CandidateView> candidates,
-                                                unsigned threads) {
+Result<std::vector<std::string>> population_json_pieces(
+    const std::string& experiment_id, const ::population::PopulationResponse& population,
+    std::span<const CandidateView> candidates, unsigned threads,
+    const Interpretation& interpretation) {
   // A run of at least 1 MiB of text (about 1 ms), so a small document starts no thread.
   const std::size_t runs =
-      std::min<std::size_t>(evolution::threads_for_work(text_size(candidates), 1U << 20, threads),
+      std::min<std::size_t>(evolution::threads_for_work(text_size(candidates, interpretation),
+                                                        std::size_t{1} << 20, threads),
                             std::max<std::size_t>(candidates.size(), 1));
   std::vector<std::string> pieces(runs + 2);
+  std::vector<std::optional<Error>> failures(runs);
   append_head(pieces.front(), experiment_id, population);
   auto write_run = [&](std::size_t run) {
     const std::size_t begin = candidates.size() * run / runs;
     const std::size_t end = candidates.size() * (run + 1) / runs;
     std::string& out = pieces[run + 1];
-    out.reserve(text_size(candidates.subspan(begin, end - begin)));
-    append_candidates(out, candidates, begin, end);
+    out.reserve(text_size(candidates.subspan(begin, end - begin), interpretation));
+    failures[run] = append_candidates(out, candidates, begin, end, interpretation);
   };
   evolution::parallel_for(runs, static_cast<unsigned>(runs),
                           [&](std::size_t first, std::size_t last) {
                             for (std::size_t run = first; run < last; ++run)
                               write_run(run);
                           });
+  for (auto& failure : failures) {
+    if (failure) return std::move(*failure);
+  }
   pieces.back() = kTail;
   return pieces;
 }

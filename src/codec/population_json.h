@@ -3,6 +3,7 @@
 // "interpretation" (standard base64), "identity", "metrics"?}], "evaluation_stats"?}.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -40,13 +41,22 @@ std::string population_json_text(const std::string& experiment_id,
                                  const ::population::PopulationResponse& population,
                                  std::span<const CandidateView> candidates);
 
+// A candidate's interpretation as the document is to carry it, from the bytes its view
+// holds: written into `buffer`, or an error naming what did not read.
+struct Interpretation {
+  std::function<Result<std::string_view>(std::string_view bytes, std::string& buffer)> write;
+  std::size_t largest = 0;  // the most bytes `write` gives for one candidate
+};
+
 // The same text in pieces, sent one after another and never joined: the document's head,
 // runs of candidates written side by side on up to `threads` threads (one per MiB of
 // text), and its closing brackets. At P=100,000 in the SDK's JSON the document is 2.2 GB.
-std::vector<std::string> population_json_pieces(const std::string& experiment_id,
-                                                const ::population::PopulationResponse& population,
-                                                std::span<const CandidateView> candidates,
-                                                unsigned threads);
+// With `interpretation`, each candidate's is written through it (a checkpoint stored in
+// another representation than the experiment's); the first error it gives is the answer.
+Result<std::vector<std::string>> population_json_pieces(
+    const std::string& experiment_id, const ::population::PopulationResponse& population,
+    std::span<const CandidateView> candidates, unsigned threads,
+    const Interpretation& interpretation = {});
 
 // The message back from that JSON (metrics as filled in by a client); kInvalidArgument
 // names the first bad member.

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "codec/population_json.h"
 #include "core/error.h"
 #include "evolution/ranking.h"
 #include "population/experiments.h"
@@ -101,9 +102,15 @@ class Generations {
                                        const std::optional<std::string>& owner,
                                        const std::string& experiment_id,
                                        const std::string& checkpoint_id);
-  // Those bytes read where they lie (read_population), to be written in another form
-  // (REST's JSON) without a message of every candidate first.
-  Result<PopulationView> checkpoint_view(const Caller& caller,
+  // A checkpoint's stored bytes read where they lie (read_population), and how each
+  // candidate's interpretation reads in the experiment's representation: for writing it in
+  // another form (REST's JSON) without recoding every candidate into bytes, or a message of
+  // them, first. No `interpretation.write` in esp's binary layout: as stored.
+  struct CheckpointView {
+    PopulationView population;
+    codec::Interpretation interpretation;
+  };
+  Result<CheckpointView> checkpoint_view(const Caller& caller,
                                          const std::optional<std::string>& owner,
                                          const std::string& experiment_id,
                                          const std::string& checkpoint_id);

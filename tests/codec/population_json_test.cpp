@@ -50,8 +50,14 @@ std::string joined(const std::vector<std::string>& pieces) {
   return all;
 }
 
-// REST sends these pieces one after another: together they must be the document.
-TEST(PopulationJsonPieces, AreTheDocumentInOrderWhateverTheThreads) {
+std::vector<std::string> pieces_of(const ::population::PopulationResponse& message,
+                                   unsigned threads, const Interpretation& interpretation = {}) {
+  auto pieces = population_json_pieces("e", message, views_of(message), threads, interpretation);
+  EXPECT_TRUE(pieces.ok()) << pieces.error().message;
+  return pieces.ok() ? std::move(*pieces) : std::vector<std::string>{};
+}
+
+::population::PopulationResponse large_population() {
   auto message = population();
   // Enough text for several runs of 1 MiB: threads only split documents that large.
   for (int i = 0; i < 40; ++i) {
@@ -61,24 +67,59 @@ TEST(PopulationJsonPieces, AreTheDocumentInOrderWhateverTheThreads) {
     candidate->set_identity(R"({"unique_id":"3_)" + std::to_string(i + 3) + R"("})");
     if (i % 2 == 0) candidate->set_metrics(R"({"score":)" + std::to_string(i) + "}");
   }
-  const auto views = views_of(message);
+  return message;
+}
+
+// REST sends these pieces one after another: together they must be the document.
+TEST(PopulationJsonPieces, AreTheDocumentInOrderWhateverTheThreads) {
+  const auto message = large_population();
   const std::string expected = population_json_text("e", message);
   for (unsigned threads : {1U, 2U, 3U, 7U, 64U}) {
-    const auto pieces = population_json_pieces("e", message, views, threads);
+    const auto pieces = pieces_of(message, threads);
     EXPECT_TRUE(joined(pieces) == expected) << threads << " threads";  // 5 MB: not printed
     EXPECT_LE(pieces.size(), threads + 2);
   }
   // Over 5 MB of base64: more than one run when threads are given.
-  EXPECT_GT(population_json_pieces("e", message, views, 4).size(), 3U);
+  EXPECT_GT(pieces_of(message, 4).size(), 3U);
 }
 
 TEST(PopulationJsonPieces, OfASmallOrEmptyPopulationAreOneRun) {
   const auto message = population();
-  EXPECT_EQ(population_json_pieces("e", message, views_of(message), 16).size(), 3U);
-  EXPECT_EQ(joined(population_json_pieces("e", message, views_of(message), 16)),
-            population_json_text("e", message));
+  EXPECT_EQ(pieces_of(message, 16).size(), 3U);
+  EXPECT_EQ(joined(pieces_of(message, 16)), population_json_text("e", message));
   ::population::PopulationResponse empty;
-  EXPECT_EQ(joined(population_json_pieces("e", empty, {}, 16)), population_json("e", empty).dump());
+  EXPECT_EQ(joined(pieces_of(empty, 16)), population_json("e", empty).dump());
+}
+
+// A checkpoint stored in esp's binary layout is written in the experiment's
+// representation, each candidate through `interpretation`, as its recoded message would be.
+TEST(PopulationJsonPieces, CarryEachInterpretationAsWrittenThroughTheGivenOne) {
+  const auto stored = large_population();
+  auto recoded = stored;
+  for (auto& candidate : *recoded.mutable_population())
+    candidate.set_interpretation("[" + std::to_string(candidate.interpretation().size()) + "]");
+  const Interpretation sizes{
+      .write = [](std::string_view bytes, std::string& buffer) -> Result<std::string_view> {
+        buffer = "[" + std::to_string(bytes.size()) + "]";
+        return std::string_view(buffer);
+      },
+      .largest = 16};
+  for (unsigned threads : {1U, 5U})
+    EXPECT_EQ(joined(pieces_of(stored, threads, sizes)), population_json_text("e", recoded));
+}
+
+TEST(PopulationJsonPieces, AreTheFirstErrorOfAnInterpretationThatDoesNotRead) {
+  const auto stored = large_population();
+  const Interpretation failing{
+      .write = [](std::string_view bytes, std::string&) -> Result<std::string_view> {
+        if (bytes.size() == 100'017) return Error{Code::kInternal, "candidate 3_20 is corrupt"};
+        return bytes;
+      },
+      .largest = 100'039};
+  auto pieces = population_json_pieces("e", stored, views_of(stored), 4, failing);
+  ASSERT_FALSE(pieces.ok());
+  EXPECT_EQ(pieces.error().code, Code::kInternal);
+  EXPECT_EQ(pieces.error().message, "candidate 3_20 is corrupt");
 }
 
 }  // namespace

@@ -239,9 +239,11 @@ http::Response show_checkpoint(const http::Request& request, const Caller& calle
     auto view =
         s.generations.checkpoint_view(caller, owner_named(request), experiment_id, checkpoint_id);
     if (!view.ok()) return problem(request, view.error());
-    auto pieces = std::make_shared<const std::vector<std::string>>(
-        codec::population_json_pieces(experiment_id, view->others, view->candidates,
-                                      std::max(1U, std::thread::hardware_concurrency())));
+    auto written = codec::population_json_pieces(
+        experiment_id, view->population.others, view->population.candidates,
+        std::max(1U, std::thread::hardware_concurrency()), view->interpretation);
+    if (!written.ok()) return problem(request, written.error());
+    auto pieces = std::make_shared<const std::vector<std::string>>(std::move(*written));
     std::vector<std::string_view> texts(pieces->begin(), pieces->end());
     return varying(http::bytes_response(http::Status::ok, std::move(pieces), std::move(texts),
                                         "application/json"));
