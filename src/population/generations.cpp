@@ -766,6 +766,18 @@ Result<Generations::Found> Generations::find_checkpoint(const std::string& owner
   return Found{std::move(**checkpoint), std::move(*params)};
 }
 
+Result<Generations::Opened> Generations::open_checkpoint(const std::string& owner,
+                                                         const std::string& experiment_id,
+                                                         const std::string& checkpoint_id) {
+  auto found = find_checkpoint(owner, experiment_id, checkpoint_id);
+  if (!found.ok()) return found.error();
+  auto codec = codec::CandidateCodec::create(found->params);
+  if (!codec.ok()) return codec.error();
+  auto stored = stored_bytes(store_, found->record.blob_key);
+  if (!stored.ok()) return stored.error();
+  return Opened{std::move(*found), std::move(*codec), std::move(*stored)};
+}
+
 Result<pb::PopulationResponse> Generations::checkpoint(const Caller& caller,
                                                        const std::optional<std::string>& owner,
                                                        const std::string& experiment_id,
@@ -797,27 +809,24 @@ Result<Generations::CheckpointView> Generations::checkpoint_view(
     const std::string& checkpoint_id) {
   auto whose = owner_for(caller, owner);
   if (!whose.ok()) return whose.error();
-  auto found = find_checkpoint(*whose, experiment_id, checkpoint_id);
-  if (!found.ok()) return found.error();
-  auto codec = codec::CandidateCodec::create(found->params);
-  if (!codec.ok()) return codec.error();
-  auto stored = stored_bytes(store_, found->record.blob_key);
-  if (!stored.ok()) return stored.error();
-  auto view = read_population(std::move(*stored));
+  auto opened = open_checkpoint(*whose, experiment_id, checkpoint_id);
+  if (!opened.ok()) return opened.error();
+  auto view = read_population(std::move(opened->stored));
   if (!view.ok()) return corrupt(checkpoint_id, view.error());
   CheckpointView answer{.population = std::move(*view)};
-  if (codec->is_binary()) return answer;
+  const codec::CandidateCodec& codec = opened->codec;
+  if (codec.is_binary()) return answer;
   // Each candidate as recoded_bytes writes it, one at a time: at P=100,000 in the SDK's
   // JSON that is 1.6 GB never written whole.
   answer.interpretation = {
-      .write = [codec = *codec, stored_codec = codec::CandidateCodec::binary(found->params.network),
+      .write = [codec, stored_codec = codec::CandidateCodec::binary(opened->found.params.network),
                 checkpoint_id](std::string_view bytes,
                                std::string& buffer) -> Result<std::string_view> {
         auto genome = stored_codec.decode(bytes);
         if (!genome.ok()) return corrupt(checkpoint_id, genome.error());
         return codec.encode(*genome, {}, buffer);
       },
-      .largest = codec->largest_encoding()};
+      .largest = codec.largest_encoding()};
   return answer;
 }
 
@@ -833,17 +842,15 @@ Result<SharedBytes> Generations::checkpoint_bytes(const Caller& caller,
 Result<SharedBytes> Generations::answer_bytes(const std::string& owner,
                                               const std::string& experiment_id,
                                               const std::string& checkpoint_id) {
-  auto found = find_checkpoint(owner, experiment_id, checkpoint_id);
-  if (!found.ok()) return found.error();
-  auto codec = codec::CandidateCodec::create(found->params);
-  if (!codec.ok()) return codec.error();
-  auto stored = stored_bytes(store_, found->record.blob_key);
-  if (!stored.ok() || codec->is_binary()) return stored;
+  auto opened = open_checkpoint(owner, experiment_id, checkpoint_id);
+  if (!opened.ok()) return opened.error();
+  if (opened->codec.is_binary()) return std::move(opened->stored);
   const unsigned threads =
-      evolution::threads_for_work(stored->size() / sizeof(float), kWeightsPerThread,
+      evolution::threads_for_work(opened->stored.size() / sizeof(float), kWeightsPerThread,
                                   std::max(1U, std::thread::hardware_concurrency()));
-  auto answer = recoded_bytes(*codec, codec::CandidateCodec::binary(found->params.network),
-                              stored->view(), threads);
+  auto answer =
+      recoded_bytes(opened->codec, codec::CandidateCodec::binary(opened->found.params.network),
+                    opened->stored.view(), threads);
   if (!answer.ok() && answer.error().code == Code::kInternal)
     return corrupt(checkpoint_id, answer.error());
   return answer;

@@ -123,6 +123,14 @@ class Generations {
   // The caller's checkpoint, its parameters read and its answer's size checked.
   Result<Found> find_checkpoint(const std::string& owner, const std::string& experiment_id,
                                 const std::string& checkpoint_id);
+  // That checkpoint's stored bytes where they lie, and its experiment's representation.
+  struct Opened {
+    Found found;
+    codec::CandidateCodec codec;
+    SharedBytes stored;
+  };
+  Result<Opened> open_checkpoint(const std::string& owner, const std::string& experiment_id,
+                                 const std::string& checkpoint_id);
   Result<::population::PopulationResponse> load_checkpoint(const std::string& owner,
                                                            const std::string& experiment_id,
                                                            const std::string& checkpoint_id,
