@@ -98,7 +98,7 @@ std::optional<Error> append_candidates(std::string& out, std::span<const Candida
     const CandidateView& candidate = candidates[i];
     std::string_view bytes = candidate.interpretation;
     if (interpretation.write) {
-      auto written = interpretation.write(bytes, buffer);
+      auto written = interpretation.write(candidate, buffer);
       if (!written.ok()) return written.error();
       bytes = *written;
     }

@@ -44,7 +44,8 @@ std::string population_json_text(const std::string& experiment_id,
 // A candidate's interpretation as the document is to carry it, from the bytes its view
 // holds: written into `buffer`, or an error naming what did not read.
 struct Interpretation {
-  std::function<Result<std::string_view>(std::string_view bytes, std::string& buffer)> write;
+  std::function<Result<std::string_view>(const CandidateView& candidate, std::string& buffer)>
+      write;
   std::size_t largest = 0;  // the most bytes `write` gives for one candidate
 };
 

@@ -792,16 +792,14 @@ Result<pb::PopulationResponse> Generations::load_checkpoint(const std::string& o
                                                             const std::string& experiment_id,
                                                             const std::string& checkpoint_id,
                                                             Interpretations interpretations) {
-  const bool included = interpretations == Interpretations::kIncluded;
   // Left out, they are neither copied out of the stored bytes nor written in the caller's
   // representation only to be dropped: in the SDK's JSON that was every weight formatted,
   // 1.6 GB at P=100,000, for a view of ids and metrics.
-  auto bytes = included ? answer_bytes(owner, experiment_id, checkpoint_id)
-                        : stored_checkpoint(owner, experiment_id, checkpoint_id);
+  auto bytes = answer_bytes(owner, experiment_id, checkpoint_id, interpretations);
   if (!bytes.ok()) return bytes.error();
   auto view = read_population(std::move(*bytes));
   if (!view.ok()) return corrupt(checkpoint_id, view.error());
-  return population_message(*view, included);
+  return population_message(*view, interpretations == Interpretations::kIncluded);
 }
 
 Result<Generations::CheckpointView> Generations::checkpoint_view(
@@ -820,11 +818,11 @@ Result<Generations::CheckpointView> Generations::checkpoint_view(
   // JSON that is 1.6 GB never written whole.
   answer.interpretation = {
       .write = [codec, stored_codec = codec::CandidateCodec::binary(opened->found.params.network),
-                checkpoint_id](std::string_view bytes,
+                checkpoint_id](const codec::CandidateView& candidate,
                                std::string& buffer) -> Result<std::string_view> {
-        auto genome = stored_codec.decode(bytes);
-        if (!genome.ok()) return corrupt(checkpoint_id, genome.error());
-        return codec.encode(*genome, {}, buffer);
+        auto written = recoded_interpretation(codec, stored_codec, candidate, buffer);
+        if (!written.ok()) return corrupt(checkpoint_id, written.error());
+        return written;
       },
       .largest = codec.largest_encoding()};
   return answer;
@@ -841,10 +839,12 @@ Result<SharedBytes> Generations::checkpoint_bytes(const Caller& caller,
 
 Result<SharedBytes> Generations::answer_bytes(const std::string& owner,
                                               const std::string& experiment_id,
-                                              const std::string& checkpoint_id) {
+                                              const std::string& checkpoint_id,
+                                              Interpretations interpretations) {
   auto opened = open_checkpoint(owner, experiment_id, checkpoint_id);
   if (!opened.ok()) return opened.error();
-  if (opened->codec.is_binary()) return std::move(opened->stored);
+  if (opened->codec.is_binary() || interpretations == Interpretations::kLeftOut)
+    return std::move(opened->stored);
   const unsigned threads =
       evolution::threads_for_work(opened->stored.size() / sizeof(float), kWeightsPerThread,
                                   std::max(1U, std::thread::hardware_concurrency()));
@@ -854,14 +854,6 @@ Result<SharedBytes> Generations::answer_bytes(const std::string& owner,
   if (!answer.ok() && answer.error().code == Code::kInternal)
     return corrupt(checkpoint_id, answer.error());
   return answer;
-}
-
-Result<SharedBytes> Generations::stored_checkpoint(const std::string& owner,
-                                                   const std::string& experiment_id,
-                                                   const std::string& checkpoint_id) {
-  auto found = find_checkpoint(owner, experiment_id, checkpoint_id);
-  if (!found.ok()) return found.error();
-  return stored_bytes(store_, found->record.blob_key);
 }
 
 Result<store::Checkpoint> run_generation_job(store::Store& store, const store::Job& job,

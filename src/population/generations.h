@@ -135,11 +135,11 @@ class Generations {
                                                            const std::string& experiment_id,
                                                            const std::string& checkpoint_id,
                                                            Interpretations interpretations);
-  // The checkpoint in the experiment's representation (recoded_bytes), or as stored.
+  // The checkpoint in the experiment's representation (recoded_bytes), or as stored: in
+  // esp's binary layout, or when its interpretations are to be left out.
   Result<SharedBytes> answer_bytes(const std::string& owner, const std::string& experiment_id,
-                                   const std::string& checkpoint_id);
-  Result<SharedBytes> stored_checkpoint(const std::string& owner, const std::string& experiment_id,
-                                        const std::string& checkpoint_id);
+                                   const std::string& checkpoint_id,
+                                   Interpretations interpretations = Interpretations::kIncluded);
   Result<std::string> params_for(const Caller& caller, const GenerationRequest& request);
 
   store::Store& store_;

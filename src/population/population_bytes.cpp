@@ -549,6 +549,17 @@ Population population_message(const PopulationView& view, bool with_interpretati
   return population;
 }
 
+Result<std::string_view> recoded_interpretation(const codec::CandidateCodec& codec,
+                                                const codec::CandidateCodec& stored_codec,
+                                                const codec::CandidateView& stored,
+                                                std::string& buffer) {
+  auto genome = stored_codec.decode(stored.interpretation);
+  if (!genome.ok())
+    return Error{Code::kInternal, "stored candidate " + std::string(stored.id) +
+                                      " is corrupt: " + genome.error().message};
+  return codec.encode(*genome, {}, buffer);
+}
+
 Result<SharedBytes> recoded_bytes(const codec::CandidateCodec& codec,
                                   const codec::CandidateCodec& stored_codec,
                                   std::string_view stored, unsigned threads) {
@@ -572,12 +583,9 @@ Result<SharedBytes> recoded_bytes(const codec::CandidateCodec& codec,
   return write_in_runs(offsets, largest, largest_interpretation, trailer, threads, nullptr,
                        [&](std::size_t i, std::string& buffer) -> Result<CandidateFields> {
                          CandidateFields fields = candidates[i];
-                         auto genome = stored_codec.decode(fields.interpretation);
-                         if (!genome.ok())
-                           return Error{Code::kInternal,
-                                        "stored candidate " + std::string(fields.id) +
-                                            " is corrupt: " + genome.error().message};
-                         fields.interpretation = codec.encode(*genome, {}, buffer);
+                         auto written = recoded_interpretation(codec, stored_codec, fields, buffer);
+                         if (!written.ok()) return written.error();
+                         fields.interpretation = *written;
                          return fields;
                        });
 }

@@ -86,6 +86,13 @@ inline Result<SharedBytes> population_bytes(const codec::CandidateCodec& codec,
   return population_bytes(codec, population, fields, BytesOptions{.threads = threads});
 }
 
+// A stored candidate's interpretation (`stored_codec`'s layout) in `codec`'s
+// representation, written into `buffer`; kInternal, naming it, when it does not decode.
+Result<std::string_view> recoded_interpretation(const codec::CandidateCodec& codec,
+                                                const codec::CandidateCodec& stored_codec,
+                                                const codec::CandidateView& stored,
+                                                std::string& buffer);
+
 // A stored population (`stored_codec`'s layout, as population_bytes writes it) in
 // `codec`'s representation: each interpretation written anew, every other byte as stored,
 // which is what protobuf serializes once each candidate is converted, without the message.

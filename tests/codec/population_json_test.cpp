@@ -99,8 +99,8 @@ TEST(PopulationJsonPieces, CarryEachInterpretationAsWrittenThroughTheGivenOne) {
   for (auto& candidate : *recoded.mutable_population())
     candidate.set_interpretation("[" + std::to_string(candidate.interpretation().size()) + "]");
   const Interpretation sizes{
-      .write = [](std::string_view bytes, std::string& buffer) -> Result<std::string_view> {
-        buffer = "[" + std::to_string(bytes.size()) + "]";
+      .write = [](const CandidateView& candidate, std::string& buffer) -> Result<std::string_view> {
+        buffer = "[" + std::to_string(candidate.interpretation.size()) + "]";
         return std::string_view(buffer);
       },
       .largest = 16};
@@ -111,9 +111,9 @@ TEST(PopulationJsonPieces, CarryEachInterpretationAsWrittenThroughTheGivenOne) {
 TEST(PopulationJsonPieces, AreTheFirstErrorOfAnInterpretationThatDoesNotRead) {
   const auto stored = large_population();
   const Interpretation failing{
-      .write = [](std::string_view bytes, std::string&) -> Result<std::string_view> {
-        if (bytes.size() == 100'017) return Error{Code::kInternal, "candidate 3_20 is corrupt"};
-        return bytes;
+      .write = [](const CandidateView& candidate, std::string&) -> Result<std::string_view> {
+        if (candidate.id == "3_20") return Error{Code::kInternal, "candidate 3_20 is corrupt"};
+        return candidate.interpretation;
       },
       .largest = 100'039};
   auto pieces = population_json_pieces("e", stored, views_of(stored), 4, failing);
